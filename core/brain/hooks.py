@@ -1,0 +1,1 @@
+"""The default brain, registered as a ``trylast`` plugin so any part can be replaced."""

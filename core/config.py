@@ -1,0 +1,95 @@
+"""TOML config → marshmallow schemas → typed settings; secrets come from the environment or files.
+
+(Skeleton: the typed settings below are the contract the rest of deskmate reads.)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Region = Literal["us", "eu", "au"]
+RoutingMode = Literal["unassigned", "admin", "team"]
+
+DEFAULT_INTERCOM_VERSION = "2.11"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret known by reference (``env:NAME`` or ``file:path``); its value is never printed."""
+
+    source: str
+    ref: str
+    _value: str = field(repr=False, compare=False, default="")
+
+    def reveal(self) -> str:
+        """Return the secret's value; call it only where the value is sent, never to log."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.source}:{self.ref})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ChannelSwitches:
+    """Whether the AI answers (autopilot) or drafts notes for reps (assist) on one channel."""
+
+    autopilot: bool = True
+    assist: bool = False
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where escalated conversations go."""
+
+    mode: RoutingMode = "unassigned"
+    admin_id: str | None = None
+    team_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """One Intercom workspace, keyed by its app id."""
+
+    app_id: str
+    access_token: Secret
+    client_secret: Secret
+    ai_admin_id: str
+    region: Region = "us"
+    name: str | None = None
+    intercom_version: str = DEFAULT_INTERCOM_VERSION
+    base_url: str | None = None
+    rate_limit: int = 10000
+    routing: Routing = field(default_factory=Routing)
+    channels: dict[str, ChannelSwitches] = field(default_factory=dict)
+    process_unassigned: bool = False
+    process_on_assignment: bool = True
+
+    def channel(self, name: str) -> ChannelSwitches:
+        return self.channels.get(name, ChannelSwitches())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated configuration."""
+
+    workspaces: dict[str, WorkspaceSettings] = field(default_factory=dict)
+    database_url: str | None = None
+    instance_path: Path = field(default_factory=lambda: Path(os.getcwd()) / "instance")
+    public_url: str = "http://127.0.0.1:8080"
+    jobs_backend: str = "sqlite"
+    redis_url: str | None = None
+    admin_token: Secret | None = None
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source_path: Path | None = None
+
+    def plugin_config(self, name: str) -> dict[str, Any]:
+        """The validated ``[plugins.<name>]`` section (empty when absent)."""
+        return self.plugins.get(name, {})
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_path / 'deskmate.db'}"

@@ -1,0 +1,1 @@
+"""The Intercom implementations of the action hooks, registered ``trylast``."""

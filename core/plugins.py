@@ -1,0 +1,238 @@
+"""The plugin manager factory: built-in defaults, entry-point plugins, the config's allow-list.
+
+Like datasette, the core's own defaults (the brain, the Intercom actions) are plugins registered
+``trylast``; the channel and knowledge plugins arrive through the ``deskmate`` entry-point group
+exactly as third-party ones do. A plugin that fails to import, register or validate is reported
+with its name and reason and the host goes on without it, unless ``DESKMATE_STRICT_PLUGINS=1``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+from typing import Any, Literal
+
+import pluggy
+
+from deskmate import hookspecs
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "deskmate"
+
+DEFAULT_PLUGINS = (
+    "deskmate.core.brain.hooks",
+    "deskmate.core.intercom.actions",
+)
+
+Status = Literal["loaded", "disabled", "failed"]
+
+
+@dataclass
+class PluginInfo:
+    """What ``deskmate plugins`` shows for one plugin."""
+
+    name: str
+    version: str | None
+    status: Status
+    hooks: list[str] = field(default_factory=list)
+    reason: str | None = None
+    default: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "status": self.status,
+            "hooks": self.hooks,
+            "reason": self.reason,
+            "default": self.default,
+        }
+
+
+class PluginHost:
+    """A pluggy manager plus the load report of every plugin it was asked to load."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def loaded(self) -> list[str]:
+        return [name for name, info in self.infos.items() if info.status == "loaded"]
+
+    def report(self, *, include_defaults: bool = False) -> list[PluginInfo]:
+        return [i for i in self.infos.values() if include_defaults or not i.default]
+
+    def plugin(self, name: str) -> object | None:
+        return self.pm.get_plugin(name)
+
+    def fail(self, name: str, reason: str, version: str | None = None) -> None:
+        """Record ``name`` as failed and make sure none of its hooks stay registered."""
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        self.infos[name] = PluginInfo(name, version, "failed", reason=reason)
+        log.error("plugin %r was not loaded: %s", name, reason)
+
+    def register(self, plugin: object, name: str, *, version: str | None, default: bool) -> None:
+        """Register ``plugin``, validate its hooks and isolate its event implementations."""
+        self.pm.register(plugin, name=name)
+        unknown = _unknown_hooks(self.pm, plugin)
+        if unknown:
+            raise pluggy.PluginValidationError(plugin, "; ".join(unknown))
+        _isolate_events(self.pm, plugin, name)
+        hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+        self.infos[name] = PluginInfo(name, version, "loaded", hooks=hooks, default=default)
+
+    def section_schema(self, name: str) -> Any:
+        """Return the config schema the plugin ``name`` declares for its own section, if any."""
+        plugin = self.pm.get_plugin(name)
+        for impl in self.pm.hook.config_schema.get_hookimpls():
+            if impl.plugin is plugin:
+                return impl.function()
+        return None
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """Name every hook implementation of ``plugin`` that matches no spec, with a suggestion."""
+    known = sorted(pm.hook.__dict__)
+    problems = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        if any(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
+            continue
+        hint = difflib.get_close_matches(caller.name, known, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        problems.append(f"implements unknown hook {caller.name!r}{suggestion}")
+    return problems
+
+
+def _isolate_events(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Wrap ``plugin``'s event implementations so one failure never stops the others."""
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.name not in hookspecs.EVENT_HOOKS:
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin:
+                impl.function = _isolated(impl.function, name, caller.name)
+
+
+def _isolated(func: Callable[..., Any], plugin_name: str, hook_name: str) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def call(*args: Any) -> Any:
+        try:
+            return func(*args)
+        except Exception:
+            log.exception("plugin %r failed in %s; other plugins still ran", plugin_name, hook_name)
+            return None
+
+    return call
+
+
+def _env_names(env: Mapping[str, str], key: str) -> set[str] | None:
+    raw = env.get(key)
+    if raw is None:
+        return None
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def is_enabled(
+    name: str, plugin_sections: Mapping[str, Mapping[str, Any]], env: Mapping[str, str]
+) -> tuple[bool, str | None]:
+    """Decide whether plugin ``name`` loads: env allow/deny lists first, then its section."""
+    allow = _env_names(env, "DESKMATE_LOAD_PLUGINS")
+    if allow is not None and name not in allow:
+        return False, "not in DESKMATE_LOAD_PLUGINS"
+    deny = _env_names(env, "DESKMATE_DISABLE_PLUGINS") or set()
+    if name in deny:
+        return False, "listed in DESKMATE_DISABLE_PLUGINS"
+    section = plugin_sections.get(name) or {}
+    if section.get("enabled", True) is False:
+        return False, f"[plugins.{name}] enabled = false"
+    return True, None
+
+
+def _version_of(ep: metadata.EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.version if dist is not None else None
+
+
+def make_plugin_manager(
+    plugin_sections: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    entry_points: Iterable[metadata.EntryPoint] | None = None,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+) -> PluginHost:
+    """Build a plugin host: defaults, then entry-point plugins the config and env allow.
+
+    ``plugin_sections`` is the raw ``[plugins.*]`` part of the config; ``extra_plugins`` are
+    ``(name, module-or-object)`` pairs registered like entry points (tests, embedding).
+    """
+    env = os.environ if env is None else env
+    sections = plugin_sections or {}
+    strict = env.get("DESKMATE_STRICT_PLUGINS", "") not in ("", "0")
+    host = PluginHost()
+    for module_name in DEFAULT_PLUGINS:
+        host.register(importlib.import_module(module_name), module_name, version=None, default=True)
+    eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
+    loaders: list[tuple[str, Callable[[], object], str | None]] = [
+        (ep.name, ep.load, _version_of(ep)) for ep in eps
+    ]
+    loaders += [(name, functools.partial(lambda p: p, obj), None) for name, obj in extra_plugins]
+    for name, load, version in sorted(loaders, key=lambda x: x[0]):
+        _load_one(host, name, load, version, sections, env, strict)
+    if env.get("DESKMATE_TRACE_PLUGINS", "") not in ("", "0"):
+        _enable_tracing(host)
+    return host
+
+
+def _load_one(
+    host: PluginHost,
+    name: str,
+    load: Callable[[], object],
+    version: str | None,
+    sections: Mapping[str, Mapping[str, Any]],
+    env: Mapping[str, str],
+    strict: bool,
+) -> None:
+    enabled, why = is_enabled(name, sections, env)
+    if not enabled:
+        host.infos[name] = PluginInfo(name, version, "disabled", reason=why)
+        return
+    try:
+        plugin = load()
+        host.register(plugin, name, version=version or _module_version(plugin), default=False)
+    except Exception as exc:
+        host.fail(name, f"{type(exc).__name__}: {exc}", version)
+        if strict:
+            raise
+
+
+def _module_version(plugin: object) -> str | None:
+    version = getattr(plugin, "__version__", None)
+    if version is None and isinstance(plugin, ModuleType):
+        top = plugin.__name__.split(".")[0]
+        try:
+            version = metadata.version(top)
+        except metadata.PackageNotFoundError:
+            return None
+    return version
+
+
+def _enable_tracing(host: PluginHost) -> None:
+    host.pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[deskmate trace] {msg}"))
+    host.pm.enable_tracing()

@@ -1,0 +1,1 @@
+"""deskmate's built-in plugins, loaded through the ``deskmate`` entry-point group."""
