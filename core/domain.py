@@ -144,7 +144,7 @@ class Handoff:
 
 @dataclass
 class ActionResult:
-    """What an action did: ``ok`` and Intercom's answer (status and a short excerpt) for the audit."""
+    """What an action did: ``ok`` and Intercom's answer (status, short excerpt) for the audit."""
 
     action: str
     ok: bool
