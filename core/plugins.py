@@ -4,6 +4,13 @@ Like datasette, the core's own defaults (the brain, the Intercom actions) are pl
 ``trylast``; the channel and knowledge plugins arrive through the ``deskmate`` entry-point group
 exactly as third-party ones do. A plugin that fails to import, register or validate is reported
 with its name and reason and the host goes on without it, unless ``DESKMATE_STRICT_PLUGINS=1``.
+
+Environment overrides (comma-separated plugin names):
+
+* ``DESKMATE_LOAD_PLUGINS`` — load only these entry-point plugins (empty: load none);
+* ``DESKMATE_DISABLE_PLUGINS`` — never load these;
+* ``DESKMATE_STRICT_PLUGINS=1`` — re-raise a plugin's load error (plugin development, CI);
+* ``DESKMATE_TRACE_PLUGINS=1`` — print every hook call to stderr.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -38,7 +45,7 @@ Status = Literal["loaded", "disabled", "failed"]
 
 @dataclass
 class PluginInfo:
-    """What ``deskmate plugins`` shows for one plugin."""
+    """What ``deskmate plugins`` and ``/-/plugins`` show for one plugin."""
 
     name: str
     version: str | None
@@ -58,17 +65,35 @@ class PluginInfo:
         }
 
 
+class _IsolatingManager(pluggy.PluginManager):
+    """A pluggy manager whose event-hook implementations can't stop one another.
+
+    Isolation is applied on every registration, so a plugin registered straight on ``host.pm``
+    (a test, an embedding application) is isolated too.
+    """
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        registered = super().register(plugin, name)
+        if registered is not None:
+            _isolate_events(self, plugin, registered)
+        return registered
+
+
 class PluginHost:
     """A pluggy manager plus the load report of every plugin it was asked to load."""
 
     def __init__(self) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm: pluggy.PluginManager = _IsolatingManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
 
     @property
     def hook(self) -> Any:
         return self.pm.hook
+
+    def hook_names(self) -> list[str]:
+        """Every hook the contract defines, sorted."""
+        return _spec_names(self.pm)
 
     def loaded(self) -> list[str]:
         return [name for name, info in self.infos.items() if info.status == "loaded"]
@@ -80,19 +105,24 @@ class PluginHost:
         return self.pm.get_plugin(name)
 
     def fail(self, name: str, reason: str, version: str | None = None) -> None:
-        """Record ``name`` as failed and make sure none of its hooks stay registered."""
+        """Record ``name`` as failed and unregister it if it is registered."""
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)
         self.infos[name] = PluginInfo(name, version, "failed", reason=reason)
         log.error("plugin %r was not loaded: %s", name, reason)
 
     def register(self, plugin: object, name: str, *, version: str | None, default: bool) -> None:
-        """Register ``plugin``, validate its hooks and isolate its event implementations."""
+        """Register ``plugin`` under ``name`` and validate its hooks.
+
+        :raises ValueError: the name or the object is already registered (nothing changes).
+        :raises pluggy.PluginValidationError: a hook name is unknown or an implementation does not
+            match its spec; the plugin is unregistered again before this is raised.
+        """
         self.pm.register(plugin, name=name)
-        unknown = _unknown_hooks(self.pm, plugin)
-        if unknown:
-            raise pluggy.PluginValidationError(plugin, "; ".join(unknown))
-        _isolate_events(self.pm, plugin, name)
+        problems = _unknown_hooks(self.pm, plugin) + _event_wrappers(self.pm, plugin)
+        if problems:
+            self.pm.unregister(plugin)
+            raise pluggy.PluginValidationError(plugin, "; ".join(problems))
         hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self.infos[name] = PluginInfo(name, version, "loaded", hooks=hooks, default=default)
 
@@ -105,19 +135,40 @@ class PluginHost:
         return None
 
 
+def suggest_hook(name: str, known: Sequence[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest known hook name, or ``""``."""
+    hint = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+def _spec_names(pm: pluggy.PluginManager) -> list[str]:
+    return sorted(name for name, caller in vars(pm.hook).items() if caller.has_spec())
+
+
 def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
     """Name every hook implementation of ``plugin`` that matches no spec, with a suggestion."""
-    known = sorted(pm.hook.__dict__)
+    known = _spec_names(pm)
     problems = []
     for caller in pm.get_hookcallers(plugin) or []:
         if caller.has_spec():
             continue
         if any(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
             continue
-        hint = difflib.get_close_matches(caller.name, known, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        problems.append(f"implements unknown hook {caller.name!r}{suggestion}")
+        problems.append(
+            f"implements unknown hook {caller.name!r}{suggest_hook(caller.name, known)}"
+        )
     return problems
+
+
+def _event_wrappers(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """Event hooks are isolated per implementation, which a hook wrapper would defeat."""
+    return [
+        f"wraps event hook {caller.name!r}; event hooks take plain implementations only"
+        for caller in pm.get_hookcallers(plugin) or []
+        if caller.name in hookspecs.EVENT_HOOKS
+        for impl in caller.get_hookimpls()
+        if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper)
+    ]
 
 
 def _isolate_events(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
@@ -126,15 +177,15 @@ def _isolate_events(pm: pluggy.PluginManager, plugin: object, name: str) -> None
         if caller.name not in hookspecs.EVENT_HOOKS:
             continue
         for impl in caller.get_hookimpls():
-            if impl.plugin is plugin:
-                impl.function = _isolated(impl.function, name, caller.name)
+            if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                impl.function = _isolated(impl.function, name, caller.name)  # type: ignore[misc]
 
 
 def _isolated(func: Callable[..., Any], plugin_name: str, hook_name: str) -> Callable[..., Any]:
     @functools.wraps(func)
-    def call(*args: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args)
+            return func(*args, **kwargs)
         except Exception:
             log.exception("plugin %r failed in %s; other plugins still ran", plugin_name, hook_name)
             return None
@@ -147,6 +198,10 @@ def _env_names(env: Mapping[str, str], key: str) -> set[str] | None:
     if raw is None:
         return None
     return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def _env_flag(env: Mapping[str, str], key: str) -> bool:
+    return env.get(key, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def is_enabled(
@@ -179,12 +234,13 @@ def make_plugin_manager(
 ) -> PluginHost:
     """Build a plugin host: defaults, then entry-point plugins the config and env allow.
 
-    ``plugin_sections`` is the raw ``[plugins.*]`` part of the config; ``extra_plugins`` are
-    ``(name, module-or-object)`` pairs registered like entry points (tests, embedding).
+    ``plugin_sections`` is the raw ``[plugins.*]`` part of the config; ``entry_points`` replaces
+    discovery (``()`` loads no installed plugin); ``extra_plugins`` are ``(name, module-or-object)``
+    pairs loaded like entry points (tests, embedding). Plugins register in name order.
     """
     env = os.environ if env is None else env
     sections = plugin_sections or {}
-    strict = env.get("DESKMATE_STRICT_PLUGINS", "") not in ("", "0")
+    strict = _env_flag(env, "DESKMATE_STRICT_PLUGINS")
     host = PluginHost()
     for module_name in DEFAULT_PLUGINS:
         host.register(importlib.import_module(module_name), module_name, version=None, default=True)
@@ -192,12 +248,16 @@ def make_plugin_manager(
     loaders: list[tuple[str, Callable[[], object], str | None]] = [
         (ep.name, ep.load, _version_of(ep)) for ep in eps
     ]
-    loaders += [(name, functools.partial(lambda p: p, obj), None) for name, obj in extra_plugins]
+    loaders += [(name, functools.partial(_given, obj), None) for name, obj in extra_plugins]
     for name, load, version in sorted(loaders, key=lambda x: x[0]):
         _load_one(host, name, load, version, sections, env, strict)
-    if env.get("DESKMATE_TRACE_PLUGINS", "") not in ("", "0"):
-        _enable_tracing(host)
+    if _env_flag(env, "DESKMATE_TRACE_PLUGINS"):
+        enable_tracing(host)
     return host
+
+
+def _given(obj: object) -> object:
+    return obj
 
 
 def _load_one(
@@ -209,6 +269,12 @@ def _load_one(
     env: Mapping[str, str],
     strict: bool,
 ) -> None:
+    if name in host.infos:
+        host.infos[name] = PluginInfo(
+            name, version, "failed", reason=f"another plugin is already named {name!r}"
+        )
+        log.error("plugin %r was not loaded: its name is taken", name)
+        return
     enabled, why = is_enabled(name, sections, env)
     if not enabled:
         host.infos[name] = PluginInfo(name, version, "disabled", reason=why)
@@ -224,15 +290,39 @@ def _load_one(
 
 def _module_version(plugin: object) -> str | None:
     version = getattr(plugin, "__version__", None)
-    if version is None and isinstance(plugin, ModuleType):
-        top = plugin.__name__.split(".")[0]
-        try:
-            version = metadata.version(top)
-        except metadata.PackageNotFoundError:
-            return None
-    return version
+    if isinstance(version, str):
+        return version
+    if not isinstance(plugin, ModuleType):
+        return None
+    top = plugin.__name__.split(".")[0]
+    dists = metadata.packages_distributions().get(top) or [top]
+    try:
+        return metadata.version(dists[0])
+    except metadata.PackageNotFoundError:
+        return None
 
 
-def _enable_tracing(host: PluginHost) -> None:
-    host.pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[deskmate trace] {msg}"))
-    host.pm.enable_tracing()
+def enable_tracing(host: PluginHost, write: Callable[[str], Any] = sys.stderr.write) -> None:
+    """Print each hook call: its name, argument names, the plugins called, and the outcome.
+
+    Argument values are not printed: a turn carries customer text and the workspace's client.
+    """
+
+    def before(hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        plugins = ", ".join(impl.plugin_name for impl in reversed(impls)) or "no plugin"
+        write(f"[deskmate trace] {hook_name}({', '.join(kwargs)}) -> {plugins}\n")
+
+    def after(outcome: Any, hook_name: str, impls: Sequence[Any], kwargs: Any) -> None:
+        if outcome.exception is not None:
+            write(f"[deskmate trace] {hook_name} raised {type(outcome.exception).__name__}\n")
+            return
+        write(f"[deskmate trace] {hook_name} returned {_shape(outcome.get_result())}\n")
+
+    host.pm.add_hookcall_monitoring(before, after)
+
+
+def _shape(result: object) -> str:
+    """Describe a hook's result without printing its content."""
+    if isinstance(result, list):
+        return f"list of {len(result)}"
+    return "None" if result is None else type(result).__name__
