@@ -1,0 +1,217 @@
+"""Intercom webhook notifications → :class:`~deskmate.core.intercom.models.WebhookEvent`.
+
+This module owns the *envelope* (``app_id``, notification ``id``, ``topic``, delivery counters,
+timestamps) and the detection of the legacy API 1.x shape; the conversation item itself is parsed
+by :func:`deskmate.core.intercom.parse.conversation_from_item`, shared with the REST client.
+
+Two kinds of failure, because the host answers them differently:
+
+* :class:`MalformedNotification`: the body is not a JSON object naming an ``app_id``. Nothing can
+  be routed or stored; the host answers 400.
+* :class:`UnprocessableEvent` (and its :class:`LegacyPayload`): a routable notification whose shape
+  deskmate does not understand. The host stores it as ``unprocessable`` with :attr:`reason`, so an
+  operator sees it and can replay it once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import marshmallow
+from marshmallow import fields, validate
+
+from deskmate.core.intercom.models import Conversation, WebhookEvent
+from deskmate.core.intercom.parse import ShapeError, conversation_from_item, parse_timestamp
+
+__all__ = [
+    "CONVERSATION_TOPICS",
+    "LEGACY_REASON",
+    "LegacyPayload",
+    "MalformedNotification",
+    "UnprocessableEvent",
+    "app_id_of",
+    "load_notification",
+    "notification_key",
+    "parse_event",
+    "topic_of",
+]
+
+PING = "ping"
+CONVERSATION_TOPICS = frozenset(
+    {
+        "conversation.user.created",
+        "conversation.user.replied",
+        "conversation.admin.replied",
+        "conversation.admin.noted",
+        "conversation.admin.assigned",
+        "conversation.admin.open.assigned",
+        "conversation.admin.closed",
+        "conversation.admin.opened",
+        "conversation.admin.snoozed",
+        "conversation.admin.unsnoozed",
+        "conversation.admin.single.created",
+        "conversation.operator.replied",
+    }
+)
+"""Topics that carry a conversation deskmate acts on or keeps as history; others are ignored."""
+
+LEGACY_REASON = (
+    "this app is on API 1.x; set the app's webhook API version to 2.x in the Developer Hub"
+)
+_LEGACY_KEYS = ("user", "assignee", "conversation_message")
+_MODERN_KEYS = ("source", "contacts", "admin_assignee_id")
+
+# Column widths of the outbox: longer values are refused here, not by the database.
+MAX_APP_ID = 64
+MAX_NOTIFICATION_ID = 255
+MAX_TOPIC = 128
+MAX_CONVERSATION_ID = 64
+
+
+class MalformedNotification(ValueError):
+    """The body is not an Intercom notification at all (not JSON, no ``app_id``)."""
+
+
+class UnprocessableEvent(ValueError):
+    """A routable notification with a shape deskmate does not understand; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LegacyPayload(UnprocessableEvent):
+    """A notification in the API 1.x shape, which deskmate does not process."""
+
+    def __init__(self) -> None:
+        super().__init__(LEGACY_REASON)
+
+
+class _EnvelopeSchema(marshmallow.Schema):
+    """The notification envelope; unknown keys (``links``, ``self``, …) are dropped."""
+
+    class Meta:
+        unknown = marshmallow.EXCLUDE
+
+    type = fields.String(load_default=None, validate=validate.Equal("notification_event"))
+    app_id = fields.String(required=True, validate=validate.Length(1, MAX_APP_ID))
+    id = fields.String(
+        required=True, allow_none=True, validate=validate.Length(1, MAX_NOTIFICATION_ID)
+    )
+    topic = fields.String(required=True, validate=validate.Length(1, MAX_TOPIC))
+    delivery_attempts = fields.Integer(load_default=1, allow_none=True, strict=True)
+    first_sent_at = fields.Raw(load_default=None, allow_none=True)
+    created_at = fields.Raw(load_default=None, allow_none=True)
+    data = fields.Dict(required=True)
+
+
+_ENVELOPE = _EnvelopeSchema()
+
+
+def load_notification(raw: bytes) -> dict[str, Any]:
+    """Decode a request body into the notification object; :class:`MalformedNotification` if
+    it is not UTF-8 JSON, not an object, or names no ``app_id``."""
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedNotification("the body is not UTF-8 text") from None
+    except (ValueError, RecursionError):
+        raise MalformedNotification("the body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise MalformedNotification("the body is JSON but not an object")
+    app_id_of(doc)
+    return doc
+
+
+def app_id_of(doc: Mapping[str, Any]) -> str:
+    """The workspace (app) id a notification is routed on."""
+    app_id = doc.get("app_id")
+    if not isinstance(app_id, str) or not 0 < len(app_id) <= MAX_APP_ID:
+        raise MalformedNotification("the notification has no app_id string")
+    return app_id
+
+
+def topic_of(doc: Mapping[str, Any]) -> str:
+    """The notification's topic, or ``"unknown"`` when it is missing or not a short string."""
+    topic = doc.get("topic")
+    return topic if isinstance(topic, str) and 0 < len(topic) <= MAX_TOPIC else "unknown"
+
+
+def notification_key(doc: Mapping[str, Any], raw: bytes) -> str:
+    """The key the outbox is unique on: the notification id, or a digest of the body without one.
+
+    The digest keeps an unprocessable body stored once however often it is delivered.
+    """
+    notification_id = doc.get("id")
+    if isinstance(notification_id, str) and 0 < len(notification_id) <= MAX_NOTIFICATION_ID:
+        return notification_id
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def parse_event(doc: Mapping[str, Any]) -> WebhookEvent:
+    """Parse a notification object into a :class:`WebhookEvent`.
+
+    Conversation topics get their item parsed into ``event.conversation``; other topics keep the
+    raw item only. Raises :class:`UnprocessableEvent` (or :class:`LegacyPayload`) with a reason.
+    """
+    try:
+        envelope = _ENVELOPE.load(doc)
+    except marshmallow.ValidationError as exc:
+        raise UnprocessableEvent(f"unexpected envelope: {_describe(exc.messages)}") from None
+    topic = envelope["topic"]
+    item = envelope["data"].get("item")
+    if not isinstance(item, dict):
+        raise UnprocessableEvent("unexpected envelope: data.item is not an object")
+    if envelope["id"] is None and topic != PING:
+        raise UnprocessableEvent("unexpected envelope: id is null on a non-ping notification")
+    event = WebhookEvent(
+        id=envelope["id"],
+        topic=topic,
+        app_id=envelope["app_id"],
+        delivery_attempts=envelope["delivery_attempts"] or 1,
+        first_sent_at=_timestamp(envelope["first_sent_at"], "first_sent_at"),
+        created_at=_timestamp(envelope["created_at"], "created_at"),
+        item=item,
+    )
+    if topic in CONVERSATION_TOPICS:
+        event.conversation = _conversation(item)
+    return event
+
+
+def _conversation(item: dict[str, Any]) -> Conversation:
+    if _is_legacy(item):
+        raise LegacyPayload()
+    try:
+        conversation = conversation_from_item(item)
+    except ShapeError as exc:
+        raise UnprocessableEvent(f"unexpected conversation: {exc}") from None
+    if len(conversation.id) > MAX_CONVERSATION_ID:
+        raise UnprocessableEvent("unexpected conversation: id is too long")
+    return conversation
+
+
+def _is_legacy(item: Mapping[str, Any]) -> bool:
+    """The 1.x shape names the contact ``user`` and the first message ``conversation_message``."""
+    return any(k in item for k in _LEGACY_KEYS) and not any(k in item for k in _MODERN_KEYS)
+
+
+def _timestamp(value: Any, where: str) -> datetime | None:
+    try:
+        return parse_timestamp(value, where)
+    except ShapeError as exc:
+        raise UnprocessableEvent(f"unexpected envelope: {exc}") from None
+
+
+def _describe(messages: Any) -> str:
+    """marshmallow's error dict as one short line: ``field: problem; field: problem``."""
+    if not isinstance(messages, dict):
+        return str(messages)[:200]
+    parts = []
+    for field_name, problems in sorted(messages.items()):
+        text = problems[0] if isinstance(problems, list) and problems else problems
+        parts.append(f"{field_name}: {text}")
+    return "; ".join(parts)[:300]
