@@ -1,0 +1,206 @@
+"""Engines, sessions and schema migrations for deskmate's database.
+
+SQLite (the default, a file in the instance folder) is tuned for one writer and many readers:
+WAL journal, ``synchronous=NORMAL``, a busy timeout, foreign keys on, and every transaction opened
+with ``BEGIN IMMEDIATE`` so a transaction that reads and then writes waits for the write lock
+instead of failing with "database is locked". PostgreSQL is used when ``database_url`` says so.
+
+The schema is managed by the Alembic migrations shipped in ``deskmate.core.store.migrations``;
+:func:`upgrade` applies them (``deskmate db upgrade``, and ``serve`` at start-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseError(Exception):
+    """The database can't be used; the message says which one (password masked) and what to do."""
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a database's schema stands against the migrations shipped with this deskmate."""
+
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+    def describe(self) -> str:
+        if self.up_to_date:
+            return f"schema at {self.head} (latest)"
+        current = self.current or "nothing"
+        return f"schema at {current}, latest is {self.head}: run `deskmate db upgrade`"
+
+
+def masked(url: str | URL) -> str:
+    """The URL with any password replaced by ``***``, safe for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a database URL>"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite tuned as described above, PostgreSQL with pre-ping."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite":
+        return _create(parsed, pool_pre_ping=True)
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        engine = _create(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        _make_parent(Path(database), parsed)
+        engine = _create(parsed, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _tune_sqlite)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (repository results outlive them)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def upgrade(target: str | Engine, revision: str = "head") -> str | None:
+    """Apply the shipped migrations up to ``revision``; return the revision the database is at."""
+    with _connection(target) as conn:
+        config = _alembic_config(conn)
+        command.upgrade(config, revision)
+        conn.commit()
+        return _current(conn)
+
+
+def current_revision(target: str | Engine) -> str | None:
+    """The revision the database is at, ``None`` for an empty database."""
+    with _connection(target) as conn:
+        return _current(conn)
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this deskmate."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "deskmate ships at least one migration"
+    return head
+
+
+def check_schema(target: str | Engine) -> SchemaStatus:
+    """Compare the database's revision with the newest shipped one (for health and ``serve``)."""
+    return SchemaStatus(current=current_revision(target), head=head_revision())
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"{masked(url)}: database_url must look like sqlite:///path/to/deskmate.db "
+            "or postgresql+psycopg://user:password@host/dbname"
+        ) from None
+
+
+def _create(url: URL, **kwargs: Any) -> Engine:
+    try:
+        return create_engine(url, **kwargs)
+    except NoSuchModuleError:
+        hint = _driver_hint(url)
+        raise DatabaseError(f"{masked(url)}: unknown database driver; {hint}") from None
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"{masked(url)}: the driver module {exc.name!r} is not installed; {_driver_hint(url)}"
+        ) from None
+
+
+def _driver_hint(url: URL) -> str:
+    if url.get_backend_name() == "postgresql":
+        return "install it with `pip install 'deskmate[postgres]'` and use postgresql+psycopg://"
+    return "deskmate supports sqlite:/// and postgresql+psycopg:// URLs"
+
+
+def _make_parent(path: Path, url: URL) -> None:
+    try:
+        path.expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(
+            f"Can't create the folder for the database {masked(url)}: {exc.strerror}. "
+            "Check the instance folder's path and permissions."
+        ) from None
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN (pysqlite would defer and weaken it).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def _connection(target: str | Engine) -> Iterator[Connection]:
+    """A connection to ``target``; failures to reach it become a helpful :class:`DatabaseError`."""
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        try:
+            conn = engine.connect()
+        except OperationalError as exc:
+            raise DatabaseError(_unreachable(engine.url, exc)) from None
+        with conn:
+            yield conn
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def _unreachable(url: URL, exc: OperationalError) -> str:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    what = (
+        "that the file's folder exists and is writable, and that no other program holds it"
+        if url.get_backend_name() == "sqlite"
+        else "that the server is running and reachable, and the user, password and database name"
+    )
+    return (
+        f"Can't use the database {masked(url)}: {reason}. "
+        f"Check database_url in your configuration, {what}."
+    )
+
+
+def _alembic_config(conn: Connection | None = None) -> Config:
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _current(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
