@@ -1,0 +1,221 @@
+"""A per-workspace rate limiter shared by every thread and client of the process.
+
+Intercom counts calls per app and per workspace per minute, enforced in 10-second windows
+(a 1000/min limit allows 167 calls per 10 s). The limiter keeps deskmate at ``headroom`` (90 %
+by default) of both windows, so the rest is left for retries, other apps and people using the
+API by hand. When Intercom's ``X-RateLimit-Remaining`` says less is left than we think (another
+process or app is spending the same budget), the limiter pauses until ``X-RateLimit-Reset``.
+
+The window accounting is pyrate-limiter's sliding-window log (:class:`InMemoryBucket`). We call
+the bucket directly rather than through ``pyrate_limiter.Limiter`` so that the clock and the sleep
+can be injected (tests never wait for real) and the server's own counters can pause the limiter.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem
+
+from deskmate.core.config import WorkspaceSettings
+from deskmate.core.intercom.errors import RateLimited
+
+__all__ = ["DEFAULT_HEADROOM", "LimiterRegistry", "RateLimiter", "limiter_for", "limiters"]
+
+DEFAULT_HEADROOM = 0.9
+WINDOWS_PER_MINUTE = 6
+_WINDOW_MS = 10 * Duration.SECOND.value
+
+
+@dataclass(frozen=True)
+class _ServerWindow:
+    """Intercom's own counters from the last response: calls left in the window, until when."""
+
+    remaining: int
+    limit: int
+    reset_at: float
+
+
+class RateLimiter:
+    """Admits calls at most at ``headroom`` of ``per_minute``, in every 10-second window too.
+
+    Thread-safe. ``acquire()`` blocks (with the injected ``sleep``) until a call may go out;
+    ``observe()`` feeds back Intercom's rate-limit headers; ``share()`` derives a limiter that
+    may use only a fraction of this one (a sync job must not starve live replies).
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        headroom: float = DEFAULT_HEADROOM,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        parent: RateLimiter | None = None,
+    ) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        if not 0 < headroom <= 1:
+            raise ValueError("headroom must be in (0, 1]")
+        self.per_minute = per_minute
+        self.headroom_fraction = headroom
+        self.per_window = max(1, math.floor(per_minute * headroom / WINDOWS_PER_MINUTE))
+        # Never more per minute than six full windows: pyrate-limiter (rightly) rejects a
+        # minute rate denser than the window rate.
+        self.per_minute_budget = max(
+            1, min(math.floor(per_minute * headroom), WINDOWS_PER_MINUTE * self.per_window)
+        )
+        self._clock = clock
+        self._sleep = sleep
+        self._parent = parent
+        self._bucket = InMemoryBucket(self._rates())
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+        self._server: _ServerWindow | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"RateLimiter(per_minute={self.per_minute}, per_10s={self.per_window}, "
+            f"headroom={self.headroom_fraction})"
+        )
+
+    def _rates(self) -> list[Rate]:
+        minute = Rate(self.per_minute_budget, Duration.MINUTE)
+        if self.per_minute_budget <= self.per_window:  # tiny limits: the minute rate suffices
+            self.per_window = self.per_minute_budget
+            return [minute]
+        return [Rate(self.per_window, _WINDOW_MS), minute]
+
+    def acquire(self, max_wait: float | None = None) -> float:
+        """Wait until one call may go out and count it; return the seconds waited.
+
+        Raises :class:`RateLimited` (without waiting) when the wait would exceed ``max_wait``.
+        """
+        waited = 0.0
+        while (delay := self._try_admit()) > 0:
+            if max_wait is not None and waited + delay > max_wait:
+                raise RateLimited(
+                    f"local rate limit: next call allowed in {delay:.1f}s", retry_after=delay
+                )
+            self._sleep(delay)
+            waited += delay
+        if self._parent is not None:
+            left = None if max_wait is None else max_wait - waited
+            waited += self._parent.acquire(left)
+        return waited
+
+    def _try_admit(self) -> float:
+        """0 when a call was admitted and counted, else the seconds to wait before trying again."""
+        with self._lock:
+            now = self._clock()
+            if now < self._paused_until:
+                return self._paused_until - now
+            now_ms = int(now * 1000)
+            self._bucket.leak(now_ms)
+            item = RateItem("intercom", now_ms)
+            if self._bucket.put(item):
+                return 0.0
+            return max(int(self._bucket.waiting(item)), 1) / 1000
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Take Intercom's ``X-RateLimit-*`` headers into account.
+
+        When the server reports that no more than the reserve we keep (``1 - headroom`` of its
+        window limit) is left, new calls wait until the window resets.
+        """
+        server = _parse_headers(headers)
+        if server is None:
+            return
+        reserve = math.ceil(server.limit * (1 - self.headroom_fraction))
+        with self._lock:
+            self._server = server
+            if server.remaining <= reserve:
+                self._paused_until = max(self._paused_until, server.reset_at)
+        if self._parent is not None:
+            self._parent.observe(headers)
+
+    def pause_until(self, timestamp: float) -> None:
+        """Admit nothing before ``timestamp`` (unix seconds), e.g. after a 429; shared with the
+        parent, since the server's window is the workspace's."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, timestamp)
+        if self._parent is not None:
+            self._parent.pause_until(timestamp)
+
+    def headroom(self) -> float:
+        """The fraction of this 10-second window's budget still free, in [0, 1] (for metrics).
+
+        The lower of our own count and Intercom's last report (while its window lasts).
+        """
+        with self._lock:
+            now = self._clock()
+            if now < self._paused_until:
+                return 0.0
+            start = int(now * 1000) - _WINDOW_MS
+            items = self._bucket.items
+            used = len(items) - bisect_left(items, start, key=lambda item: item.timestamp)
+            free = 1 - used / self.per_window
+            server = self._server
+            if server is not None and now < server.reset_at and server.limit > 0:
+                free = min(free, server.remaining / server.limit)
+        own = max(0.0, min(1.0, free))
+        return own if self._parent is None else min(own, self._parent.headroom())
+
+    def share(self, fraction: float) -> RateLimiter:
+        """A limiter allowed ``fraction`` of this one's calls; its calls count here too."""
+        if not 0 < fraction <= 1:
+            raise ValueError("fraction must be in (0, 1]")
+        return RateLimiter(
+            max(1, math.floor(self.per_minute * fraction)),
+            headroom=self.headroom_fraction,
+            clock=self._clock,
+            sleep=self._sleep,
+            parent=self,
+        )
+
+
+def _parse_headers(headers: Mapping[str, str]) -> _ServerWindow | None:
+    """Intercom's rate-limit headers, or ``None`` when absent or unreadable."""
+    try:
+        remaining = int(headers["X-RateLimit-Remaining"])
+        limit = int(headers["X-RateLimit-Limit"])
+        reset_at = float(headers["X-RateLimit-Reset"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if remaining < 0 or limit <= 0 or not math.isfinite(reset_at):
+        return None
+    return _ServerWindow(remaining=remaining, limit=limit, reset_at=reset_at)
+
+
+class LimiterRegistry:
+    """One :class:`RateLimiter` per workspace (app id) for the whole process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._limiters: dict[str, RateLimiter] = {}
+
+    def get(self, app_id: str, per_minute: int) -> RateLimiter:
+        """The workspace's limiter, created on first use with ``per_minute``."""
+        with self._lock:
+            limiter = self._limiters.get(app_id)
+            if limiter is None:
+                limiter = self._limiters[app_id] = RateLimiter(per_minute)
+            return limiter
+
+    def clear(self) -> None:
+        """Forget every limiter (tests, or a reload with new limits)."""
+        with self._lock:
+            self._limiters.clear()
+
+
+limiters = LimiterRegistry()
+
+
+def limiter_for(workspace: WorkspaceSettings) -> RateLimiter:
+    """The process-wide limiter of ``workspace``, sized by its ``rate_limit`` (calls/minute)."""
+    return limiters.get(workspace.app_id, workspace.rate_limit)
