@@ -326,3 +326,20 @@ def _shape(result: object) -> str:
     if isinstance(result, list):
         return f"list of {len(result)}"
     return "None" if result is None else type(result).__name__
+
+
+def plugin_table(infos: Sequence[PluginInfo]) -> str:
+    """Render plugin reports as an aligned table; a failed or disabled row gets its reason."""
+    if not infos:
+        return "No plugins."
+    rows = [("NAME", "VERSION", "STATUS", "HOOKS")]
+    rows += [(i.name, i.version or "-", i.status, ", ".join(i.hooks) or "-") for i in infos]
+    widths = [max(len(row[col]) for row in rows) for col in range(3)]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[3]]).rstrip())
+        reason = infos[index - 1].reason if index else None
+        if reason:
+            lines.append(f"    reason: {reason}")
+    return "\n".join(lines)

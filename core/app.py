@@ -1,0 +1,144 @@
+"""The Flask host: ``create_app`` builds one deskmate web application (Flask's factory pattern).
+
+The app carries its own plugin host and database engine in ``app.extensions["deskmate"]`` (a
+:class:`HostState`), so two apps in one process never share plugins or state. Core routes live
+in blueprints listed in :data:`CORE_BLUEPRINTS`; plugins add theirs through ``register_routes``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from sqlalchemy import Engine
+
+from deskmate.core.config import Settings
+from deskmate.core.plugins import PluginHost, make_plugin_manager
+from deskmate.core.store import db
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "deskmate"
+
+CORE_BLUEPRINTS: list[str] = ["deskmate.core.app:bp"]
+"""Import paths (``module:attribute``) of the blueprints deskmate itself mounts, in order.
+
+They are imported when an app is created, so a core module may import this one freely.
+"""
+
+bp = Blueprint("deskmate_host", __name__)
+
+
+@dataclass
+class HostState:
+    """What one app holds: the settings, the plugin host, and the database engine.
+
+    ``engine`` is ``None`` when the database URL can't be used; ``engine_error`` then says why.
+    """
+
+    settings: Settings
+    host: PluginHost
+    engine: Engine | None
+    engine_error: str | None = None
+
+
+def state(app: Flask | None = None) -> HostState:
+    """The :class:`HostState` of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]
+
+
+def create_app(
+    settings: Settings | None = None, host: PluginHost | None = None, *, testing: bool = False
+) -> Flask:
+    """Create a deskmate web application.
+
+    :param settings: the validated configuration; defaults apply when ``None``.
+    :param host: a plugin host; built from ``settings.plugins`` when ``None``.
+    :param testing: set Flask's ``TESTING`` flag (exceptions reach the test client).
+    """
+    settings = settings or Settings()
+    host = host or make_plugin_manager(settings.plugins)
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config["TESTING"] = testing
+    app.extensions[EXTENSION] = _state(settings, host)
+    for path in CORE_BLUEPRINTS:
+        app.register_blueprint(_import(path))
+    _register_plugin_routes(app, settings, host)
+    host.hook.startup(settings=settings, app=app)
+    return app
+
+
+def _state(settings: Settings, host: PluginHost) -> HostState:
+    try:
+        engine = db.make_engine(settings.resolved_database_url())
+    except db.DatabaseError as exc:
+        return HostState(settings, host, None, str(exc))
+    return HostState(settings, host, engine)
+
+
+def _import(path: str) -> Blueprint:
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _register_plugin_routes(app: Flask, settings: Settings, host: PluginHost) -> None:
+    """Mount each plugin's blueprints; a plugin whose routes can't be mounted is failed alone."""
+    arguments = {"settings": settings}
+    for impl in reversed(host.hook.register_routes.get_hookimpls()):
+        try:
+            blueprints = impl.function(*(arguments[a] for a in impl.argnames)) or []
+            for blueprint in blueprints:
+                app.register_blueprint(blueprint)
+        except Exception as exc:
+            host.fail(impl.plugin_name, f"register_routes: {type(exc).__name__}: {exc}")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Any, int]:
+    """Liveness and readiness: 200 when the database is reachable and its schema is current."""
+    database = _database_health(state())
+    code = 200 if database["ok"] else 503
+    return jsonify(status="ok" if database["ok"] else "degraded", database=database), code
+
+
+def _database_health(host_state: HostState) -> dict[str, Any]:
+    if host_state.engine is None:
+        return {"ok": False, "reachable": False, "detail": host_state.engine_error}
+    try:
+        schema = db.check_schema(host_state.engine)
+    except db.DatabaseError as exc:
+        return {"ok": False, "reachable": False, "detail": str(exc)}
+    return {
+        "ok": schema.up_to_date,
+        "reachable": True,
+        "at_head": schema.up_to_date,
+        "revision": schema.current,
+        "detail": schema.describe(),
+    }
+
+
+@bp.get("/-/plugins")
+def plugins() -> tuple[Any, int]:
+    """The plugin report (as ``deskmate plugins --json``); ``?all=1`` includes the defaults.
+
+    When ``admin_token`` is configured the report needs ``Authorization: Bearer <token>``.
+    """
+    if not _is_admin():
+        return jsonify(error="send the admin token as 'Authorization: Bearer <token>'"), 401
+    include_defaults = request.args.get("all", "") not in ("", "0")
+    infos = state().host.report(include_defaults=include_defaults)
+    return jsonify([info.as_dict() for info in infos]), 200
+
+
+def _is_admin() -> bool:
+    token = state().settings.admin_token
+    if token is None:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.reveal().encode()
+    )
