@@ -1,0 +1,228 @@
+"""The outbox: webhook events stored before they are acknowledged, then claimed and settled.
+
+An event is ``queued`` until a run claims it (``processing``, with a lease), then ends ``done``,
+``skipped``, ``unprocessable`` or ``dead``; a retryable failure puts it back as ``failed`` with a
+later ``available_at``. A run that dies leaves its events ``processing`` past their lease, and
+:func:`due_events` hands them to the sweeper again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from deskmate.core.store.models import EventRecord, EventStatus
+from deskmate.core.store.sql import check_id, insert, now_or
+
+MAX_ID = 64
+MAX_NOTIFICATION_ID = 255
+MAX_TOPIC = 128
+
+
+class Recorded(NamedTuple):
+    """The stored event's id, and whether this call stored it (False: a duplicate delivery)."""
+
+    id: int
+    new: bool
+
+
+def record_event(
+    session: Session,
+    *,
+    workspace_id: str,
+    notification_id: str,
+    topic: str,
+    payload: str,
+    conversation_id: str | None = None,
+    delay: timedelta = timedelta(0),
+    status: str = EventStatus.QUEUED,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Recorded:
+    """Store a webhook delivery once per notification id; a redelivery changes nothing.
+
+    ``delay`` is the channel's initial delay (the event becomes due at ``now + delay``). Intake
+    stores a body it can't use with ``status="unprocessable"`` and the ``reason``.
+    """
+    check_id("workspace_id", workspace_id, MAX_ID)
+    check_id("notification_id", notification_id, MAX_NOTIFICATION_ID)
+    check_id("topic", topic, MAX_TOPIC)
+    if conversation_id is not None:
+        check_id("conversation_id", conversation_id, MAX_ID)
+    if status not in (EventStatus.QUEUED, EventStatus.UNPROCESSABLE, EventStatus.SKIPPED):
+        raise ValueError(f"a new event can't start as {status!r}")
+    now = now_or(now)
+    values = {
+        "workspace_id": workspace_id,
+        "notification_id": notification_id,
+        "topic": topic,
+        "payload": payload,
+        "conversation_id": conversation_id,
+        "status": status,
+        "reason": reason,
+        "attempts": 0,
+        "received_at": now,
+        "available_at": now + delay,
+        "processed_at": None if status == EventStatus.QUEUED else now,
+    }
+    stmt = (
+        insert(session, EventRecord)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "notification_id"])
+        .returning(EventRecord.id)
+    )
+    new_id = session.execute(stmt).scalar_one_or_none()
+    if new_id is not None:
+        return Recorded(new_id, True)
+    existing = select(EventRecord.id).where(
+        EventRecord.workspace_id == workspace_id, EventRecord.notification_id == notification_id
+    )
+    return Recorded(session.execute(existing).scalar_one(), False)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Events a run may take now: due and waiting, or abandoned by a run whose lease ran out."""
+    waiting = and_(
+        EventRecord.status.in_((EventStatus.QUEUED, EventStatus.FAILED)),
+        EventRecord.available_at <= now,
+    )
+    abandoned = and_(EventRecord.status == EventStatus.PROCESSING, EventRecord.lease_until <= now)
+    return or_(waiting, abandoned)
+
+
+def claim_events(
+    session: Session,
+    workspace_id: str,
+    conversation_id: str | None,
+    *,
+    lease: timedelta,
+    limit: int = 100,
+    event_id: int | None = None,
+    now: datetime | None = None,
+) -> list[EventRecord]:
+    """Take the conversation's due events, oldest first, marking them ``processing`` until
+    ``now + lease`` and counting the attempt.
+
+    Call it while holding the conversation's lease (:mod:`deskmate.core.store.leases`). Events
+    without a conversation (``conversation_id=None``) are claimed one at a time by ``event_id``.
+    """
+    now = now_or(now)
+    ids = (
+        select(EventRecord.id)
+        .where(EventRecord.workspace_id == workspace_id, _claimable(now))
+        .order_by(EventRecord.id)
+        .limit(limit)
+    )
+    if conversation_id is None:
+        ids = ids.where(EventRecord.id == event_id)
+    else:
+        ids = ids.where(EventRecord.conversation_id == conversation_id)
+    stmt = (
+        update(EventRecord)
+        .where(EventRecord.id.in_(ids.scalar_subquery()), _claimable(now))
+        .values(
+            status=EventStatus.PROCESSING,
+            attempts=EventRecord.attempts + 1,
+            lease_until=now + lease,
+        )
+        .returning(EventRecord)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    claimed = session.scalars(stmt).all()
+    return sorted(claimed, key=lambda e: e.id)
+
+
+def finish_event(
+    session: Session,
+    event_id: int,
+    status: str,
+    reason: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Settle an event as ``done``, ``skipped``, ``unprocessable`` or ``dead`` (with why)."""
+    if status not in EventStatus.FINAL:
+        raise ValueError(f"{status!r} is not a final status; use one of {EventStatus.FINAL}")
+    _set(
+        session, event_id, status=status, reason=reason, lease_until=None, processed_at=now_or(now)
+    )
+
+
+def retry_event(session: Session, event_id: int, reason: str, *, at: datetime) -> None:
+    """Record a retryable failure; the event becomes due again at ``at``."""
+    _set(
+        session,
+        event_id,
+        status=EventStatus.FAILED,
+        reason=reason,
+        available_at=at,
+        lease_until=None,
+    )
+
+
+def due_events(
+    session: Session, *, now: datetime | None = None, limit: int = 500
+) -> list[EventRecord]:
+    """Events that should be running by ``now`` but may have no job (for the sweeper).
+
+    Pass ``now`` a little in the past so that events just enqueued by intake are left alone.
+    """
+    stmt = select(EventRecord).where(_claimable(now_or(now))).order_by(EventRecord.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def list_events(
+    session: Session,
+    *,
+    workspace_id: str | None = None,
+    status: str | None = None,
+    conversation_id: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[EventRecord]:
+    """Stored events, newest first, filtered as asked (``before_id`` pages backwards)."""
+    stmt = select(EventRecord).order_by(EventRecord.id.desc()).limit(limit)
+    if workspace_id is not None:
+        stmt = stmt.where(EventRecord.workspace_id == workspace_id)
+    if status is not None:
+        stmt = stmt.where(EventRecord.status == status)
+    if conversation_id is not None:
+        stmt = stmt.where(EventRecord.conversation_id == conversation_id)
+    if before_id is not None:
+        stmt = stmt.where(EventRecord.id < before_id)
+    return list(session.scalars(stmt))
+
+
+def replay_event(
+    session: Session, event_id: int, *, now: datetime | None = None
+) -> EventRecord | None:
+    """Queue a settled or dead event again from scratch; ``None`` if it doesn't exist or a
+    live run holds it."""
+    now = now_or(now)
+    event = session.get(EventRecord, event_id)
+    if event is None:
+        return None
+    if event.status == EventStatus.PROCESSING and event.lease_until and event.lease_until > now:
+        return None
+    event.status = EventStatus.QUEUED
+    event.reason = None
+    event.attempts = 0
+    event.available_at = now
+    event.lease_until = None
+    event.processed_at = None
+    session.flush()
+    return event
+
+
+def _set(session: Session, event_id: int, **values: object) -> None:
+    result = session.execute(
+        update(EventRecord)
+        .where(EventRecord.id == event_id)
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"no stored event with id {event_id}")
