@@ -2,3 +2,105 @@
 
 ``pytest_plugins = ["deskmate.testing"]`` makes every fixture here available.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from deskmate.core.config import Secret, Settings, WorkspaceSettings
+from deskmate.core.domain import Author, Message, Turn
+from deskmate.core.intercom.models import Conversation, Source
+from deskmate.core.plugins import PluginHost, make_plugin_manager
+
+TEST_APP_ID = "testapp"
+TEST_AI_ADMIN_ID = "999"
+
+
+def make_workspace(**overrides: Any) -> WorkspaceSettings:
+    """A workspace with placeholder secrets and the AI admin ``999``; override any field."""
+    fields: dict[str, Any] = {
+        "app_id": TEST_APP_ID,
+        "access_token": Secret("env", "TEST_INTERCOM_TOKEN", "test-token"),
+        "client_secret": Secret("env", "TEST_INTERCOM_CLIENT_SECRET", "test-client-secret"),
+        "ai_admin_id": TEST_AI_ADMIN_ID,
+    }
+    return WorkspaceSettings(**(fields | overrides))
+
+
+def make_conversation(
+    body: str = "Hello, I need help",
+    *,
+    id: str = "1001",
+    author: Author | None = None,
+    delivered_as: str = "customer_initiated",
+    source_type: str = "conversation",
+    admin_assignee_id: str | None = TEST_AI_ADMIN_ID,
+    **overrides: Any,
+) -> Conversation:
+    """A conversation opened by a customer (Messenger by default) and assigned to the AI admin."""
+    source = Source(
+        id=f"source-{id}",
+        type=source_type,
+        delivered_as=delivered_as,
+        body=body,
+        author=author or Author("user", "contact-1", "Ada", "ada@example.com"),
+    )
+    return Conversation(id=id, source=source, admin_assignee_id=admin_assignee_id, **overrides)
+
+
+def make_message(text: str = "Hello, I need help", **overrides: Any) -> Message:
+    """A customer message with plain text ``text``."""
+    fields: dict[str, Any] = {"part_id": "part-1", "author": Author("user", "contact-1")}
+    return Message(text=text, **(fields | overrides))
+
+
+def make_turn(text: str = "Hello, I need help", **overrides: Any) -> Turn:
+    """A turn on a fresh conversation whose latest customer message is ``text``."""
+    message = make_message(text)
+    fields: dict[str, Any] = {
+        "workspace": make_workspace(),
+        "conversation": make_conversation(text),
+        "channel": "messenger",
+        "mode": "autopilot",
+        "messages": [message],
+        "latest": message,
+    }
+    return Turn(**(fields | overrides))
+
+
+def make_host(
+    *plugins: object | tuple[str, object],
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
+    strict: bool = True,
+) -> PluginHost:
+    """A plugin host with deskmate's defaults plus ``plugins`` and no installed plugin.
+
+    Each plugin is a module or object (named after it) or a ``(name, plugin)`` pair. ``strict``
+    makes a plugin that fails to load raise instead of being reported, which is what a test wants.
+    """
+    named = [p if isinstance(p, tuple) else (_name_of(p), p) for p in plugins]
+    env = {"DESKMATE_STRICT_PLUGINS": "1"} if strict else {}
+    return make_plugin_manager(sections, env=env, entry_points=(), extra_plugins=named)
+
+
+def _name_of(plugin: object) -> str:
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    return getattr(plugin, "__name__", type(plugin).__name__)
+
+
+@pytest.fixture
+def plugin_host() -> Callable[..., PluginHost]:
+    """A factory: ``plugin_host(my_plugin)`` builds a host with the defaults and your plugins."""
+    return make_host
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with one test workspace and an instance folder (and SQLite file) in ``tmp_path``."""
+    return Settings(workspaces={TEST_APP_ID: make_workspace()}, instance_path=tmp_path / "instance")
