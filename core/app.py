@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "deskmate"
 
-CORE_BLUEPRINTS: list[str] = ["deskmate.core.app:bp"]
+CORE_BLUEPRINTS: list[str] = [
+    "deskmate.core.app:bp",
+    "deskmate.core.intake:bp",
+    "deskmate.core.metrics:bp",
+]
 """Import paths (``module:attribute``) of the blueprints deskmate itself mounts, in order.
 
 They are imported when an app is created, so a core module may import this one freely.

@@ -1,20 +1,34 @@
 """Integration health metrics in Prometheus' text format, labelled by workspace.
 
-One :class:`Metrics` owns its own ``CollectorRegistry`` so that several apps in one process (tests,
-embedding) never share counters. The web host serves it on ``/metrics``; the webhook intake and
-the Intercom client report into it. Label values come from configuration (workspace app ids,
-endpoint templates) or from a short fixed list (reasons), never from raw request input, so a
-hostile sender cannot blow up the number of series.
+One :class:`Metrics` owns its own ``CollectorRegistry``. A process normally uses one,
+:func:`default_metrics` (with the process, platform and GC collectors), so the web host, the
+embedded job consumer and the Intercom clients report into what ``/metrics`` serves; an app made
+with ``create_app(testing=True)`` gets a fresh one, so tests never share counters.
+
+Label values come from configuration (workspace app ids, endpoint templates) or from short fixed
+lists (reasons, topics), never from raw request input, so a hostile sender cannot blow up the
+number of series.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import flask
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+EXTENSION = "deskmate_metrics"
 UNROUTED = "unrouted"
 """Workspace label of requests that could not be tied to a configured workspace."""
 
@@ -112,12 +126,34 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def metrics_blueprint(metrics: Metrics) -> flask.Blueprint:
-    """A blueprint serving ``GET /metrics`` from ``metrics``."""
-    bp = flask.Blueprint("deskmate_metrics", __name__)
+_default: Metrics | None = None
+_default_lock = threading.Lock()
 
-    @bp.get("/metrics")
-    def scrape() -> flask.Response:
-        return flask.Response(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
-    return bp
+def default_metrics() -> Metrics:
+    """The process-wide metrics, created on first use with the process and runtime collectors."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            registry = CollectorRegistry()
+            for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+                registry.register(collector)
+            _default = Metrics(registry)
+        return _default
+
+
+def metrics_for(app: flask.Flask) -> Metrics:
+    """The metrics ``app`` reports into: the process default, or a fresh one when testing."""
+    if EXTENSION not in app.extensions:
+        app.extensions[EXTENSION] = Metrics() if app.testing else default_metrics()
+    return app.extensions[EXTENSION]
+
+
+bp = flask.Blueprint("deskmate_metrics", __name__)
+
+
+@bp.get("/metrics")
+def scrape() -> flask.Response:
+    """Serve the app's metrics in Prometheus' text format."""
+    body = metrics_for(flask.current_app).exposition()
+    return flask.Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,435 @@
+"""Signed webhook intake: verify, route, record durably, enqueue, answer.
+
+``POST /webhooks/intercom`` checks ``X-Hub-Signature`` (HMAC-SHA1 of the raw body with the
+workspace's client secret, constant-time) before anything reads the body as JSON, routes on
+``app_id``, and commits the event to the outbox (``webhook_events``, unique per workspace and
+notification id) before it answers 2xx. Nothing slow happens before the answer.
+
+Durability without a lock convoy: request threads never write to the database themselves. They
+hand their row to one :class:`OutboxWriter` thread and wait; the writer commits everything that
+queued up meanwhile in one transaction (group commit: one write lock, one commit, one fsync per
+batch), wakes the waiting requests, and only then hands the new conversations to the
+:class:`Dispatcher`. The outbox is the source of truth: the sweeper re-enqueues a lost enqueue.
+
+Answers: ``HEAD`` 200 (Intercom validates the URL that way); ``ping`` 200, nothing stored;
+stored or duplicate 200; unknown ``app_id`` or unsupported topic 200, ignored and counted;
+bad or missing signature 401; not a JSON notification 400; body over 1 MiB 413; an unexpected
+shape 200, stored as ``unprocessable`` with the reason; the database unavailable 503 (Intercom
+delivers again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import flask
+from flask.blueprints import BlueprintSetupState
+from sqlalchemy import Engine, Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from deskmate.core.app import state
+from deskmate.core.config import Settings, WorkspaceSettings
+from deskmate.core.intercom.models import WebhookEvent
+from deskmate.core.intercom.webhooks import (
+    CONVERSATION_TOPICS,
+    PING,
+    MalformedNotification,
+    UnprocessableEvent,
+    app_id_of,
+    load_notification,
+    notification_key,
+    parse_event,
+    topic_of,
+)
+from deskmate.core.metrics import UNROUTED, Metrics, metrics_for
+from deskmate.core.store.models import EventRecord, EventStatus
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/intercom"
+MAX_BODY_BYTES = 1 << 20
+COMMIT_TIMEOUT_SECONDS = 10.0
+MAX_BATCH = 256
+SIGNATURE_HEADER = "X-Hub-Signature"
+
+
+class Dispatcher(Protocol):
+    """Asks workers to run conversations that have new events (the job queue implements it)."""
+
+    def dispatch(self, workspace_id: str, conversation_ids: Sequence[str]) -> None:
+        """Enqueue a run for each conversation; called after the events are committed."""
+
+
+class NullDispatcher:
+    """Enqueues nothing: the sweeper (or a test) picks queued events up from the outbox."""
+
+    def dispatch(self, workspace_id: str, conversation_ids: Sequence[str]) -> None:
+        return None
+
+
+class IntakeUnavailable(RuntimeError):
+    """The outbox could not commit the event in time; the sender should deliver it again."""
+
+
+def compute_available_at(event: WebhookEvent, received_at: datetime) -> datetime:
+    """When the engine may first process ``event`` (the channel's initial delay starts here)."""
+    return received_at
+
+
+@dataclass
+class OutboxRow:
+    """One ``webhook_events`` row as the intake writes it."""
+
+    workspace_id: str
+    notification_id: str
+    topic: str
+    payload: str
+    status: str
+    received_at: datetime
+    available_at: datetime
+    conversation_id: str | None = None
+    reason: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.workspace_id, self.notification_id)
+
+
+@dataclass
+class _Ticket:
+    """A row waiting for the writer, and the writer's answer."""
+
+    row: OutboxRow
+    done: threading.Event = field(default_factory=threading.Event)
+    is_new: bool = False
+    failed: bool = False
+
+
+def _insert_statement(engine: Engine) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING key`` for the outbox (SQLite or PostgreSQL)."""
+    dialects: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+    insert = dialects.get(engine.dialect.name)
+    if insert is None:
+        raise ValueError(f"the webhook outbox supports SQLite and PostgreSQL, not {engine.name}")
+    table = EventRecord.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "notification_id"])
+        .returning(table.c.workspace_id, table.c.notification_id)
+    )
+
+
+class OutboxWriter:
+    """The one thread that writes webhook events, committing whatever queued up as one batch."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        dispatcher: Dispatcher | None = None,
+        metrics: Metrics | None = None,
+        *,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.engine = engine
+        self.dispatcher = dispatcher or NullDispatcher()
+        self.metrics = metrics
+        self.max_batch = max_batch
+        self._statement = _insert_statement(engine)
+        self._queue: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the writer thread (idempotent; :meth:`submit` starts it on first use)."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="deskmate-outbox-writer", daemon=True
+                )
+                self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Commit what is queued, then stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    def submit(self, row: OutboxRow, timeout: float = COMMIT_TIMEOUT_SECONDS) -> bool:
+        """Commit ``row`` and return ``True`` if it is new, ``False`` if it was already stored.
+
+        Raises :class:`IntakeUnavailable` when the commit failed or did not happen in ``timeout``.
+        """
+        if self._thread is None:
+            self.start()
+        ticket = _Ticket(row)
+        self._queue.put(ticket)
+        if not ticket.done.wait(timeout) or ticket.failed:
+            raise IntakeUnavailable("the webhook event could not be stored")
+        return ticket.is_new
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = self._drain(batch)
+            self._commit(batch)
+            self._dispatch(t.row for t in batch if t.is_new)
+            if stop:
+                return
+
+    def _drain(self, batch: list[_Ticket]) -> bool:
+        """Add what is already queued to ``batch``; return whether a stop was requested."""
+        while len(batch) < self.max_batch:
+            try:
+                ticket = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if ticket is None:
+                return True
+            batch.append(ticket)
+        return False
+
+    def _commit(self, batch: list[_Ticket]) -> None:
+        """Insert the batch in one transaction; on failure, retry each row alone."""
+        try:
+            self._insert(batch)
+        except SQLAlchemyError:
+            if len(batch) == 1:
+                log.exception("could not store a webhook event; the sender will retry")
+                batch[0].failed = True
+            else:
+                for ticket in batch:
+                    self._commit([ticket])
+                return
+        if self.metrics is not None:
+            self.metrics.outbox_batch_size.observe(len(batch))
+        for ticket in batch:
+            ticket.done.set()
+
+    def _insert(self, batch: list[_Ticket]) -> None:
+        rows = [vars(t.row).copy() for t in batch]
+        with self.engine.begin() as conn:
+            stored = {tuple(r) for r in conn.execute(self._statement, rows)}
+        for ticket in batch:
+            key = ticket.row.key
+            ticket.is_new = key in stored
+            stored.discard(key)
+
+    def _dispatch(self, rows: Iterable[OutboxRow]) -> None:
+        """Tell the dispatcher about each workspace's conversations with new queued events."""
+        by_workspace: dict[str, dict[str, None]] = {}
+        for row in rows:
+            if row.status == EventStatus.QUEUED and row.conversation_id:
+                by_workspace.setdefault(row.workspace_id, {})[row.conversation_id] = None
+        for workspace_id, conversations in by_workspace.items():
+            try:
+                self.dispatcher.dispatch(workspace_id, list(conversations))
+            except Exception:
+                log.exception("enqueueing %s conversation run(s) failed", workspace_id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The HTTP answer to one delivery, and the workspace it is counted under."""
+
+    status: int
+    result: str
+    workspace: str = UNROUTED
+
+
+class SignatureKeys:
+    """The client secrets that may sign webhooks, each with the workspaces it speaks for."""
+
+    def __init__(self, workspaces: Iterable[WorkspaceSettings]) -> None:
+        by_secret: dict[bytes, set[str]] = {}
+        for ws in workspaces:
+            secret = ws.client_secret.reveal().encode()
+            if secret:
+                by_secret.setdefault(secret, set()).add(ws.app_id)
+            else:
+                log.warning("workspace %s has no client secret: its webhooks get 401", ws.app_id)
+        self._keys = [(secret, frozenset(apps)) for secret, apps in by_secret.items()]
+
+    def __repr__(self) -> str:
+        return f"SignatureKeys({len(self._keys)} secret(s))"
+
+    def signers(self, body: bytes, header: str | None) -> frozenset[str]:
+        """The workspaces whose secret produced ``header`` over ``body`` (empty if none did)."""
+        if not header or not header.startswith("sha1="):
+            return frozenset()
+        given = header[5:].strip().lower().encode("latin-1", "replace")
+        for secret, apps in self._keys:
+            expected = hmac.new(secret, body, hashlib.sha1).hexdigest().encode()
+            if hmac.compare_digest(expected, given):
+                return apps
+        return frozenset()
+
+
+class WebhookIntake:
+    """Turns one webhook delivery into an :class:`Answer`, recording it in the outbox."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        writer: OutboxWriter | None,
+        metrics: Metrics,
+    ) -> None:
+        self.workspaces = settings.workspaces
+        self.keys = SignatureKeys(settings.workspaces.values())
+        self.writer = writer
+        self.metrics = metrics
+
+    def receive(self, body: bytes, signature: str | None) -> Answer:
+        """Verify, route, parse and store one delivery whose body is already size-checked."""
+        signers = self.keys.signers(body, signature)
+        if not signers:
+            return self._reject(401, "bad_signature")
+        try:
+            doc = load_notification(body)
+        except MalformedNotification:
+            return self._reject(400, "not_json")
+        app_id = app_id_of(doc)
+        if app_id not in self.workspaces:
+            return self._ignore(UNROUTED, "unknown_workspace")
+        if app_id not in signers:
+            return self._reject(401, "bad_signature")
+        topic = topic_of(doc)
+        counted_topic = topic if topic in CONVERSATION_TOPICS or topic == PING else "other"
+        self.metrics.webhooks_received.labels(app_id, counted_topic).inc()
+        if topic == PING:
+            return Answer(200, "pong", app_id)
+        if topic != "unknown" and topic not in CONVERSATION_TOPICS:
+            return self._ignore(app_id, "unsupported_topic")
+        return self._store(app_id, self._row(app_id, doc, body))
+
+    def _row(self, app_id: str, doc: dict[str, Any], body: bytes) -> OutboxRow:
+        now = datetime.now(UTC)
+        row = OutboxRow(
+            workspace_id=app_id,
+            notification_id=notification_key(doc, body),
+            topic=topic_of(doc),
+            payload=body.decode("utf-8"),
+            status=EventStatus.QUEUED,
+            received_at=now,
+            available_at=now,
+        )
+        try:
+            event = parse_event(doc)
+        except UnprocessableEvent as exc:
+            row.status, row.reason = EventStatus.UNPROCESSABLE, exc.reason
+            return row
+        row.conversation_id = event.conversation.id if event.conversation else None
+        row.available_at = compute_available_at(event, now)
+        return row
+
+    def _store(self, app_id: str, row: OutboxRow) -> Answer:
+        try:
+            if self.writer is None:
+                raise IntakeUnavailable("no database")
+            is_new = self.writer.submit(row)
+        except IntakeUnavailable:
+            return self._reject(503, "unavailable", app_id)
+        if not is_new:
+            self.metrics.webhooks_duplicate.labels(app_id).inc()
+            return Answer(200, "duplicate", app_id)
+        if row.status == EventStatus.UNPROCESSABLE:
+            self.metrics.webhooks_unprocessable.labels(app_id).inc()
+            log.warning("stored unprocessable webhook for %s: %s", app_id, row.reason)
+            return Answer(200, "unprocessable", app_id)
+        return Answer(200, "stored", app_id)
+
+    def oversized(self) -> Answer:
+        """The answer to a body over :data:`MAX_BODY_BYTES`, which is never read in full."""
+        return self._reject(413, "too_large")
+
+    def _reject(self, status: int, reason: str, workspace: str = UNROUTED) -> Answer:
+        self.metrics.webhooks_rejected.labels(workspace, reason).inc()
+        return Answer(status, reason, workspace)
+
+    def _ignore(self, workspace: str, reason: str) -> Answer:
+        self.metrics.webhooks_ignored.labels(workspace, reason).inc()
+        return Answer(200, reason, workspace)
+
+
+_MESSAGES = {
+    401: "X-Hub-Signature is missing or wrong: it must be sha1=HMAC-SHA1(client secret, body).",
+    400: "The body is not an Intercom notification (a JSON object with an app_id).",
+    413: f"The body is larger than {MAX_BODY_BYTES} bytes.",
+    503: "The event could not be stored right now; deliver it again later.",
+}
+
+
+def _read_body(request: flask.Request) -> bytes | None:
+    """The raw body, or ``None`` when it is over the limit (by header or by what arrives)."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        return None
+    body = request.stream.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
+bp = flask.Blueprint("deskmate_webhooks", __name__)
+EXTENSION = "deskmate_intake"
+
+
+@bp.record_once
+def _install(setup: BlueprintSetupState) -> None:
+    setup.app.extensions[EXTENSION] = build_intake(setup.app)
+
+
+def build_intake(app: flask.Flask) -> WebhookIntake:
+    """The intake of ``app``, writing to its database and reporting into its metrics."""
+    host_state = state(app)
+    metrics = metrics_for(app)
+    writer = None
+    if host_state.engine is not None:
+        writer = OutboxWriter(host_state.engine, metrics=metrics)
+    return WebhookIntake(host_state.settings, writer, metrics)
+
+
+def intake_for(app: flask.Flask) -> WebhookIntake:
+    """The :class:`WebhookIntake` serving ``app``."""
+    return app.extensions[EXTENSION]
+
+
+def set_dispatcher(app: flask.Flask, dispatcher: Dispatcher) -> None:
+    """Have ``app``'s intake hand new conversations to ``dispatcher`` (the job queue)."""
+    writer = intake_for(app).writer
+    if writer is not None:
+        writer.dispatcher = dispatcher
+
+
+@bp.route(WEBHOOK_PATH, methods=["HEAD"])
+def validate_url() -> flask.Response:
+    """Intercom checks the URL with a HEAD request before it saves a subscription."""
+    return flask.Response(status=200)
+
+
+@bp.route(WEBHOOK_PATH, methods=["POST"])
+def receive() -> flask.Response:
+    """Receive one notification; see the module docstring for every answer."""
+    started = time.perf_counter()
+    intake = intake_for(flask.current_app)
+    body = _read_body(flask.request)
+    if body is None:
+        answer = intake.oversized()
+    else:
+        answer = intake.receive(body, flask.request.headers.get(SIGNATURE_HEADER))
+    text = _MESSAGES.get(answer.status, answer.result)
+    response = flask.Response(text + "\n", status=answer.status, mimetype="text/plain")
+    intake.metrics.intake_seconds.labels(answer.workspace).observe(time.perf_counter() - started)
+    return response
