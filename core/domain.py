@@ -160,7 +160,9 @@ class Turn:
     ``messages`` is the stored history, oldest first; ``latest`` the customer message being
     answered (``None`` when a run has no new customer text). ``enrichment`` collects what
     ``enrich_context`` implementations return. ``intercom`` is the workspace's API client, used by
-    the default action implementations.
+    the default action implementations. ``actions`` performs effects through the action hooks with
+    idempotency and audit (:class:`deskmate.core.effects.Effects`): a plugin that acts calls
+    ``turn.actions.note(...)`` rather than a hook, so a retried run never repeats the effect.
     """
 
     workspace: WorkspaceSettings
@@ -176,6 +178,8 @@ class Turn:
     tags: list[str] = field(default_factory=list)
     session_url: str | None = None
     intercom: Any = None
+    actions: Any = None
+    settings: Any = None
 
 
 @dataclass(frozen=True)
