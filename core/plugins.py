@@ -282,7 +282,7 @@ def _load_one(
     try:
         plugin = load()
         host.register(plugin, name, version=version or _module_version(plugin), default=False)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end the host
         host.fail(name, f"{type(exc).__name__}: {exc}", version)
         if strict:
             raise
@@ -302,11 +302,13 @@ def _module_version(plugin: object) -> str | None:
         return None
 
 
-def enable_tracing(host: PluginHost, write: Callable[[str], Any] = sys.stderr.write) -> None:
-    """Print each hook call: its name, argument names, the plugins called, and the outcome.
+def enable_tracing(host: PluginHost, write: Callable[[str], Any] | None = None) -> None:
+    """Print each hook call to ``write`` (default stderr): its name, argument names, the plugins
+    called, and the outcome.
 
     Argument values are not printed: a turn carries customer text and the workspace's client.
     """
+    write = write or _stderr
 
     def before(hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
         plugins = ", ".join(impl.plugin_name for impl in reversed(impls)) or "no plugin"
@@ -319,6 +321,10 @@ def enable_tracing(host: PluginHost, write: Callable[[str], Any] = sys.stderr.wr
         write(f"[deskmate trace] {hook_name} returned {_shape(outcome.get_result())}\n")
 
     host.pm.add_hookcall_monitoring(before, after)
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(text)
 
 
 def _shape(result: object) -> str:
