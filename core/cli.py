@@ -10,6 +10,7 @@ from deskmate import __version__
 from deskmate.core.config import Settings
 from deskmate.core.plugins import make_plugin_manager, plugin_table, suggest_hook
 from deskmate.core.server import DEFAULT_THREADS, listen_url, make_server, run
+from deskmate.core.store.commands import db_group
 from deskmate.core.store.db import DatabaseError
 
 
@@ -60,6 +61,9 @@ def serve(listen: str, port: int, threads: int) -> None:
     click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
     run(server, settings, host)
     click.echo("deskmate stopped")
+
+
+cli.add_command(db_group)
 
 
 def main() -> None:

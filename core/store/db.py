@@ -49,8 +49,8 @@ class SchemaStatus:
     def describe(self) -> str:
         if self.up_to_date:
             return f"schema at {self.head} (latest)"
-        current = self.current or "nothing"
-        return f"schema at {current}, latest is {self.head}: run `deskmate db upgrade`"
+        current = f"at {self.current}" if self.current else "empty"
+        return f"schema {current}, latest is {self.head}: run `deskmate db upgrade`"
 
 
 def masked(url: str | URL) -> str:
