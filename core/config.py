@@ -52,6 +52,28 @@ class Routing:
 
 
 @dataclass(frozen=True)
+class HandoffPolicy:
+    """How a handoff is marked in Intercom: the tags, and the attributes written for workflows."""
+
+    tag: str = "opencx_handed_off"
+    assist_tag: str = "opencx_ai_assisted"
+    write_attributes: bool = True
+    reason_attribute: str = "deskmate_handoff_reason"
+    sentiment_attribute: str = "deskmate_sentiment"
+    language_attribute: str = "deskmate_language"
+    citation_note: bool = False
+
+
+@dataclass(frozen=True)
+class EnrichmentPolicy:
+    """Which contact and company custom attributes reach the AI, and how long they are cached."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    ttl_seconds: int = 900
+
+
+@dataclass(frozen=True)
 class WorkspaceSettings:
     """One Intercom workspace, keyed by its app id."""
 
@@ -68,6 +90,8 @@ class WorkspaceSettings:
     channels: dict[str, ChannelSwitches] = field(default_factory=dict)
     process_unassigned: bool = False
     process_on_assignment: bool = True
+    handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
+    enrichment: EnrichmentPolicy = field(default_factory=EnrichmentPolicy)
 
     def channel(self, name: str) -> ChannelSwitches:
         return self.channels.get(name, ChannelSwitches())
