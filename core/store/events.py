@@ -52,6 +52,8 @@ def record_event(
     check_id("topic", topic, MAX_TOPIC)
     if conversation_id is not None:
         check_id("conversation_id", conversation_id, MAX_ID)
+    if "\x00" in payload:
+        raise ValueError("payload contains NUL characters, which no JSON body does")
     if status not in (EventStatus.QUEUED, EventStatus.UNPROCESSABLE, EventStatus.SKIPPED):
         raise ValueError(f"a new event can't start as {status!r}")
     now = now_or(now)
