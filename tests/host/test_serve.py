@@ -1,0 +1,168 @@
+"""``deskmate serve``: a real process on a loopback port, and the services run beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from deskmate.core import server
+from deskmate.core.cli import cli
+from deskmate.core.config import Settings
+from deskmate.core.plugins import PluginHost
+from deskmate.testing import make_host
+
+STARTUP_TIMEOUT = 20
+
+
+def deskmate_command() -> list[str]:
+    script = Path(sys.executable).with_name("deskmate")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from deskmate.core.cli import main; main()"]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``deskmate serve --port 0`` running in ``tmp_path``, and the URL it announced."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_")}
+    process = subprocess.Popen(
+        [*deskmate_command(), "serve", "--port", "0", "--threads", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = _read_line(process)
+        assert "deskmate serving on http://127.0.0.1:" in line, line
+        yield process, line.split()[3]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _read_line(process: subprocess.Popen[str]) -> str:
+    """The first stdout line, or a failure with stderr if the process doesn't print it in time."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(STARTUP_TIMEOUT)
+    if not lines or not lines[0]:
+        process.kill()
+        pytest.fail(f"deskmate serve did not start: {process.stderr.read()}")
+    return lines[0]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_serve_migrates_answers_healthz_and_stops_cleanly(
+    served: tuple[subprocess.Popen[str], str], tmp_path: Path, stop: signal.Signals
+) -> None:
+    process, url = served
+
+    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Server"] == "deskmate"
+        health = json.load(response)
+    assert health["database"]["at_head"] is True
+    assert (tmp_path / "instance" / "deskmate.db").exists()
+
+    process.send_signal(stop)
+    out, err = process.communicate(timeout=STARTUP_TIMEOUT)
+    assert process.returncode == 0, err
+    assert out.strip().endswith("deskmate stopped")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--port", "70000"], ["--port", "-1"], ["--threads", "0"], ["--port", "eighty"]],
+    ids=["port-too-high", "port-negative", "no-threads", "port-not-a-number"],
+)
+def test_serve_refuses_bad_options(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["serve", *args])
+
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
+
+
+def test_serve_explains_a_port_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+
+    assert result.exit_code == 1
+    assert f"can't listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+class Recorder:
+    """A background service that records its lifecycle in a shared journal."""
+
+    def __init__(self, name: str, journal: list[str], fail_stop: bool = False) -> None:
+        self.name, self.journal, self.fail_stop = name, journal, fail_stop
+
+    def start(self) -> None:
+        self.journal.append(f"start {self.name}")
+
+    def stop(self) -> None:
+        self.journal.append(f"stop {self.name}")
+        if self.fail_stop:
+            raise RuntimeError("stuck")
+
+
+def test_background_services_start_before_and_stop_after_the_server(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal: list[str] = []
+    host = make_host()
+
+    def service(name: str, fail_stop: bool = False) -> server.ServiceFactory:
+        def factory(got_settings: Settings, got_host: PluginHost) -> Recorder:
+            assert (got_settings, got_host) == (settings, host)
+            return Recorder(name, journal, fail_stop)
+
+        return factory
+
+    wsgi = server.make_server(settings, host, port=0, threads=1)
+    monkeypatch.setattr(wsgi, "run", lambda: journal.append("serving"))
+    factories = [service("consumer", fail_stop=True), lambda s, h: None, service("scheduler")]
+
+    server.run(wsgi, settings, host, factories)
+
+    assert journal == [
+        "start consumer",
+        "start scheduler",
+        "serving",
+        "stop scheduler",
+        "stop consumer",
+    ]
+
+
+def test_run_stops_on_sigterm_in_the_main_thread(settings: Settings) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be installed from the main thread")
+    before = signal.getsignal(signal.SIGTERM)
+    wsgi = server.make_server(settings, make_host(), port=0, threads=1)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+
+    server.run(wsgi, settings, make_host(), [])
+
+    timer.join()
+    assert signal.getsignal(signal.SIGTERM) is before
