@@ -1,1 +1,90 @@
-"""The default brain, registered as a ``trylast`` plugin so any part can be replaced."""
+"""The default brain, registered as a ``trylast`` plugin so any part can be replaced.
+
+Each hook is a thin adapter: the work lives in ``search``, ``compose``, ``language``,
+``sentiment``, ``escalation`` and ``summary``; options and knowledge come from ``runtime``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from deskmate.core.brain import compose, escalation, runtime, sentiment, summary
+from deskmate.core.brain import language as lang
+from deskmate.core.brain.search import KnowledgeIndex
+from deskmate.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import flask
+
+    from deskmate.core.config import Settings
+    from deskmate.core.domain import Draft, EscalationReason, Hit, LanguageGuess, Sentiment, Turn
+
+log = logging.getLogger(__name__)
+
+
+def _index(turn: Turn | None) -> KnowledgeIndex | None:
+    workspace = turn.workspace.app_id if turn is not None else None
+    try:
+        return runtime.current().index(workspace)
+    except SQLAlchemyError as exc:
+        log.warning("knowledge store unavailable, answering without it: %s", type(exc).__name__)
+        return None
+
+
+@hookimpl(trylast=True)
+def startup(settings: Settings, app: flask.Flask | None) -> None:
+    runtime.configure(settings)
+
+
+@hookimpl(trylast=True)
+def search_knowledge(
+    query: str, language: str | None, turn: Turn | None, limit: int
+) -> list[Hit] | None:
+    index = _index(turn)
+    if index is None:
+        return None
+    assist = turn is not None and turn.mode == "assist"
+    visibility = ("public", "internal") if assist else ("public",)
+    return index.search(query, limit, visibility) or None
+
+
+@hookimpl(trylast=True)
+def generate_reply(turn: Turn, hits: list[Hit]) -> Draft | None:
+    if turn.latest is None:
+        return None
+    index = _index(turn)
+    return compose.compose(
+        turn.latest.text,
+        hits,
+        turn.language.code if turn.language else None,
+        max_sentences=runtime.current().settings.max_reply_sentences,
+        weight=index.idf if index is not None else compose.uniform,
+    )
+
+
+@hookimpl(trylast=True)
+def escalation_reasons(turn: Turn, draft: Draft | None) -> list[EscalationReason] | None:
+    if turn.latest is None:
+        return None
+    mood = turn.sentiment
+    if mood is None:
+        mood = sentiment.analyze(turn.latest.text, turn.language.code if turn.language else None)
+    return escalation.reasons(turn, draft, mood, runtime.current().settings) or None
+
+
+@hookimpl(trylast=True)
+def detect_language(text: str, turn: Turn | None) -> LanguageGuess:
+    return lang.detect(text, turn, runtime.current().settings)
+
+
+@hookimpl(trylast=True)
+def analyze_sentiment(text: str, language: str | None, turn: Turn | None) -> Sentiment:
+    return sentiment.analyze(text, language)
+
+
+@hookimpl(trylast=True)
+def summarize(turn: Turn) -> str:
+    return summary.summarize(turn)

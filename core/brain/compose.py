@@ -1,0 +1,83 @@
+"""An extractive reply: the sentences of the best passages that answer the question, with sources.
+
+Confidence is *coverage*: the share of the question's content terms, weighted by how rare each
+term is in the knowledge base (BM25 idf; unknown terms weigh most), that the best passage contains.
+A question whose distinctive words are all in one passage scores near 1; one whose key word is
+nowhere in the knowledge base scores low however well its common words match. Function words
+never count. The threshold that turns a low score into a handoff is ``confidence_threshold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from deskmate.core.brain.language import language_code
+from deskmate.core.brain.text import sentences, term_set
+from deskmate.core.domain import Draft, Hit
+
+MAX_REPLY_CHARS = 700
+PASSAGES_USED = 2
+
+Weight = Callable[[str], float]
+
+
+def uniform(_: str) -> float:
+    return 1.0
+
+
+def coverage(question: frozenset[str], passage: frozenset[str], weight: Weight = uniform) -> float:
+    """Weighted share of the question's terms found in the passage, in [0, 1]."""
+    total = sum(weight(t) for t in question)
+    if total <= 0:
+        return 0.0
+    return min(1.0, sum(weight(t) for t in question & passage) / total)
+
+
+def _in_language(hits: Sequence[Hit], language: str | None) -> list[Hit]:
+    same = [h for h in hits if language and language_code(h.locale) == language]
+    return same or list(hits)
+
+
+def _best_sentences(question: frozenset[str], hits: Sequence[Hit], limit: int) -> list[str]:
+    """Up to ``limit`` sentences that share terms with the question, in reading order."""
+    ranked: list[tuple[float, int, str]] = []
+    for order, sentence in enumerate(s for hit in hits for s in sentences(hit.passage)):
+        overlap = len(question & term_set(sentence))
+        if overlap:
+            ranked.append((overlap, -order, sentence))
+    chosen = sorted(ranked, reverse=True)[:limit]
+    if not chosen:
+        return sentences(hits[0].passage)[:limit]
+    return [sentence for _, _, sentence in sorted(chosen, key=lambda c: -c[1])]
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_REPLY_CHARS:
+        return text
+    cut = text[:MAX_REPLY_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def compose(
+    question: str,
+    hits: Sequence[Hit],
+    language: str | None,
+    *,
+    max_sentences: int = 3,
+    weight: Weight = uniform,
+) -> Draft | None:
+    """Draft a reply to ``question`` from ``hits`` (best first); ``None`` without material."""
+    terms = term_set(question)
+    pool = _in_language([h for h in hits if h.passage.strip()], language)
+    if not terms or not pool:
+        return None
+    used = pool[:PASSAGES_USED]
+    best = coverage(terms, term_set(f"{used[0].title}\n{used[0].passage}"), weight)
+    text = _clip(" ".join(_best_sentences(terms, used, max_sentences)))
+    cited = [h for h in used if any(s in text for s in sentences(h.passage))] or used[:1]
+    return Draft(
+        text=text,
+        confidence=round(best, 3),
+        citations=cited,
+        language=language_code(used[0].locale) or language,
+    )

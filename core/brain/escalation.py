@@ -1,0 +1,230 @@
+"""Escalation triggers: each one switchable, each recorded as an :class:`EscalationReason`.
+
+Codes: ``human_requested`` (asked for a person, in en es fr de pt it nl ja, direct or indirect),
+``frustration`` (sentiment cues), ``no_knowledge`` (no passage to answer from),
+``low_confidence`` (a draft below the threshold), ``handoff_topic`` (a configured topic matched),
+``loop`` (the same question again) and ``max_turns`` (the AI already replied too often).
+"""
+
+from __future__ import annotations
+
+import re
+
+from deskmate.core.brain.settings import BrainSettings
+from deskmate.core.brain.text import MAX_TEXT_CHARS, match_text, term_set, tokenize
+from deskmate.core.domain import Draft, EscalationReason, Message, Sentiment, Turn
+
+_PEOPLE_EN = (
+    r"(human|person|people|agent|someone|somebody|representative|rep|operator|staff|manager"
+    r"|supervisor|employee|advisor|adviser|customer (service|support|care)|support (team|staff))"
+)
+_FILLER_EN = r"(?:(?:a|an|the|some|your|one of your|real|actual|live|human|proper|support)\s+){0,3}"
+_REQUEST = [
+    # English
+    rf"\b(talk|speak|chat|get through)\s+(to|with)\s+{_FILLER_EN}{_PEOPLE_EN}\b",
+    rf"\b(connect|transfer|put|pass|escalate)\s+(me|this|us)\s+(to|through|on to|with)\s+"
+    rf"{_FILLER_EN}{_PEOPLE_EN}\b",
+    rf"\b(want|need|get|give me|request|like)\s+{_FILLER_EN}(human|person|agent|representative"
+    rf"|operator|real person|live agent)\b",
+    r"\b(real|actual|live|human) (person|human|being|agent|people|support)\b",
+    r"\bare you (a )?(bot|robot|machine|ai|human|real)\b",
+    r"\bsomeone from (your|the) (team|support|company|staff)\b",
+    r"^\W*(human|agent|operator|representative|person|live agent|real person|support)"
+    r"(\s+(please|pls|now))?\W*$",
+    r"\bescalate (this|me|my \w+|it)\b",
+    # Spanish
+    r"\b(hablar|comunicarme|contactar|chatear)\s+con\s+(un|una|el|la|algun|alguna|alguien)?\s*"
+    r"(persona|humano|agente|asesor|asesora|operador|operadora|representante|alguien|encargado"
+    r"|supervisor|empleado)\b",
+    r"\b(persona|agente|humano) (real|de verdad)\b|\batencion (humana|al cliente)\b",
+    r"\b(quiero|necesito) (un|una) (agente|humano|persona|asesor|operador)\b|\bpasame con\b",
+    # French
+    r"\bparler\s+(a|avec)\s+(un|une|le|la|quelqu'un|un vrai|une vraie|un etre)?\s*(humain"
+    r"|personne|conseiller|conseillere|agent|operateur|operatrice|responsable|quelqu'un)\b",
+    r"\b(vraie personne|vrai humain|etre humain|personne reelle|un conseiller|une conseillere)\b",
+    r"\b(mettez|mettre)[- ]moi en (relation|contact)\b",
+    # German
+    r"\bmit\s+(einem|einer|einen|jemandem|dem|der|ihrem|einem echten|einer echten)?\s*"
+    r"(mitarbeiter\w*|mensch\w*|berater\w*|person|agent\w*|kundendienst|kundenservice|jemandem"
+    r"|support|ansprechpartner\w*)\s+(\w+\s+){0,3}(sprechen|reden|verbinden|telefonieren)\b",
+    r"\b(echte\w*|richtige\w*|menschliche\w*) (mensch\w*|person|mitarbeiter\w*"
+    r"|ansprechpartner\w*)\b",
+    r"\bverbinden sie mich\b",
+    # Portuguese
+    r"\b(falar|conversar)\s+com\s+(um|uma|o|a|algum|alguma|alguem)?\s*(atendente|humano|pessoa"
+    r"|agente|operador|operadora|consultor|consultora|alguem|representante|gerente)\b",
+    r"\b(pessoa|atendente|humano) (real|de verdade)\b|\batendimento humano\b",
+    # Italian
+    r"\b(parlare|chattare)\s+con\s+(un|una|l'|qualcuno|un vero|una vera)?\s*(operatore|operatrice"
+    r"|persona|umano|agente|consulente|qualcuno|responsabile)\b",
+    r"\b(persona|operatore) (reale|vera|vero|in carne)\b|\bassistenza umana\b",
+    # Dutch
+    r"\b(spreken|praten|chatten)\s+met\s+(een|iemand|de)?\s*(medewerker|mens|persoon|agent"
+    r"|iemand|klantenservice)\b",
+    r"\bmet\s+(een|iemand|de)?\s*(medewerker|mens|persoon|echte persoon|iemand)\s+(\w+\s+){0,2}"
+    r"(spreken|praten)\b",
+    r"\b(echte|echt) (persoon|mens|medewerker)\b|\biemand (van \w+ )?spreken\b",
+    # Japanese
+    r"(担当者|担当の方|オペレーター?|人間|有人|スタッフ)(と|に|で)?(話|つな|繋|代わ|替わ|対応|相談)",
+    r"(?<![友個本他知])人と話",
+    r"(担当者|オペレーター?|有人対応|人間の方)(を|が)?(お願い|呼んで|希望|出して)",
+    r"^\W*(担当者|オペレーター?|有人対応)\W*$",
+]
+_REQUEST_RE = re.compile("|".join(f"(?:{p})" for p in _REQUEST))
+_CLAUSE_BREAK = re.compile(r"[.!?;,。\uff01\uff1f、]")
+_NEGATION_BEFORE = re.compile(
+    r"\b(don[' ]?t|do not|no need|not need|not want|never|without|no quiero|no necesito"
+    r"|sin|pas besoin|ne veux pas|kein\w*|nicht|nao (quero|preciso)|sem|non (voglio|serve|ho)"
+    r"|senza|geen|niet)\b[^.!?;,]*$"
+)
+_NEGATION_AFTER = re.compile(
+    r"^\W{0,3}(は|と)?(不要|いらない|必要(ない|ありません)|結構です|話したくない)"
+)
+_AFTER_WINDOW = 12
+
+
+def human_request(text: str) -> str | None:
+    """The words with which ``text`` asks for a person, or ``None`` (negated asks ignored)."""
+    folded = match_text(text[:MAX_TEXT_CHARS])
+    for match in _REQUEST_RE.finditer(folded):
+        before = folded[: match.start()]
+        clause = _CLAUSE_BREAK.split(before)[-1]
+        after = folded[match.end() : match.end() + _AFTER_WINDOW]
+        if _NEGATION_BEFORE.search(clause) or _NEGATION_AFTER.search(after):
+            continue
+        return match.group().strip()
+    return None
+
+
+def _customer_messages(turn: Turn) -> list[Message]:
+    return [m for m in turn.messages if m.author.is_customer and m.text.strip()]
+
+
+def ai_turns(turn: Turn) -> int:
+    """How many replies the AI admin has already sent in this conversation."""
+    ai_id = turn.workspace.ai_admin_id
+    return sum(
+        1
+        for m in turn.messages
+        if m.author.id == ai_id and not m.author.is_customer and m.kind != "note"
+    )
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of distinct terms two messages have in common."""
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def repeated_question(turn: Turn, threshold: float) -> Message | None:
+    """An earlier customer message the latest one repeats, by term overlap; else ``None``."""
+    latest = turn.latest
+    if latest is None:
+        return None
+    terms = term_set(latest.text)
+    if len(terms) < 2:
+        return None
+    for earlier in _customer_messages(turn):
+        if earlier.part_id == latest.part_id:
+            continue
+        if jaccard(terms, term_set(earlier.text)) >= threshold:
+            return earlier
+    return None
+
+
+def matched_topic(text: str, topics: tuple[str, ...], threshold: float) -> str | None:
+    """The first handoff topic ``text`` is about, or ``None``.
+
+    A topic is plain language; commas, semicolons, slashes and "or" separate alternatives. An
+    alternative matches when the message holds at least ``threshold`` of its terms.
+    """
+    terms = term_set(text)
+    if not terms:
+        return None
+    for topic in topics:
+        for alternative in re.split(r"[,;/\n]|\bor\b", topic):
+            wanted = set(tokenize(alternative))
+            if wanted and len(wanted & terms) / len(wanted) >= threshold:
+                return topic
+    return None
+
+
+def message_reasons(
+    text: str, draft: Draft | None, sentiment: Sentiment | None, settings: BrainSettings
+) -> list[EscalationReason]:
+    """The triggers that need only the message itself: person, frustration, knowledge, topic."""
+    if not text.strip():
+        return []
+    found = [
+        _human(text, settings),
+        _frustration(sentiment, settings),
+        _knowledge(draft, settings),
+        _topic(text, settings),
+    ]
+    return [reason for reason in found if reason is not None]
+
+
+def reasons(
+    turn: Turn, draft: Draft | None, sentiment: Sentiment | None, settings: BrainSettings
+) -> list[EscalationReason]:
+    """Every switched-on trigger that fires for the latest customer message of ``turn``."""
+    if turn.latest is None or not turn.latest.text.strip():
+        return []
+    found = message_reasons(turn.latest.text, draft, sentiment, settings)
+    found += [r for r in (_loop(turn, settings), _turns(turn, settings)) if r is not None]
+    return found
+
+
+def _human(text: str, settings: BrainSettings) -> EscalationReason | None:
+    if not settings.enabled("human_requested"):
+        return None
+    phrase = human_request(text)
+    return (
+        EscalationReason("human_requested", f"asked for a person: {phrase!r}") if phrase else None
+    )
+
+
+def _frustration(sentiment: Sentiment | None, settings: BrainSettings) -> EscalationReason | None:
+    if not settings.enabled("frustration") or sentiment is None or sentiment.label != "negative":
+        return None
+    if not sentiment.cues and sentiment.score > -0.6:
+        return None
+    cues = ", ".join(sentiment.cues) or "strongly negative tone"
+    return EscalationReason("frustration", f"frustrated ({cues}; score {sentiment.score:+.2f})")
+
+
+def _knowledge(draft: Draft | None, settings: BrainSettings) -> EscalationReason | None:
+    threshold = settings.confidence_threshold
+    if draft is None:
+        code, detail = "no_knowledge", "no knowledge passage covers the question"
+    elif draft.confidence >= threshold:
+        return None
+    elif not draft.citations:
+        code, detail = "no_knowledge", f"an uncited draft at confidence {draft.confidence:.2f}"
+    else:
+        code, detail = "low_confidence", f"confidence {draft.confidence:.2f} below {threshold:.2f}"
+    return EscalationReason(code, detail) if settings.enabled(code) else None
+
+
+def _topic(text: str, settings: BrainSettings) -> EscalationReason | None:
+    if not settings.enabled("handoff_topic") or not settings.handoff_topics:
+        return None
+    topic = matched_topic(text, settings.handoff_topics, settings.topic_match)
+    return EscalationReason("handoff_topic", f"handoff topic: {topic}") if topic else None
+
+
+def _loop(turn: Turn, settings: BrainSettings) -> EscalationReason | None:
+    if not settings.enabled("loop"):
+        return None
+    earlier = repeated_question(turn, settings.loop_similarity)
+    if earlier is None:
+        return None
+    return EscalationReason("loop", f"the customer repeated an earlier message ({earlier.part_id})")
+
+
+def _turns(turn: Turn, settings: BrainSettings) -> EscalationReason | None:
+    if not settings.enabled("max_turns"):
+        return None
+    count = ai_turns(turn)
+    if count < settings.max_ai_turns:
+        return None
+    return EscalationReason("max_turns", f"the AI already replied {count} times")

@@ -1,0 +1,68 @@
+"""What the default brain would do with one question: for ``deskmate ask``, tests and benchmarks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from deskmate.core.brain import compose, escalation, language, sentiment
+from deskmate.core.brain.search import KnowledgeIndex
+from deskmate.core.brain.settings import BrainSettings, brain_settings
+from deskmate.core.domain import Draft, EscalationReason, Hit, LanguageGuess, Sentiment
+
+
+@dataclass
+class Preview:
+    """The language, sentiment, knowledge hits, draft and escalation reasons for a question."""
+
+    question: str
+    language: LanguageGuess
+    sentiment: Sentiment
+    hits: list[Hit]
+    draft: Draft | None
+    reasons: list[EscalationReason]
+
+    @property
+    def escalates(self) -> bool:
+        return bool(self.reasons)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (``deskmate ask --json``)."""
+        data = asdict(self)
+        data["escalates"] = self.escalates
+        return data
+
+
+def answer_preview(
+    question: str,
+    language_hint: str | None,
+    index: KnowledgeIndex | None,
+    settings: BrainSettings | Any = None,
+    *,
+    include_internal: bool = False,
+) -> Preview:
+    """Run the default brain on ``question`` without a conversation.
+
+    ``language_hint`` (an ISO 639-1 code) skips detection; ``settings`` is a
+    :class:`BrainSettings` or the whole configuration; ``include_internal`` searches internal
+    passages too, as assist drafts do. The history-based triggers (loop, turns) need a
+    conversation and are not checked.
+    """
+    options = settings if isinstance(settings, BrainSettings) else brain_settings(settings)
+    guess = (
+        LanguageGuess(language_hint, 1.0, "given")
+        if language.language_code(language_hint)
+        else language.detect(question, None, options)
+    )
+    mood = sentiment.analyze(question, guess.code)
+    visibility = ("public", "internal") if include_internal else ("public",)
+    hits = index.search(question, options.search_limit, visibility) if index is not None else []
+    draft = compose.compose(
+        question,
+        hits,
+        guess.code,
+        max_sentences=options.max_reply_sentences,
+        weight=index.idf if index is not None else compose.uniform,
+    )
+    reasons = escalation.message_reasons(question, draft, mood, options)
+    return Preview(question, guess, mood, hits, draft, reasons)

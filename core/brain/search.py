@@ -1,0 +1,198 @@
+"""BM25 knowledge search over an in-memory inverted index.
+
+Each term's postings are two growable arrays (passage slots and term frequencies), viewed as numpy
+arrays at query time without copying, so a query only touches the passages that contain one of its
+terms. Removal marks a slot dead and adjusts document frequencies; dead postings are compacted away
+once they make up half of the index. Thread-safe: one lock guards every read and write.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from array import array
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from deskmate.core.brain.text import tokenize
+from deskmate.core.domain import Hit, Visibility
+
+K1 = 1.2
+B = 0.75
+_DEAD, _PUBLIC, _INTERNAL = 0, 1, 2
+_VIS_CODE = {"public": _PUBLIC, "internal": _INTERNAL}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One searchable piece of a knowledge document; ``id`` is unique within an index."""
+
+    id: str
+    doc_id: str
+    title: str
+    text: str
+    url: str | None = None
+    locale: str | None = None
+    visibility: Visibility = "public"
+    source: str = "article"
+
+    def hit(self, score: float) -> Hit:
+        return Hit(
+            doc_id=self.doc_id,
+            title=self.title,
+            passage=self.text,
+            score=score,
+            url=self.url,
+            source=self.source,
+            visibility=self.visibility,
+            locale=self.locale,
+        )
+
+
+class _Postings:
+    """The passages (slots) containing one term and the term's frequency in each."""
+
+    __slots__ = ("slots", "tfs")
+
+    def __init__(self) -> None:
+        self.slots = array("i")
+        self.tfs = array("f")
+
+
+class KnowledgeIndex:
+    """An incrementally updatable BM25 index of :class:`Passage` objects."""
+
+    def __init__(self, passages: Iterable[Passage] = ()) -> None:
+        self._lock = threading.RLock()
+        self._reset()
+        self.add(passages)
+
+    def _reset(self) -> None:
+        self._passages: list[Passage | None] = []
+        self._slot_of: dict[str, int] = {}
+        self._lengths = array("f")
+        self._vis = array("b")
+        self._postings: dict[str, _Postings] = {}
+        self._df: Counter[str] = Counter()
+        self._total_length = 0.0
+        self._dead_postings = 0
+        self._postings_count = 0
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, passage_id: object) -> bool:
+        return passage_id in self._slot_of
+
+    def add(self, passages: Iterable[Passage]) -> None:
+        """Add passages; a passage whose id is already indexed replaces the old one."""
+        with self._lock:
+            for passage in passages:
+                if passage.id in self._slot_of:
+                    self._remove_one(passage.id)
+                self._add_one(passage)
+
+    def remove(self, passage_ids: Iterable[str]) -> int:
+        """Remove passages by id (unknown ids are ignored); return how many were removed."""
+        with self._lock:
+            removed = sum(self._remove_one(pid) for pid in passage_ids)
+            if self._dead_postings * 2 > self._postings_count > 0:
+                self._compact()
+            return removed
+
+    def _add_one(self, passage: Passage) -> None:
+        slot = len(self._passages)
+        counts = Counter(tokenize(f"{passage.title}\n{passage.text}"))
+        length = float(sum(counts.values()))
+        self._passages.append(passage)
+        self._slot_of[passage.id] = slot
+        self._lengths.append(length)
+        self._vis.append(_VIS_CODE.get(passage.visibility, _INTERNAL))
+        self._total_length += length
+        for term, tf in counts.items():
+            postings = self._postings.get(term)
+            if postings is None:
+                postings = self._postings[term] = _Postings()
+            postings.slots.append(slot)
+            postings.tfs.append(tf)
+            self._df[term] += 1
+        self._postings_count += len(counts)
+
+    def _remove_one(self, passage_id: str) -> bool:
+        slot = self._slot_of.pop(passage_id, None)
+        if slot is None:
+            return False
+        passage = self._passages[slot]
+        assert passage is not None
+        terms = set(tokenize(f"{passage.title}\n{passage.text}"))
+        for term in terms:
+            self._df[term] -= 1
+            if self._df[term] <= 0:
+                del self._df[term]
+        self._passages[slot] = None
+        self._vis[slot] = _DEAD
+        self._total_length -= self._lengths[slot]
+        self._dead_postings += len(terms)
+        return True
+
+    def _compact(self) -> None:
+        live = [p for p in self._passages if p is not None]
+        self._reset()
+        for passage in live:
+            self._add_one(passage)
+
+    def idf(self, term: str) -> float:
+        """BM25 inverse document frequency; a term found nowhere gets the highest value."""
+        n = len(self._slot_of)
+        df = self._df.get(term, 0)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def search(
+        self,
+        query: str,
+        limit: int = 5,
+        visibility: Collection[Visibility] = ("public",),
+    ) -> list[Hit]:
+        """Return the ``limit`` best passages for ``query`` among the given visibilities."""
+        terms = set(tokenize(query))
+        if limit <= 0 or not terms:
+            return []
+        with self._lock:
+            if not self._slot_of:
+                return []
+            scores = self._score(terms)
+            allowed = np.isin(
+                np.frombuffer(self._vis, dtype=np.int8), [_VIS_CODE[v] for v in visibility]
+            )
+            scores[~allowed] = 0.0
+            return self._top(scores, limit)
+
+    def _score(self, terms: set[str]) -> np.ndarray:
+        lengths = np.frombuffer(self._lengths, dtype=np.float32)
+        avg = self._total_length / len(self._slot_of) or 1.0
+        scores = np.zeros(len(self._passages), dtype=np.float32)
+        for term in terms:
+            postings = self._postings.get(term)
+            if postings is None or term not in self._df:
+                continue
+            slots = np.frombuffer(postings.slots, dtype=np.int32)
+            tfs = np.frombuffer(postings.tfs, dtype=np.float32)
+            norm = K1 * (1.0 - B + B * lengths[slots] / avg)
+            scores[slots] += np.float32(self.idf(term)) * tfs * (K1 + 1.0) / (tfs + norm)
+        return scores
+
+    def _top(self, scores: np.ndarray, limit: int) -> list[Hit]:
+        candidates = np.flatnonzero(scores > 0.0)
+        if len(candidates) > limit:
+            best = np.argpartition(scores[candidates], -limit)[-limit:]
+            candidates = candidates[best]
+        ranked = sorted(candidates.tolist(), key=lambda s: (-scores[s], s))
+        hits = []
+        for slot in ranked:
+            passage = self._passages[slot]
+            assert passage is not None
+            hits.append(passage.hit(float(scores[slot])))
+        return hits

@@ -1,0 +1,150 @@
+"""Customer sentiment: VADER for English tone, per-language rule cues for support frustration.
+
+VADER's compound score separates explicit tone but misses implicit frustration ("third time I
+ask", "still not fixed") and is noise outside English (reference/language-and-sentiment-eval.md).
+So frustration comes from cue phrases in en, es, fr, de, pt, it, nl and ja plus shouting and
+exclamation runs, checked in every language; VADER only rates English text; other languages
+without a cue are ``unknown`` rather than a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from deskmate.core.brain.language import classify
+from deskmate.core.brain.text import MAX_TEXT_CHARS, match_text
+from deskmate.core.domain import Sentiment
+
+NEGATIVE_AT = -0.5
+POSITIVE_AT = 0.65
+"""VADER compound thresholds: neutral support requests spread from -0.48 to +0.61 (see eval);
+thanks and "solved" phrasings count as positive below the threshold."""
+
+_FRUSTRATION = {
+    "repeat_contact": [
+        r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th) time\b",
+        r"\b(asked|told|contacted|called|emailed|written|wrote|explained)( \w+)?"
+        r" (twice|again|already|(three|four|five|several|multiple|many|\d+) times)\b",
+        r"\balready (asked|told|contacted|explained|wrote|written)\b",
+        r"\b(tercera|cuarta|segunda) vez\b|\bya (lo )?(pregunte|dije|escribi|explique)\b",
+        r"\b(troisieme|deuxieme|quatrieme) fois\b|\bdeja (demande|ecrit|explique|contacte)\b",
+        r"\b(zweite|dritte|vierte)n? mal\b|\bschon wieder\b|\bzum (zweiten|dritten|x-ten) mal\b",
+        r"\b(terceira|segunda|quarta) vez\b|\bja (perguntei|expliquei|falei|escrevi)\b",
+        r"\b(terza|seconda|quarta) volta\b|\bho gia (chiesto|scritto|spiegato)\b",
+        r"\b(derde|tweede|vierde) keer\b|\balweer\b",
+        r"何度も|何回も|[二三四2-9]回目",
+    ],
+    "still_not": [
+        r"\bstill (not|no|doesn[' ]?t|don[' ]?t|isn[' ]?t|hasn[' ]?t|haven[' ]?t|can[' ]?t"
+        r"|cannot|nothing|broken"
+        r"|waiting)\b|\bnot fixed yet\b",
+        r"\b(todavia|aun) no\b|\bsig(o|ue) sin\b",
+        r"\btoujours (pas|rien)\b",
+        r"\b(immer|noch) (noch|immer) (nicht|kein\w*)\b",
+        r"\bainda nao\b|\bcontinu(a|o) sem\b",
+        r"\b(ancora non|non ancora)\b",
+        r"\bnog steeds (niet|geen)\b",
+        r"まだ(直|解決|届|返|連絡)",
+    ],
+    "nobody_answers": [
+        r"\b(no ?one|nobody) (answers|answering|responds|responding|replies|replying"
+        r"|gets back|helps|cares)\b",
+        r"\bno (response|reply|answer) (yet|from|at all)\b",
+        r"\b(haven[' ]?t|have not|never) (heard back|received (a|any) (reply|response|answer))\b",
+        r"\bwaiting (for|since) (days|weeks|hours|ages|a week|a month)\b",
+        r"\bnadie (me )?(responde|contesta|ayuda)\b|\bsin respuesta\b",
+        r"\bpersonne ne (me )?(repond|aide)\b|\baucune reponse\b|\bsans reponse\b",
+        r"\bniemand (antwortet|meldet sich|hilft)\b|\bkeine antwort\b",
+        r"\bninguem (me )?(responde|atende|ajuda)\b|\bsem resposta\b",
+        r"\bnessuno (mi )?(risponde|aiuta)\b|\bnessuna risposta\b",
+        r"\bniemand (reageert|antwoordt|helpt)\b|\bgeen (antwoord|reactie)\b",
+        r"誰も(対応|返事|答え|助け)|(返信|返事|回答)が(ない|来ない|ありません)",
+    ],
+    "strong_words": [
+        r"\b(ridiculous|worst|useless|terrible|awful|unacceptable|pathetic|horrible|scam"
+        r"|disgusting|fed up|sick of|waste of (time|money)|incompetent|furious|frustrat\w*"
+        r"|outrageous|rubbish|garbage)\b",
+        r"\b(ridiculo|pesimo|inaceptable|verguenza|harto|harta|estafa|inutil|el peor|la peor"
+        r"|indignante)\b",
+        r"\b(ridicule|inadmissible|inacceptable|scandaleux|le pire|la pire|honteux|marre|arnaque"
+        r"|nul)\b",
+        r"\b(lacherlich|unverschamt|inakzeptabel|katastrophe|schlechteste\w*|frechheit|nutzlos"
+        r"|betrug|reicht mir)\b",
+        r"\b(pessimo|inaceitavel|absurdo|vergonha|horrivel|o pior|a pior|golpe)\b",
+        r"\b(ridicolo|inaccettabile|vergogna|assurdo|il peggiore|la peggiore|truffa)\b",
+        r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting|het zat)\b",
+        r"ふざけ|最悪|ひどい|酷い|いい加減|使えない|詐欺",
+    ],
+    "threat_to_leave": [
+        r"\b(lawyer|legal action|sue you|chargeback|switch(ing)? to (a )?competitor)\b",
+        r"\b(abogado|demanda)\b|\b(avocat|plainte)\b|\b(anwalt|klage)\b|\b(advogado|processo)\b"
+        r"|\b(avvocato|denuncia)\b|\b(advocaat|aangifte)\b|弁護士|訴え",
+    ],
+}
+
+_GRATITUDE = re.compile(
+    r"\b(thanks|thank you|that helped|solved|resolved|appreciate\w*|gracias|resuelto|merci"
+    r"|resolu|danke|gelost|obrigad[oa]|resolvido|grazie|risolto|bedankt|dank je|opgelost)\b"
+    r"|ありがとう|助かりました|解決しました"
+)
+_EXCLAMATIONS = re.compile(r"[!\uff01]{3,}|[!?\uff01\uff1f]{4,}")
+_CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_CUES = {
+    name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in _FRUSTRATION.items()
+}
+
+
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def _shouting(text: str) -> bool:
+    letters = [c for c in text if c.isalpha() and c.isascii()]
+    if len(letters) < 10:
+        return False
+    upper = sum(c.isupper() for c in letters)
+    return upper / len(letters) > 0.7 and len(_CAPS_WORD.findall(text)) >= 2
+
+
+def frustration_cues(text: str) -> tuple[str, ...]:
+    """The names of the frustration cues found in ``text``, in a stable order."""
+    sample = text[:MAX_TEXT_CHARS]
+    folded = match_text(sample)
+    cues = [name for name, pattern in _CUES.items() if pattern.search(folded)]
+    if _shouting(sample):
+        cues.append("shouting")
+    if _EXCLAMATIONS.search(sample):
+        cues.append("exclamations")
+    return tuple(cues)
+
+
+def _language_of(text: str, language: str | None) -> str | None:
+    if language:
+        return language
+    code, probability = classify(text)
+    return code if probability >= 0.5 else None
+
+
+def analyze(text: str, language: str | None) -> Sentiment:
+    """Rate ``text``: negative on any frustration cue, VADER in English, else cue or unknown."""
+    if not text.strip():
+        return Sentiment("unknown")
+    cues = frustration_cues(text)
+    english = _language_of(text, language) == "en"
+    compound = _vader().polarity_scores(text[:MAX_TEXT_CHARS])["compound"] if english else 0.0
+    if cues:
+        return Sentiment("negative", round(min(compound, -0.3 - 0.15 * len(cues)), 3), cues)
+    thanked = bool(_GRATITUDE.search(match_text(text)))
+    if english:
+        if compound <= NEGATIVE_AT:
+            return Sentiment("negative", compound)
+        if compound >= POSITIVE_AT or (thanked and compound > 0):
+            return Sentiment("positive", compound)
+        return Sentiment("neutral", compound)
+    if thanked:
+        return Sentiment("positive", 0.5, ("gratitude",))
+    return Sentiment("unknown")

@@ -1,0 +1,125 @@
+"""The default brain's options: the ``[brain]`` config section, validated, as a typed object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, post_load, validate
+from marshmallow import fields as mf
+
+TRIGGERS = (
+    "human_requested",
+    "frustration",
+    "low_confidence",
+    "no_knowledge",
+    "handoff_topic",
+    "loop",
+    "max_turns",
+)
+"""Every escalation trigger, by the code it records as the reason."""
+
+
+@dataclass(frozen=True)
+class BrainSettings:
+    """Thresholds, switches and lists the default brain works with.
+
+    ``confidence_threshold``: a draft below it escalates (``low_confidence``).
+    ``max_ai_turns``: AI replies in a conversation before it escalates (``max_turns``).
+    ``loop_similarity``: term overlap (Jaccard) at which a message repeats an earlier one.
+    ``handoff_topics``: plain-language topics, one per entry; commas separate alternatives.
+    ``topic_match``: share of a topic's words a message must contain to match it.
+    ``triggers``: the switch of each trigger, by reason code; all on by default.
+    ``languages``: ISO 639-1 codes detection chooses from (empty: every language it knows).
+    ``default_language``: used when the text and the browser language say nothing.
+    ``language_confidence``: below it, the detected language is not trusted.
+    """
+
+    confidence_threshold: float = 0.45
+    max_ai_turns: int = 5
+    loop_similarity: float = 0.8
+    handoff_topics: tuple[str, ...] = ()
+    topic_match: float = 0.6
+    triggers: Mapping[str, bool] = field(default_factory=lambda: dict.fromkeys(TRIGGERS, True))
+    languages: tuple[str, ...] = ()
+    default_language: str = "en"
+    language_confidence: float = 0.5
+    search_limit: int = 5
+    max_reply_sentences: int = 3
+
+    def enabled(self, trigger: str) -> bool:
+        """Whether the trigger ``trigger`` (a reason code) is switched on."""
+        return bool(self.triggers.get(trigger, True))
+
+
+def _unit(**kwargs: Any) -> mf.Float:
+    return mf.Float(validate=validate.Range(0.0, 1.0), **kwargs)
+
+
+class TriggersSchema(Schema):
+    """``[brain.triggers]``: one boolean per reason code."""
+
+    class Meta:
+        unknown = RAISE
+
+    human_requested = mf.Boolean()
+    frustration = mf.Boolean()
+    low_confidence = mf.Boolean()
+    no_knowledge = mf.Boolean()
+    handoff_topic = mf.Boolean()
+    loop = mf.Boolean()
+    max_turns = mf.Boolean()
+
+
+class BrainSchema(Schema):
+    """``[brain]`` in deskmate.toml; loads into :class:`BrainSettings`."""
+
+    class Meta:
+        unknown = RAISE
+
+    confidence_threshold = _unit()
+    max_ai_turns = mf.Integer(validate=validate.Range(1, 100))
+    loop_similarity = _unit()
+    handoff_topics = mf.List(
+        mf.String(validate=validate.Length(1, 500)), validate=validate.Length(max=200)
+    )
+    topic_match = _unit()
+    triggers = mf.Nested(TriggersSchema)
+    languages = mf.List(mf.String(validate=validate.Regexp(r"^[a-z]{2,3}$")))
+    default_language = mf.String(validate=validate.Regexp(r"^[a-z]{2,3}$"))
+    language_confidence = _unit()
+    search_limit = mf.Integer(validate=validate.Range(1, 50))
+    max_reply_sentences = mf.Integer(validate=validate.Range(1, 10))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> BrainSettings:
+        triggers = dict.fromkeys(TRIGGERS, True) | data.pop("triggers", {})
+        for key in ("handoff_topics", "languages"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return BrainSettings(triggers=triggers, **data)
+
+
+def load_brain_settings(section: Mapping[str, Any] | None) -> BrainSettings:
+    """Validate a raw ``[brain]`` mapping; raise ``ValueError`` naming each bad key."""
+    try:
+        return BrainSchema().load(dict(section or {}))
+    except ValidationError as exc:
+        raise ValueError(f"invalid [brain] section: {exc.messages}") from None
+
+
+def brain_settings(settings: Any) -> BrainSettings:
+    """The brain's options from the whole configuration (``settings.brain`` or defaults).
+
+    Accepts a ``brain`` attribute holding a :class:`BrainSettings` or a raw mapping; a
+    ``[plugins.brain]`` section is read as a fallback.
+    """
+    section = getattr(settings, "brain", None)
+    if isinstance(section, BrainSettings):
+        return section
+    if section is None and hasattr(settings, "plugin_config"):
+        section = settings.plugin_config("brain") or None
+    if isinstance(section, Mapping):
+        return load_brain_settings({k: v for k, v in section.items() if k != "enabled"})
+    return BrainSettings()

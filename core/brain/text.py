@@ -1,0 +1,105 @@
+"""Tokenisation shared by search, confidence, loops and topics.
+
+Latin-script words are split on Unicode word boundaries, case-folded, accent-folded and lightly
+stemmed (a trailing plural ``s``); Chinese, Japanese and Korean runs become overlapping character
+bigrams, which needs no dictionary and finds words regardless of segmentation. Function words of
+the languages deskmate serves are dropped so that "how do I…" never counts as knowledge.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+MAX_TEXT_CHARS = 20_000
+"""Only this many characters of any input are looked at: bounded work for hostile input."""
+
+_CJK = (
+    "\u3040-\u30ff"  # hiragana, katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
+    "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"  # hangul
+)
+_RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
+_CJK_RUN = re.compile(rf"[{_CJK}]")
+_SENTENCE_END = re.compile(r"(?<=[.!?。\uff01\uff1f])\s+|(?<=[。\uff01\uff1f])|\n+")
+
+_STOPWORD_TEXT = """
+    a an the and or but if of to in on at by for with from into about as is are was were be been
+    am do does did done have has had i me my we our you your he she it its they them their this
+    that these those there here what which who whom how why when where can could would should will
+    shall may might must not no so than then too very just also any some all each other s t
+    hi hello hey thanks thank please ok okay yes yeah pls don doesn didn isn aren won
+    l d j m n c qu
+    el la los las un una unos unas y o de del al en con por para que es son como mi mis tu su sus
+    se lo le les nos hola gracias favor esta este esto
+    le les des du et ou en au aux avec pour par que qui est sont je tu il elle nous vous ils
+    mon ma mes ton ta votre vos leur ce cette ces comment bonjour merci svp ne pas
+    der die das den dem des ein eine einen einem einer und oder zu im mit von fur auf ist sind ich
+    du er sie es wir ihr mein meine wie was hallo danke bitte nicht
+    o os as um uma e do da dos das no na nos nas com por para que como meu minha ola obrigado
+    obrigada il lo gli le uno una e di da con per che come mio mia ciao grazie
+    de het een en of van te in op met voor is zijn ik je jij hij zij wij mijn hoe wat hallo
+    bedankt alstublieft
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def fold(word: str) -> str:
+    """Strip accents from a Latin-script word (``réinitialiser`` → ``reinitialiser``)."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=200_000)
+def _term(word: str) -> str:
+    """Normalise one word: accent fold and strip a plural ``s`` from longer words."""
+    word = fold(word)
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return word
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def normalize(text: str) -> str:
+    """Compatibility-normalise and case-fold ``text``, cut to :data:`MAX_TEXT_CHARS`."""
+    folded = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).casefold()
+    return folded.replace("\u2019", "'")
+
+
+def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Split ``text`` into search terms, in order, duplicates kept."""
+    terms: list[str] = []
+    for run in _RUN.findall(normalize(text)):
+        if _CJK_RUN.match(run):
+            terms.extend(_bigrams(run))
+            continue
+        term = _term(run)
+        if keep_stopwords or (run not in STOPWORDS and term not in STOPWORDS):
+            terms.append(term)
+    return terms
+
+
+def term_set(text: str) -> frozenset[str]:
+    """The distinct content terms of ``text``."""
+    return frozenset(tokenize(text))
+
+
+def sentences(text: str) -> list[str]:
+    """Split ``text`` into trimmed, non-empty sentences (Latin and CJK punctuation)."""
+    return [s.strip() for s in _SENTENCE_END.split(text[:MAX_TEXT_CHARS]) if s and s.strip()]
+
+
+_NON_CJK_RUN = re.compile(rf"[^{_CJK}]+")
+
+
+def match_text(text: str) -> str:
+    """``text`` normalised for phrase matching: case- and accent-folded, CJK left intact."""
+    return _NON_CJK_RUN.sub(lambda m: fold(m.group()), normalize(text))
