@@ -3,21 +3,116 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
 from deskmate import __version__
-from deskmate.core.config import Settings
-from deskmate.core.plugins import make_plugin_manager, plugin_table, suggest_hook
+from deskmate.core.config import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_NAME,
+    ConfigInvalid,
+    Settings,
+    describe,
+    env_references,
+    load,
+    parse_toml,
+    starter_text,
+    write_starter,
+)
+from deskmate.core.intake import WEBHOOK_PATH
+from deskmate.core.plugins import PluginHost, make_plugin_manager, plugin_table, suggest_hook
 from deskmate.core.server import DEFAULT_THREADS, listen_url, make_server, run
 from deskmate.core.store.commands import db_group
 from deskmate.core.store.db import DatabaseError
 
 
+@dataclass
+class CliState:
+    """What the ``deskmate`` group passes to its commands: the config file, loaded once."""
+
+    config_path: Path | None = None
+    loaded: tuple[Settings, PluginHost] | None = None
+
+
 @click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    help=f"Config file (default: ./{DEFAULT_CONFIG_NAME}; also ${CONFIG_ENV}).",
+)
 @click.version_option(__version__, prog_name="deskmate")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
     """deskmate: an AI teammate that works inside Intercom."""
+    ctx.obj = CliState(config_path)
+
+
+def load_config(
+    ctx: click.Context | None = None, *, strict: bool = False
+) -> tuple[Settings, PluginHost]:
+    """Return ``(settings, plugin host)`` for the ``--config`` file, loaded once per run.
+
+    On an invalid config, print every problem as ``path: message (hint)`` to stderr and exit 2.
+    ``strict`` also treats an invalid plugin section as fatal instead of failing that plugin.
+    """
+    ctx = ctx or click.get_current_context()
+    state = ctx.find_object(CliState) or CliState()
+    if state.loaded is None:
+        try:
+            state.loaded = load(state.config_path, strict=strict)
+        except ConfigInvalid as exc:
+            for error in exc.errors:
+                click.echo(str(error), err=True)
+            count = len(exc.errors)
+            click.echo(f"{count} problem{'s' * (count != 1)} in the configuration.", err=True)
+            ctx.exit(2)
+    return state.loaded
+
+
+@cli.command()
+@click.option(
+    "--path",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Where to write it (default: --config, else ./{DEFAULT_CONFIG_NAME}).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@click.pass_context
+def init(ctx: click.Context, target: Path | None, force: bool) -> None:
+    """Write a commented starter config, then say what to fill in next."""
+    target = target or ctx.find_object(CliState).config_path or Path(DEFAULT_CONFIG_NAME)
+    try:
+        write_starter(target, force=force)
+    except FileExistsError:
+        raise click.ClickException(f"{target} exists; pass --force to overwrite it") from None
+    except OSError as exc:
+        raise click.ClickException(f"can't write {target}: {exc.strerror or exc}") from None
+    starter = parse_toml(starter_text().encode())
+    exports = "\n".join(f"       export {name}=…" for name in env_references(starter))
+    click.echo(
+        f"Wrote {target}. Next:\n"
+        "  1. Edit it: your workspace (app) id in [workspaces.…], the AI teammate's admin id in\n"
+        "     ai_admin_id, and the address Intercom reaches this server at in public_url.\n"
+        f"  2. Set the secrets it refers to:\n{exports}\n"
+        "  3. Check it: `deskmate check-config`, then `deskmate verify` (tests the credentials).\n"
+        "  4. In the Intercom Developer Hub > Webhooks, set the URL to\n"
+        f"     {starter['public_url']}{WEBHOOK_PATH} (with your public_url)\n"
+        "     and subscribe to the topics `deskmate verify` lists.\n"
+        "  5. Start it: `deskmate serve`."
+    )
+
+
+@cli.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the config and every plugin section; print a summary, or every problem (exit 2)."""
+    settings, host = load_config(ctx, strict=True)
+    click.echo("\n".join(describe(settings, host)))
+    click.echo("The configuration is valid.")
 
 
 @cli.command()
