@@ -38,6 +38,8 @@ ENTRY_POINT_GROUP = "deskmate"
 DEFAULT_PLUGINS = (
     "deskmate.core.brain.hooks",
     "deskmate.core.intercom.actions",
+    "deskmate.core.intercom.enrichment",
+    "deskmate.core.handoff",
 )
 
 Status = Literal["loaded", "disabled", "failed"]

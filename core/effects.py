@@ -1,0 +1,172 @@
+"""Effects on Intercom, exactly once: every action hook call goes through an idempotency key.
+
+The engine gives each turn an :class:`Effects` whose keys derive from the part that triggered the
+run, so a retried job, a duplicate webhook or the same part under two topics finds the action
+already ``done`` and does nothing. After an ambiguous failure (a timeout: the post may have
+happened) the next attempt re-reads the conversation before posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from deskmate.core.domain import ActionResult, Route, Turn
+from deskmate.core.html import html_to_text
+from deskmate.core.intercom.errors import IntercomError
+from deskmate.core.store.actions import begin_action, complete_action, get_action, retry_action
+from deskmate.core.store.audit import append_audit
+from deskmate.core.store.models import ActionStatus
+
+log = logging.getLogger(__name__)
+
+POSTING_KINDS = frozenset({"reply", "note"})
+
+
+class Effects:
+    """Idempotent, audited calls of the action hooks for one turn of one conversation."""
+
+    def __init__(
+        self,
+        hook: Any,
+        sessions: sessionmaker[Session],
+        *,
+        session_id: int,
+        workspace_id: str,
+        key_prefix: str,
+        event_id: int | None = None,
+    ) -> None:
+        self.hook = hook
+        self.sessions = sessions
+        self.session_id = session_id
+        self.workspace_id = workspace_id
+        self.key_prefix = key_prefix
+        self.event_id = event_id
+        self.results: list[ActionResult] = []
+
+    def reply(self, turn: Turn, body: str, key: str = "reply") -> ActionResult:
+        return self._do(
+            turn, "reply", key, {"body": body}, lambda: self.hook.post_reply(turn=turn, body=body)
+        )
+
+    def note(self, turn: Turn, body: str, key: str = "note") -> ActionResult:
+        return self._do(
+            turn, "note", key, {"body": body}, lambda: self.hook.post_note(turn=turn, body=body)
+        )
+
+    def tag(self, turn: Turn, name: str) -> ActionResult:
+        return self._do(
+            turn, "tag", f"tag:{name}", {"name": name}, lambda: self.hook.tag(turn=turn, name=name)
+        )
+
+    def assign(self, turn: Turn, route: Route) -> ActionResult:
+        return self._do(
+            turn,
+            "assign",
+            "assign",
+            asdict(route),
+            lambda: self.hook.assign(turn=turn, route=route),
+        )
+
+    def set_attributes(self, turn: Turn, attributes: dict[str, Any]) -> ActionResult:
+        return self._do(
+            turn,
+            "attributes",
+            "attributes",
+            {"attributes": attributes},
+            lambda: self.hook.set_attributes(turn=turn, attributes=attributes),
+        )
+
+    def _do(
+        self,
+        turn: Turn,
+        kind: str,
+        key: str,
+        request: dict[str, Any],
+        call: Callable[[], ActionResult | None],
+    ) -> ActionResult:
+        full_key = f"{self.key_prefix}:{key}"
+        with self.sessions.begin() as db:
+            record, new = begin_action(
+                db,
+                session_id=self.session_id,
+                workspace_id=self.workspace_id,
+                idempotency_key=full_key,
+                kind=kind,
+                request=request,
+            )
+            if not new and record.status == ActionStatus.DONE:
+                return self._remember(
+                    ActionResult(kind, True, "already done", response=record.response)
+                )
+            if not new and kind in POSTING_KINDS and _already_posted(turn, request.get("body", "")):
+                complete_action(db, record, ActionStatus.DONE, response={"found": "on re-read"})
+                return self._remember(
+                    ActionResult(kind, True, "found on re-read; not posted again")
+                )
+            if not new:
+                retry_action(db, record)
+        return self._perform(kind, full_key, call)
+
+    def _perform(
+        self, kind: str, key: str, call: Callable[[], ActionResult | None]
+    ) -> ActionResult:
+        try:
+            result = call() or ActionResult(kind, False, "no plugin performed this action")
+        except IntercomError as exc:
+            status = (
+                ActionStatus.UNKNOWN if getattr(exc, "ambiguous", False) else ActionStatus.FAILED
+            )
+            self._settle(key, status, None, str(exc))
+            self._audit(ActionResult(kind, False, str(exc), status=getattr(exc, "status", None)))
+            raise
+        self._settle(
+            key,
+            ActionStatus.DONE if result.ok else ActionStatus.FAILED,
+            result.response,
+            None if result.ok else result.detail,
+        )
+        self._audit(result)
+        return self._remember(result)
+
+    def _settle(self, key: str, status: str, response: Any, error: str | None) -> None:
+        with self.sessions.begin() as db:
+            record = get_action(db, key)
+            if record is not None:
+                complete_action(db, record, status, response=response, error=error)
+
+    def _audit(self, result: ActionResult) -> None:
+        with self.sessions.begin() as db:
+            append_audit(
+                db,
+                workspace_id=self.workspace_id,
+                session_id=self.session_id,
+                event_id=self.event_id,
+                kind="acted",
+                data=asdict(result),
+            )
+
+    def _remember(self, result: ActionResult) -> ActionResult:
+        self.results.append(result)
+        return result
+
+
+def _already_posted(turn: Turn, body: str) -> bool:
+    """Re-read the conversation: did an earlier, ambiguous attempt post ``body`` after all?"""
+    if turn.intercom is None:
+        return False
+    conversation = turn.intercom.get_conversation(turn.conversation.id)
+    ai_admin = turn.workspace.ai_admin_id
+    needle = _plain(body)
+    return any(
+        part.author.id == ai_admin and needle and needle in _plain(part.body)
+        for part in conversation.parts
+    )
+
+
+def _plain(html: str) -> str:
+    return " ".join(html_to_text(html).split())[:200]

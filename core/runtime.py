@@ -1,0 +1,111 @@
+"""One process's working parts: the engine, its job queue, the sweeper and the scheduler.
+
+``deskmate serve`` starts a :class:`Worker` beside the web server (embedded consumer and
+scheduler); ``deskmate worker`` runs one alone. The intake hands new conversations to a
+:class:`QueueDispatcher`, which only enqueues: the outbox stays the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from deskmate.core.config import Settings
+from deskmate.core.engine import Engine
+from deskmate.core.intercom.client import IntercomClient
+from deskmate.core.jobs import JobQueue, make_huey, start_consumer
+from deskmate.core.plugins import PluginHost
+from deskmate.core.store.db import make_engine, make_session_factory
+from deskmate.core.store.events import due_events
+from deskmate.core.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY = timedelta(seconds=15)
+SWEEP_GRACE = timedelta(seconds=5)
+SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1)}
+
+
+def build_engine(settings: Settings, host: PluginHost) -> Engine:
+    """An engine on the configured database, with one Intercom client per workspace."""
+    sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    return Engine(settings, host, sessions, IntercomClient)
+
+
+class QueueDispatcher:
+    """Enqueues one conversation run per conversation, delayed until its events are due."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+
+    def dispatch(
+        self, workspace_id: str, conversation_ids: Sequence[str] | Mapping[str, datetime]
+    ) -> None:
+        now = utcnow()
+        due = conversation_ids if isinstance(conversation_ids, Mapping) else {}
+        for conversation_id in conversation_ids:
+            at = due.get(conversation_id, now)
+            self.queue.dispatch(workspace_id, conversation_id, (at - now).total_seconds())
+
+
+def sweep(engine: Engine, queue: JobQueue) -> int:
+    """Re-enqueue conversations whose due events have no job (lost job, crash, retry due)."""
+    with engine.sessions() as db:
+        events = due_events(db, now=utcnow() - SWEEP_GRACE)
+        runs = {(e.workspace_id, e.conversation_id) for e in events if e.conversation_id}
+    for workspace_id, conversation_id in sorted(runs):
+        queue.dispatch(workspace_id, conversation_id)
+    if runs:
+        log.info("sweeper re-enqueued %d conversation run(s)", len(runs))
+    return len(runs)
+
+
+def trigger_for(schedule: str) -> Any:
+    """An apscheduler trigger for ``hourly``, ``daily`` or a cron expression; None for manual."""
+    if schedule == "manual":
+        return None
+    return SCHEDULES.get(schedule) or CronTrigger.from_crontab(schedule)
+
+
+class Worker:
+    """An embedded huey consumer plus the scheduler (sweeper and plugins' periodic jobs)."""
+
+    name = "worker"
+
+    def __init__(self, settings: Settings, host: PluginHost, *, workers: int = 2) -> None:
+        self.settings = settings
+        self.host = host
+        self.workers = workers
+        self.engine = build_engine(settings, host)
+        self.queue = JobQueue(make_huey(settings), self.engine.run_conversation)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._consumer: Any = None
+
+    def start(self) -> None:
+        self._consumer = start_consumer(self.queue.huey, workers=self.workers)
+        self.scheduler.add_job(
+            sweep,
+            IntervalTrigger(seconds=SWEEP_EVERY.total_seconds()),
+            args=(self.engine, self.queue),
+            id="sweeper",
+            next_run_time=datetime.now().astimezone(),
+        )
+        for jobs in self.host.hook.register_jobs(settings=self.settings):
+            for job in jobs or []:
+                trigger = trigger_for(job.schedule)
+                if trigger is not None:
+                    self.scheduler.add_job(
+                        job.func, trigger, args=(self.settings,), id=job.name, max_instances=1
+                    )
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        if self._consumer is not None:
+            self._consumer.stop(graceful=True)
