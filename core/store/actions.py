@@ -51,8 +51,9 @@ def begin_action(
             created_at=now_or(now),
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(ActionRecord.id)
     )
-    new = session.execute(stmt).rowcount == 1
+    new = session.execute(stmt).first() is not None
     record = get_action(session, idempotency_key)
     assert record is not None, "the action was just inserted or already existed"
     return record, new

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage, SyncState
-from deskmate.core.store.sql import check_id, insert, now_or
+from deskmate.core.store.sql import check_id, clean_text, insert, now_or
 
 MAX_ID = 64
 MAX_EXTERNAL_ID = 255
@@ -118,10 +118,10 @@ def upsert_document(
         session.add(record)
     else:
         session.execute(delete(KnowledgePassage).where(KnowledgePassage.document_id == record.id))
-    record.title = doc.title
+    record.title = clean_text(doc.title)
     record.url = doc.url
     record.visibility = doc.visibility
-    record.body = doc.body
+    record.body = clean_text(doc.body)
     record.content_hash = digest
     record.updated_at = doc.updated_at
     record.synced_at = now_or(now)
@@ -244,8 +244,8 @@ def _add_passages(
             "document_id": document_id,
             "workspace_id": workspace_id,
             "position": i,
-            "heading": p.heading,
-            "text": p.text,
+            "heading": clean_text(p.heading),
+            "text": clean_text(p.text),
         }
         for i, p in enumerate(passages)
     ]

@@ -47,7 +47,7 @@ def acquire_lease(
         set_={"owner": owner, "lease_until": until},
         where=or_(ConversationLease.lease_until <= now, ConversationLease.owner == owner),
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt.returning(ConversationLease.owner)).first() is not None
 
 
 def release_lease(session: Session, workspace_id: str, conversation_id: str, owner: str) -> bool:

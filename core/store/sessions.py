@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from deskmate.core.domain import Attachment, Author, Message
 from deskmate.core.store.models import MessageRecord, SessionRecord
-from deskmate.core.store.sql import check_id, insert, now_or
+from deskmate.core.store.sql import check_id, clean_text, insert, now_or
 
 MAX_ID = 64
 MAX_LABEL = 32
@@ -83,15 +83,16 @@ def add_message(session: Session, record: SessionRecord, message: Message) -> bo
             author_type=message.author.type,
             author_id=message.author.id,
             kind=message.kind,
-            text=message.text,
-            html=message.html,
-            subject=message.subject,
+            text=clean_text(message.text),
+            html=clean_text(message.html),
+            subject=clean_text(message.subject),
             attachments=[asdict(a) for a in message.attachments],
             created_at=now_or(message.created_at),
         )
         .on_conflict_do_nothing(index_elements=["workspace_id", "conversation_id", "part_id"])
+        .returning(MessageRecord.id)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).first() is not None
 
 
 def history(session: Session, record: SessionRecord, *, limit: int | None = None) -> list[Message]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -41,6 +41,16 @@ def check_id(name: str, value: object, max_length: int) -> str:
     if len(value) > max_length:
         raise ValueError(f"{name} is {len(value)} characters long; the limit is {max_length}")
     return value
+
+
+@overload
+def clean_text(value: str) -> str: ...
+@overload
+def clean_text(value: None) -> None: ...
+def clean_text(value: str | None) -> str | None:
+    """``value`` without NUL characters, which PostgreSQL can't store in text (JSON can hold
+    ``\\u0000``, so a hostile message may carry them)."""
+    return value.replace("\x00", "") if value else value
 
 
 def redact(value: Any) -> Any:
