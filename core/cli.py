@@ -23,9 +23,11 @@ from deskmate.core.config import (
 )
 from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.plugins import PluginHost, make_plugin_manager, plugin_table, suggest_hook
+from deskmate.core.sandbox.command import sandbox_command
 from deskmate.core.server import DEFAULT_THREADS, listen_url, make_server, run
 from deskmate.core.store.commands import db_group
 from deskmate.core.store.db import DatabaseError
+from deskmate.core.verify import render_text, verify_settings
 
 
 @dataclass
@@ -116,6 +118,20 @@ def check_config(ctx: click.Context) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Check each workspace's Intercom credentials and set-up; print the webhook to configure.
+
+    Exits 1 when a check fails; every failing line says what to do.
+    """
+    settings, host = load_config(ctx)
+    report = verify_settings(settings, email_channel="email" in host.loaded())
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else render_text(report))
+    ctx.exit(0 if report.ok else 1)
+
+
+@cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include deskmate's built-in defaults.")
 @click.option("--hook", "hook_name", metavar="NAME", help="Only plugins implementing this hook.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -159,6 +175,7 @@ def serve(listen: str, port: int, threads: int) -> None:
 
 
 cli.add_command(db_group)
+cli.add_command(sandbox_command)
 
 
 def main() -> None:

@@ -16,6 +16,11 @@ WINDOW_SECONDS = 10
 REQUEST_LOG_SIZE = 50_000
 
 
+def window_limit(per_minute: int) -> int:
+    """Calls allowed per 10-second window for a per-minute limit (1000/min → 167, as Intercom)."""
+    return -(-per_minute * WINDOW_SECONDS // 60)
+
+
 @dataclass(frozen=True)
 class RateDecision:
     """The verdict on one call and the ``X-RateLimit-*`` headers to send with it."""

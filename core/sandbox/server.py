@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from deskmate.core.sandbox import api, control, shapes
 from deskmate.core.sandbox.control import ControlInputError
-from deskmate.core.sandbox.guards import FaultInjector, RateLimiter, RequestLog
+from deskmate.core.sandbox.guards import FaultInjector, RateLimiter, RequestLog, window_limit
 from deskmate.core.sandbox.runtime import EXTENSION, Sandbox, current_sandbox
 from deskmate.core.sandbox.seed import SeedOptions
 from deskmate.core.sandbox.state import SandboxError, SandboxState
@@ -22,7 +22,7 @@ from deskmate.core.sandbox.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RATE_LIMIT = 1667  # Intercom's 10,000 calls per minute, per 10-second window
+DEFAULT_RATE_LIMIT = 10_000  # calls per minute: Intercom's default for a private app
 MAX_REQUEST_BYTES = 1024 * 1024
 CONTROL_PREFIX = "/_sandbox"
 _ERROR_CODES = {
@@ -49,12 +49,13 @@ def create_sandbox_app(
     """A fake Intercom: the REST subset (bearer ``token``), the ``/_sandbox`` control API, and
     webhooks signed with ``client_secret`` sent to ``webhook_url`` from a background thread.
 
-    ``rate_limit`` is calls per 10-second window. Call ``close_sandbox(app)`` when done.
+    ``rate_limit`` is calls per minute, enforced as Intercom does: per 10-second window, a sixth
+    of it rounded up (10,000/min → 1,667 per window). Call ``close_sandbox(app)`` when done.
     """
     if not token or not client_secret:
         raise ValueError("the sandbox needs a token and a client secret")
     if rate_limit < 1:
-        raise ValueError("rate_limit must be at least 1 call per 10-second window")
+        raise ValueError("rate_limit must be at least 1 call per minute")
     state = SandboxState(app_id, seed, clock=clock)
     state.admin_webhooks = admin_webhooks
     webhooks = WebhookDispatcher(
@@ -64,7 +65,7 @@ def create_sandbox_app(
     sandbox = Sandbox(
         state=state,
         webhooks=webhooks,
-        limiter=RateLimiter(rate_limit, state.lock, clock),
+        limiter=RateLimiter(window_limit(rate_limit), state.lock, clock),
         faults=FaultInjector(state.lock),
         requests=RequestLog(state.lock),
         token=token,
