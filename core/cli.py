@@ -22,6 +22,7 @@ from deskmate.core.config import (
     write_starter,
 )
 from deskmate.core.intake import WEBHOOK_PATH
+from deskmate.core.operations import COMMANDS as OPERATIONS
 from deskmate.core.plugins import PluginHost, make_plugin_manager, plugin_table, suggest_hook
 from deskmate.core.sandbox.command import sandbox_command
 from deskmate.core.server import DEFAULT_THREADS, listen_url, make_server, run
@@ -175,6 +176,8 @@ def serve(listen: str, port: int, threads: int) -> None:
 
 
 cli.add_command(db_group)
+for _command in OPERATIONS:
+    cli.add_command(_command)
 cli.add_command(sandbox_command)
 
 
