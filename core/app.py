@@ -28,6 +28,7 @@ CORE_BLUEPRINTS: list[str] = [
     "deskmate.core.app:bp",
     "deskmate.core.intake:bp",
     "deskmate.core.metrics:bp",
+    "deskmate.core.pages:bp",
 ]
 """Import paths (``module:attribute``) of the blueprints deskmate itself mounts, in order.
 

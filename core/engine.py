@@ -40,6 +40,7 @@ from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
 from deskmate.core.intercom.webhooks import UnprocessableEvent, parse_event
+from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.events import claim_events, finish_event, retry_event
@@ -465,7 +466,7 @@ class Engine:
             session_id=session.id,
             channel=channel,
             tags=list(session.tags or []),
-            session_url=f"{self.settings.public_url.rstrip('/')}/sessions/{session.id}",
+            session_url=session_link(self.settings, session.id),
             intercom=self._client(workspace),
             settings=self.settings,
         )

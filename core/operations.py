@@ -10,12 +10,11 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from deskmate.core.reports import session_detail, session_summary
 from deskmate.core.runtime import Worker
-from deskmate.core.store.audit import audit_trail
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 from deskmate.core.store.events import list_events, replay_event
 from deskmate.core.store.models import EventStatus, SessionRecord
-from deskmate.core.store.sessions import history
 
 
 def _loaded() -> tuple[Any, Any]:
@@ -145,37 +144,6 @@ def sessions_show(session_id: int, as_json: bool) -> None:
         click.echo(f"  [{m['author']}] {m['text'][:200]}")
     for a in data["audit"]:
         click.echo(f"  - {a['kind']}: {json.dumps(a['data'], default=str)[:300]}")
-
-
-def session_summary(record: SessionRecord) -> dict[str, Any]:
-    """The session's headline fields, as JSON-ready values."""
-    return {
-        "id": record.id,
-        "workspace": record.workspace_id,
-        "conversation": record.conversation_id,
-        "channel": record.channel,
-        "state": record.state,
-        "mode": record.mode,
-        "language": record.language,
-        "sentiment": record.sentiment,
-        "summary": record.summary,
-        "ai_turns": record.ai_turns,
-    }
-
-
-def session_detail(db: Any, record: SessionRecord) -> dict[str, Any]:
-    """The session, its kept messages and its audit trail (for the CLI and the session page)."""
-    return {
-        "session": session_summary(record),
-        "messages": [
-            {"author": m.author.type, "kind": m.kind, "text": m.text}
-            for m in history(db, record, limit=200)
-        ],
-        "audit": [
-            {"kind": a.kind, "at": a.created_at.isoformat(), "data": a.data}
-            for a in audit_trail(db, record.id)
-        ],
-    }
 
 
 COMMANDS = (worker, events, sessions)

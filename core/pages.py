@@ -1,0 +1,68 @@
+"""Read-only admin pages: one page per session, linked from the handoff note.
+
+A link in an Intercom note can't carry a header, so each session link is signed with the admin
+token (``?sig=``); a request with ``Authorization: Bearer <admin token>`` is accepted too. Without
+an ``admin_token`` in the config the pages stay closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy.orm import Session
+
+from deskmate.core.app import state
+from deskmate.core.config import Settings
+from deskmate.core.reports import session_detail
+from deskmate.core.store.models import SessionRecord
+
+bp = Blueprint("deskmate_pages", __name__, template_folder="templates")
+
+
+def _signature(settings: Settings, session_id: int) -> str | None:
+    if settings.admin_token is None:
+        return None
+    key = settings.admin_token.reveal().encode()
+    return hmac.new(key, f"session:{session_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def session_link(settings: Settings, session_id: int) -> str:
+    """The signed URL of a session's page, for handoff notes and the CLI."""
+    url = f"{settings.public_url.rstrip('/')}/sessions/{session_id}"
+    signature = _signature(settings, session_id)
+    return f"{url}?sig={signature}" if signature else url
+
+
+def _allowed(settings: Settings, session_id: int) -> bool:
+    expected = _signature(settings, session_id)
+    if expected is None:
+        return False
+    given = request.args.get("sig", "")
+    if given and hmac.compare_digest(given.encode(), expected.encode()):
+        return True
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    assert settings.admin_token is not None
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), settings.admin_token.reveal().encode()
+    )
+
+
+@bp.get("/sessions/<int:session_id>")
+def session_page(session_id: int) -> Any:
+    """What the AI saw, decided and did in one conversation (read-only)."""
+    host_state = state()
+    if host_state.settings.admin_token is None:
+        abort(403, "session pages need admin_token in the config")
+    if not _allowed(host_state.settings, session_id):
+        abort(401, "open this page from a handoff note, or send the admin token")
+    if host_state.engine is None:
+        abort(503, "the database is unavailable")
+    with Session(host_state.engine) as db:
+        record = db.get(SessionRecord, session_id)
+        if record is None:
+            abort(404, "no such session")
+        data = session_detail(db, record)
+    return render_template("session.html", **data)
