@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from deskmate.core.config import Settings, WorkspaceSettings
+from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.intercom.client import (
     REGION_BASE_URLS,
     IntercomClient,
@@ -30,17 +31,15 @@ from deskmate.core.intercom.errors import (
 )
 
 __all__ = [
-    "WEBHOOK_PATH",
     "WEBHOOK_TOPICS",
     "Check",
     "VerifyReport",
     "WorkspaceReport",
     "render_text",
-    "verify",
+    "verify_settings",
     "verify_workspace",
 ]
 
-WEBHOOK_PATH = "/webhooks/intercom"
 WEBHOOK_TOPICS = (
     "conversation.user.created",
     "conversation.user.replied",
@@ -124,7 +123,7 @@ def _default_client(workspace: WorkspaceSettings) -> IntercomClient:
     return IntercomClient(workspace, timeout=VERIFY_TIMEOUT, retry=VERIFY_RETRY)
 
 
-def verify(
+def verify_settings(
     settings: Settings,
     *,
     email_channel: bool = False,
