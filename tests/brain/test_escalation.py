@@ -1,0 +1,200 @@
+"""Escalation triggers: each fires on its own cue, records its reason and can be switched off."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskmate.core.brain.escalation import human_request, matched_topic, message_reasons, reasons
+from deskmate.core.brain.settings import TRIGGERS, BrainSettings
+from deskmate.core.domain import Author, Draft, Hit, Message, Sentiment
+from deskmate.testing import TEST_AI_ADMIN_ID, make_turn
+
+ASKS_FOR_A_PERSON = {
+    "en": [
+        "Can I talk to someone?",
+        "Is there a real person I can speak with?",
+        "I want to speak with an agent",
+        "agent",
+        "Human please!",
+        "connect me to a representative",
+        "Let me talk to a human",
+        "I need a human",
+        "get me a live agent now",
+        "can someone from your team call me",
+        "are you a bot?",
+        "please escalate this",
+    ],
+    "es": ["Quiero hablar con una persona", "¿Puedo hablar con un agente?", "necesito un asesor"],
+    "fr": [
+        "Je voudrais parler à un conseiller",
+        "Puis-je parler avec quelqu'un ?",
+        "Mettez-moi en relation avec le service client",
+        "je veux une vraie personne",
+    ],
+    "de": [
+        "Ich möchte mit einem Mitarbeiter sprechen",
+        "Kann ich mit jemandem sprechen?",
+        "Ich will einen echten Menschen",
+    ],
+    "pt": ["Quero falar com um atendente", "posso falar com uma pessoa?", "atendimento humano"],
+    "it": ["Vorrei parlare con un operatore", "posso parlare con qualcuno?", "assistenza umana"],
+    "nl": ["Ik wil met een medewerker spreken", "kan ik iemand spreken?", "een echte persoon aub"],
+    "ja": ["担当者と話したい", "オペレーターにつないでください", "人間と話したいです", "有人対応をお願いします"],
+}
+NOT_A_REQUEST = [
+    "I don't need a human, just tell me the price",
+    "I don’t want an agent, what are your opening hours?",
+    "no need for an agent, thanks",
+    "How do I reset my password?",
+    "How do I add an agent to my workspace?",
+    "I talked to my friend about it",
+    "Our support team uses your app daily",
+    "The person field is empty",
+    "No quiero hablar con una persona, solo quiero el precio",
+    "Je n'ai pas besoin de parler à un conseiller",
+    "Ich muss nicht mit einem Mitarbeiter sprechen",
+    "友人と話しました",
+    "オペレーターは不要です",
+]
+
+
+@pytest.mark.parametrize(
+    "text", [t for texts in ASKS_FOR_A_PERSON.values() for t in texts], ids=lambda t: t[:30]
+)
+def test_asking_for_a_person_is_recognised(text: str) -> None:
+    assert human_request(text)
+
+
+@pytest.mark.parametrize("text", NOT_A_REQUEST, ids=lambda t: t[:30])
+def test_other_messages_and_negated_asks_are_not_requests(text: str) -> None:
+    assert human_request(text) is None
+
+
+def test_every_language_has_several_phrasings() -> None:
+    assert set(ASKS_FOR_A_PERSON) == {"en", "es", "fr", "de", "pt", "it", "nl", "ja"}
+    assert all(len(texts) >= 3 for texts in ASKS_FOR_A_PERSON.values())
+
+
+HIT = Hit("refunds", "Refunds", "We refund within 30 days.", 3.0)
+GOOD = Draft("We refund within 30 days.", 0.9, [HIT])
+WEAK = Draft("We refund within 30 days.", 0.2, [HIT])
+ALL_ON = BrainSettings(handoff_topics=("chargebacks, disputed payments", "legal threats"))
+
+
+def codes(found: list) -> list[str]:
+    return [r.code for r in found]
+
+
+def off(trigger: str, base: BrainSettings = ALL_ON) -> BrainSettings:
+    return BrainSettings(
+        handoff_topics=base.handoff_topics, triggers=dict.fromkeys(TRIGGERS, True) | {trigger: False}
+    )
+
+
+def test_a_covered_calm_question_has_no_reason() -> None:
+    assert reasons(make_turn("When do refunds arrive?"), GOOD, Sentiment("neutral"), ALL_ON) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "draft", "sentiment", "code"),
+    [
+        ("Can I talk to a human?", GOOD, Sentiment("neutral"), "human_requested"),
+        ("Refund??", GOOD, Sentiment("negative", -0.6, ("still_not",)), "frustration"),
+        ("How do I fly to the moon?", None, Sentiment("neutral"), "no_knowledge"),
+        ("When do refunds arrive?", WEAK, Sentiment("neutral"), "low_confidence"),
+        ("I want to open a chargeback", GOOD, Sentiment("neutral"), "handoff_topic"),
+    ],
+)
+def test_each_message_trigger_fires_and_its_switch_silences_it(
+    text: str, draft: Draft | None, sentiment: Sentiment, code: str
+) -> None:
+    found = message_reasons(text, draft, sentiment, ALL_ON)
+    assert code in codes(found)
+    assert all(r.detail for r in found)
+    assert code not in codes(message_reasons(text, draft, sentiment, off(code)))
+
+
+def test_a_mildly_negative_tone_without_cues_is_not_frustration() -> None:
+    found = message_reasons("Refunds?", GOOD, Sentiment("negative", -0.52), ALL_ON)
+    assert "frustration" not in codes(found)
+
+
+def test_an_uncited_confident_draft_from_another_plugin_does_not_escalate() -> None:
+    assert message_reasons("Refunds?", Draft("Sure.", 0.8), Sentiment("neutral"), ALL_ON) == []
+    low = message_reasons("Refunds?", Draft("Hmm.", 0.1), Sentiment("neutral"), ALL_ON)
+    assert codes(low) == ["no_knowledge"]
+
+
+def test_the_threshold_is_configurable() -> None:
+    strict = BrainSettings(confidence_threshold=0.95)
+    assert codes(message_reasons("Refunds?", GOOD, None, strict)) == ["low_confidence"]
+
+
+def test_the_matched_topic_is_recorded() -> None:
+    found = message_reasons("I will start a chargeback with my bank", GOOD, None, ALL_ON)
+    assert found[0].detail == "handoff topic: chargebacks, disputed payments"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("My payment was disputed", "chargebacks, disputed payments"),
+        ("this is a legal threat", "legal threats"),
+        ("where is my parcel", None),
+        ("", None),
+    ],
+)
+def test_topics_match_on_the_words_of_any_alternative(text: str, topic: str | None) -> None:
+    assert matched_topic(text, ALL_ON.handoff_topics, 0.6) == topic
+
+
+def customer(part_id: str, text: str) -> Message:
+    return Message(part_id, Author("user", "contact-1"), text)
+
+
+def ai(part_id: str) -> Message:
+    return Message(part_id, Author("admin", TEST_AI_ADMIN_ID), "Here is how.")
+
+
+def test_the_same_question_again_is_a_loop() -> None:
+    first = customer("1", "How can I change the billing email on my invoices?")
+    again = customer("3", "how can i change the billing email on my invoice")
+    turn = make_turn(messages=[first, ai("2"), again], latest=again)
+    found = reasons(turn, GOOD, None, ALL_ON)
+    assert codes(found) == ["loop"]
+    assert "(1)" in found[0].detail
+    assert reasons(turn, GOOD, None, off("loop")) == []
+
+
+def test_a_different_question_or_small_talk_is_not_a_loop() -> None:
+    first = customer("1", "How can I change the billing email on my invoices?")
+    other = customer("3", "And how do I download last month's invoice?")
+    assert reasons(make_turn(messages=[first, other], latest=other), GOOD, None, ALL_ON) == []
+    thanks = [customer("1", "ok thanks"), ai("2"), customer("3", "ok thanks")]
+    assert reasons(make_turn(messages=thanks, latest=thanks[-1]), GOOD, None, ALL_ON) == []
+
+
+def test_too_many_ai_replies_escalate() -> None:
+    history = [m for i in range(5) for m in (customer(f"c{i}", f"question {i} text"), ai(f"a{i}"))]
+    latest = customer("last", "and one more thing about exports")
+    turn = make_turn(messages=[*history, latest], latest=latest)
+    found = reasons(turn, GOOD, None, ALL_ON)
+    assert codes(found) == ["max_turns"]
+    assert "5 times" in found[0].detail
+    assert reasons(turn, GOOD, None, BrainSettings(max_ai_turns=6)) == []
+    assert reasons(turn, GOOD, None, off("max_turns")) == []
+
+
+def test_reasons_combine_and_nothing_is_reported_without_a_message() -> None:
+    turn = make_turn("This is ridiculous, let me talk to a human!")
+    found = reasons(turn, None, Sentiment("negative", -0.7, ("strong_words",)), ALL_ON)
+    assert codes(found) == ["human_requested", "frustration", "no_knowledge"]
+    assert reasons(make_turn("", latest=None), None, None, ALL_ON) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["", "😀😀😀", "<script>alert('agent')</script>" * 1000, "x" * 2_000_000]
+)
+def test_hostile_messages_are_handled(text: str) -> None:
+    turn = make_turn(text)
+    assert isinstance(reasons(turn, GOOD, None, ALL_ON), list)

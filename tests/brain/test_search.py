@@ -1,0 +1,132 @@
+"""BM25 knowledge search: ranking, CJK, accent folding, updates, visibility, hostile input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.brain.text import MAX_TEXT_CHARS, match_text, sentences, tokenize
+
+
+def ids(hits: list) -> list[str]:
+    return [h.doc_id for h in hits]
+
+
+def test_the_passage_about_the_question_ranks_first(kb: KnowledgeIndex) -> None:
+    assert ids(kb.search("How do I reset my password?"))[0] == "reset-password"
+    assert ids(kb.search("when will my refund arrive on my card"))[0] == "refunds"
+    assert ids(kb.search("how long does express shipping take"))[0] == "shipping"
+
+
+def test_rarer_terms_outweigh_common_ones() -> None:
+    index = KnowledgeIndex(
+        [Passage(str(i), f"filler{i}", "Account", "Your account settings page.") for i in range(20)]
+        + [Passage("x", "sso", "Account", "Configure SAML single sign-on for your account.")]
+    )
+    assert ids(index.search("account saml"))[0] == "sso"
+
+
+def test_a_japanese_question_finds_the_japanese_passage(kb: KnowledgeIndex) -> None:
+    hits = kb.search("パスワードを忘れました。再設定の方法は？")
+    assert hits[0].locale == "ja"
+
+
+def test_a_chinese_question_finds_the_chinese_passage(kb: KnowledgeIndex) -> None:
+    assert ids(kb.search("怎么下载发票"))[0] == "invoices"
+
+
+def test_cjk_is_split_into_bigrams_and_latin_into_folded_words() -> None:
+    assert tokenize("再設定") == ["再設", "設定"]
+    assert tokenize("Réinitialiser PASSWORDS") == ["reinitialiser", "password"]
+    assert tokenize("ＡＢＣ１２３") == ["abc123"]
+
+
+def test_accents_do_not_matter_for_search(kb: KnowledgeIndex) -> None:
+    assert kb.search("reinitialiser mot de passe")[0].locale == "fr"
+    assert kb.search("RÉINITIALISER MOT DE PASSE")[0].locale == "fr"
+
+
+def test_function_words_alone_find_nothing(kb: KnowledgeIndex) -> None:
+    assert kb.search("how do I do it?") == []
+
+
+def test_added_passages_are_found_and_removed_ones_are_not(kb: KnowledgeIndex) -> None:
+    kb.add([Passage("new", "warranty", "Warranty", "Every device has a two year warranty.")])
+    assert ids(kb.search("warranty")) == ["warranty"]
+    assert kb.remove(["new", "unknown-id"]) == 1
+    assert kb.search("warranty") == []
+    assert "new" not in kb and len(kb) == 7
+
+
+def test_adding_an_existing_id_replaces_the_passage(kb: KnowledgeIndex) -> None:
+    kb.add([Passage("p3", "shipping", "Delivery", "Parcels travel by drone.")])
+    assert ids(kb.search("drone")) == ["shipping"]
+    assert kb.search("express") == []
+    assert len(kb) == 7
+
+
+def test_compaction_after_many_removals_keeps_the_live_passages() -> None:
+    index = KnowledgeIndex(Passage(str(i), f"d{i}", f"topic{i}", f"word{i} common") for i in range(50))
+    index.remove(str(i) for i in range(40))
+    assert len(index) == 10
+    assert ids(index.search("word45")) == ["d45"]
+    assert index.search("word5") == []
+    assert len(index.search("common", limit=50)) == 10
+
+
+def test_removed_passages_no_longer_count_in_document_frequency() -> None:
+    index = KnowledgeIndex([Passage("a", "a", "x", "alpha"), Passage("b", "b", "x", "alpha beta")])
+    before = index.idf("alpha")
+    index.remove(["a"])
+    assert index.idf("alpha") > before
+
+
+def test_internal_passages_only_when_asked(kb: KnowledgeIndex) -> None:
+    assert all(h.visibility == "public" for h in kb.search("refund approval manager"))
+    both = kb.search("refund approval manager", visibility=("public", "internal"))
+    assert both[0].doc_id == "refund-limits" and both[0].visibility == "internal"
+    assert kb.search("refund approval", visibility=("internal",))[0].visibility == "internal"
+
+
+def test_limit_bounds_the_hits_and_orders_by_score(kb: KnowledgeIndex) -> None:
+    hits = kb.search("refund shipping password days", limit=2)
+    assert len(hits) == 2
+    assert hits[0].score >= hits[1].score
+    assert kb.search("refund", limit=0) == []
+
+
+def test_an_empty_index_answers_nothing() -> None:
+    assert KnowledgeIndex().search("password") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "😀😀😀🔥",
+        "<script>alert('password')</script>",
+        "\x00\x01\x02 password \u202e",
+        "a" * 1_000_000,
+        "password " * 200_000,
+    ],
+)
+def test_hostile_queries_are_answered_quickly_without_error(kb: KnowledgeIndex, query: str) -> None:
+    start = time.perf_counter()
+    hits = kb.search(query)
+    assert time.perf_counter() - start < 1.0
+    assert isinstance(hits, list)
+
+
+def test_oversized_text_is_cut_before_tokenising() -> None:
+    assert len(tokenize("word " * (MAX_TEXT_CHARS))) <= MAX_TEXT_CHARS // 5 + 1
+
+
+def test_sentences_split_latin_and_cjk_punctuation() -> None:
+    assert sentences("One. Two? 三。四！") == ["One.", "Two?", "三。", "四！"]
+
+
+def test_match_text_folds_accents_but_keeps_japanese_marks() -> None:
+    assert match_text("ÇA Marche — ありがとうございます") == "ca marche — ありがとうございます"

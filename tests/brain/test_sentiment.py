@@ -1,0 +1,96 @@
+"""Sentiment: frustration cues in eight languages, VADER in English, unknown otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskmate.core.brain.sentiment import analyze, frustration_cues
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "cue"),
+    [
+        ("en", "This is the third time I am asking for a refund.", "repeat_contact"),
+        ("en", "Why is this still not fixed? I reported it a month ago.", "still_not"),
+        ("en", "I have emailed you three times and nobody answers.", "nobody_answers"),
+        ("en", "This is ridiculous, worst service ever", "strong_words"),
+        ("en", "WHY IS THE APP BROKEN AGAIN", "shouting"),
+        ("en", "Where is my order!!!", "exclamations"),
+        ("es", "Es la tercera vez que escribo y nadie responde", "repeat_contact"),
+        ("es", "Todavía no he recibido mi pedido", "still_not"),
+        ("fr", "Toujours pas de réponse, c'est inadmissible", "still_not"),
+        ("fr", "Personne ne répond à mes messages", "nobody_answers"),
+        ("de", "Das ist schon wieder kaputt", "repeat_contact"),
+        ("de", "Es funktioniert immer noch nicht", "still_not"),
+        ("pt", "Já perguntei isso e ainda não resolveram", "repeat_contact"),
+        ("pt", "Ninguém responde, que vergonha", "nobody_answers"),
+        ("it", "Nessuno risponde da una settimana", "nobody_answers"),
+        ("it", "È la terza volta che scrivo", "repeat_contact"),
+        ("nl", "Het werkt nog steeds niet", "still_not"),
+        ("nl", "Dit is belachelijk", "strong_words"),
+        ("ja", "何度も問い合わせています", "repeat_contact"),
+        ("ja", "まだ解決していません。最悪です", "still_not"),
+    ],
+)
+def test_frustration_cues_make_the_message_negative(language: str, text: str, cue: str) -> None:
+    sentiment = analyze(text, language)
+    assert sentiment.label == "negative"
+    assert cue in sentiment.cues
+    assert sentiment.score < 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I cancel my order?",
+        "Can you help me reset my password please?",
+        "Your delivery driver left the package at the wrong address.",
+    ],
+)
+def test_plain_english_requests_are_neutral(text: str) -> None:
+    assert analyze(text, "en").label == "neutral"
+
+
+@pytest.mark.parametrize("text", ["Thanks, that solved it!", "Great, this is perfect, I love it."])
+def test_happy_english_messages_are_positive(text: str) -> None:
+    assert analyze(text, "en").label == "positive"
+
+
+def test_explicit_english_anger_without_a_listed_cue_is_negative_by_vader() -> None:
+    sentiment = analyze("I hate this app, it is a horrible disappointing mess.", "en")
+    assert sentiment.label == "negative"
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("es", "¿Cómo cambio la dirección de envío?"),
+        ("de", "Die App stürzt beim Start ab."),
+        ("nl", "Hoe kan ik mijn wachtwoord wijzigen?"),
+        ("ja", "請求書はどこで見られますか"),
+    ],
+)
+def test_other_languages_without_cues_are_unknown(language: str, text: str) -> None:
+    assert analyze(text, language).label == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("fr", "Merci, cela a réglé mon problème"), ("de", "Danke, gelöst!"), ("ja", "ありがとうございます")],
+)
+def test_thanks_in_other_languages_is_positive(language: str, text: str) -> None:
+    assert analyze(text, language).label == "positive"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "ok"])
+def test_empty_emoji_and_tiny_texts_without_a_language_are_unknown(text: str) -> None:
+    assert analyze(text, None).label == "unknown"
+
+
+def test_huge_and_html_text_is_rated_without_error() -> None:
+    assert analyze("<script>alert('x')</script> " * 50_000, "en").label in {"neutral", "unknown"}
+    assert analyze("!" * 1_000_000, None).cues == ("exclamations",)
+
+
+def test_calm_mixed_case_is_not_shouting() -> None:
+    assert "shouting" not in frustration_cues("I use the API and the SDK with OAuth on iOS.")
