@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from deskmate.core.store.models import ActionRecord, ActionStatus
 from deskmate.core.store.sql import check_id, insert, now_or, redact
 
+MAX_ID = 64
 MAX_KEY = 255
 MAX_LABEL = 32
 SETTLED = (ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.UNKNOWN)
@@ -37,6 +38,7 @@ def begin_action(
     A key seen before returns the existing record unchanged. Secret-looking keys of ``request``
     are redacted before it is stored.
     """
+    check_id("workspace_id", workspace_id, MAX_ID)
     check_id("idempotency_key", idempotency_key, MAX_KEY)
     check_id("kind", kind, MAX_LABEL)
     stmt = (

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from deskmate.core.store.models import AuditRecord
 from deskmate.core.store.sql import check_id, now_or, redact
 
+MAX_ID = 64
 MAX_LABEL = 32
 
 
@@ -26,6 +27,7 @@ def append_audit(
 ) -> AuditRecord:
     """Add one record (``saw``, ``decided``, ``acted``, ``skipped``, ``error``…); secret-looking
     keys of ``data`` are redacted."""
+    check_id("workspace_id", workspace_id, MAX_ID)
     check_id("kind", kind, MAX_LABEL)
     record = AuditRecord(
         workspace_id=workspace_id,
