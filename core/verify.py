@@ -13,14 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deskmate.core.config import Settings, WorkspaceSettings
+from deskmate.core.config import REGION_BASE_URLS, Settings, WorkspaceSettings
 from deskmate.core.intake import WEBHOOK_PATH
-from deskmate.core.intercom.client import (
-    REGION_BASE_URLS,
-    IntercomClient,
-    RetryPolicy,
-    base_url_for,
-)
+from deskmate.core.intercom.client import IntercomClient, RetryPolicy, base_url_for
 from deskmate.core.intercom.errors import (
     ConnectionFailed,
     Forbidden,

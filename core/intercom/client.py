@@ -52,7 +52,6 @@ from deskmate.core.intercom.ratelimit import RateLimiter, limiter_for
 
 __all__ = [
     "MAX_PER_PAGE",
-    "REGION_BASE_URLS",
     "IntercomClient",
     "OnCall",
     "RetryPolicy",
@@ -62,11 +61,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REGION_BASE_URLS = {
-    "us": "https://api.intercom.io",
-    "eu": "https://api.eu.intercom.io",
-    "au": "https://api.au.intercom.io",
-}
 MAX_PER_PAGE = 150
 DEFAULT_TIMEOUT = (5.0, 30.0)
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -94,7 +88,7 @@ class RetryPolicy:
 
 def base_url_for(workspace: WorkspaceSettings) -> str:
     """The API host of ``workspace``: its ``base_url`` if set, else its region's."""
-    url = (workspace.base_url or REGION_BASE_URLS[workspace.region]).rstrip("/")
+    url = workspace.api_base_url().rstrip("/")
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"Intercom base URL must start with https:// (got {url[:60]!r})")
     return url
