@@ -66,6 +66,14 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_CONTACT_MERGE_HOPS = 3
 
+_TRANSPORT_ERRORS = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+"""Failures of the exchange itself: nothing, or only part of an answer, came back."""
+
 OnCall = Callable[[str, int | None, float], None]
 """Metrics callback: endpoint template, HTTP status (``None`` when no answer came), seconds."""
 
@@ -473,10 +481,10 @@ class IntercomClient:
         while True:
             try:
                 answer = self._send(method, url, template, params, json_body)
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except _TRANSPORT_ERRORS as exc:
                 error = _transport_error(exc, method, template, safe_to_repeat, self.timeout)
             else:
-                if answer.status < 400:
+                if 200 <= answer.status < 300:
                     return self._decode(answer, method, template)
                 error = self._http_error(answer, method, template, safe_to_repeat)
             if isinstance(error, RateLimited) and rate_limited < self.retry.max_rate_limit_retries:
@@ -518,10 +526,11 @@ class IntercomClient:
             self.limiter.observe(response.headers)
             return _Answer(status, response.headers, body, response.links)
         except requests.RequestException as exc:
-            if isinstance(exc, requests.Timeout | requests.ConnectionError):
+            if isinstance(exc, _TRANSPORT_ERRORS):
                 raise
             raise IntercomError(
-                f"the request to Intercom failed ({type(exc).__name__})", endpoint=template
+                f"the request to Intercom could not be made ({type(exc).__name__})",
+                endpoint=template,
             ) from None
         finally:
             self._report(template, status, time.monotonic() - started)

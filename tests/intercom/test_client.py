@@ -685,3 +685,30 @@ def test_a_failing_metrics_callback_does_not_fail_the_call(
 
     requests_mock.get(f"{US}/me", json={"id": "1"})
     assert make_client(fake_time, on_call=broken).me() == {"id": "1"}
+
+
+def test_a_redirect_is_an_error_not_followed(client: IntercomClient, requests_mock: Any) -> None:
+    requests_mock.get(f"{US}/me", status_code=301, headers={"Location": "https://evil.example"})
+    with pytest.raises(IntercomError) as caught:
+        client.me()
+    assert caught.value.status == 301
+    assert requests_mock.call_count == 1
+
+
+def test_a_cut_off_answer_to_a_post_is_ambiguous(
+    client: IntercomClient, requests_mock: Any
+) -> None:
+    requests_mock.post(f"{US}/conversations/1/reply", exc=requests.exceptions.ChunkedEncodingError)
+    with pytest.raises(ConnectionFailed) as caught:
+        client.reply("1", "hi", admin_id="9")
+    assert caught.value.ambiguous
+
+
+def test_a_request_that_cannot_be_made_is_not_retried(
+    client: IntercomClient, requests_mock: Any, fake_time: FakeTime
+) -> None:
+    requests_mock.get(f"{US}/me", exc=requests.exceptions.InvalidHeader(f"Bearer {TOKEN}"))
+    with pytest.raises(IntercomError, match="could not be made") as caught:
+        client.me()
+    assert TOKEN not in str(caught.value) and caught.value.__cause__ is None
+    assert fake_time.sleeps == [] and requests_mock.call_count == 1
