@@ -1,0 +1,156 @@
+"""Schema migrations: fresh databases, repeat upgrades, models in step with migrations, engines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Integer, MetaData, String, inspect, text
+
+from deskmate.core.store import db
+from deskmate.core.store.models import Base, EventRecord
+
+
+def schema_diff(engine, metadata: MetaData) -> list:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, metadata)
+
+
+def test_upgrade_creates_every_table_on_a_fresh_sqlite_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new' / 'deskmate.db'}"
+    assert db.current_revision(url) is None
+    assert db.upgrade(url) == db.head_revision()
+    engine = db.make_engine(url)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_upgrade_again_changes_nothing_and_keeps_data(sqlite_url):
+    engine = db.make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(
+            EventRecord.__table__.insert(),
+            {
+                "workspace_id": "a",
+                "notification_id": "n",
+                "topic": "t",
+                "payload": "{}",
+                "status": "queued",
+                "attempts": 0,
+                "received_at": datetime(2026, 1, 1).astimezone(),
+                "available_at": datetime(2026, 1, 1).astimezone(),
+            },
+        )
+    assert db.upgrade(engine) == db.head_revision()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM webhook_events")).scalar() == 1
+    engine.dispose()
+
+
+def test_models_and_migrations_agree(engine):
+    assert schema_diff(engine, Base.metadata) == []
+
+
+def test_model_drift_would_be_caught(engine):
+    drifted = MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.tables.values():
+        table.to_metadata(drifted)
+    drifted.tables["sessions"].append_column(Column("priority", Integer))
+    drifted.tables["actions"].c.kind.type = String(40)
+    # Alembic reports column changes as a list of tuples and the rest as tuples.
+    kinds = {d[0] if isinstance(d, tuple) else d[0][0] for d in schema_diff(engine, drifted)}
+    assert kinds == {"add_column", "modify_type"}
+
+
+def test_downgrade_to_base_and_back(sqlite_url):
+    engine = db.make_engine(sqlite_url)
+    with engine.connect() as conn:
+        command.downgrade(db._alembic_config(conn), "base")
+        conn.commit()
+        assert set(inspect(conn).get_table_names()) == {"alembic_version"}
+    assert db.upgrade(engine) == db.head_revision()
+    engine.dispose()
+
+
+def test_check_schema_tells_an_empty_database_from_an_upgraded_one(tmp_path, sqlite_url):
+    empty = db.check_schema(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert not empty.up_to_date
+    assert "run `deskmate db upgrade`" in empty.describe()
+    ready = db.check_schema(sqlite_url)
+    assert ready.up_to_date and ready.current == db.head_revision()
+
+
+def test_sqlite_engine_is_tuned_for_concurrent_use(sqlite_url):
+    engine = db.make_engine(sqlite_url)
+    with engine.connect() as conn:
+        pragmas = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
+    engine.dispose()
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "busy_timeout": db.SQLITE_BUSY_TIMEOUT_MS,
+        "foreign_keys": 1,
+    }
+
+
+def test_in_memory_sqlite_shares_one_database_across_sessions():
+    engine = db.make_engine("sqlite://")
+    db.upgrade(engine)
+    assert db.check_schema(engine).up_to_date
+    engine.dispose()
+
+
+def test_password_is_masked_in_urls_shown_to_people():
+    assert db.masked("postgresql+psycopg://deskmate:hunter2@db/deskmate") == (
+        "postgresql+psycopg://deskmate:***@db/deskmate"
+    )
+    assert db.masked("::not a url::") == "<not a database URL>"
+
+
+def unreachable_postgres() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"postgresql+psycopg://deskmate:hunter2@127.0.0.1:{port}/deskmate"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            unreachable_postgres(),
+            "Can't use the database postgresql+psycopg://deskmate:***@127.0.0.1",
+        ),
+        ("not a url", "database_url must look like sqlite:///"),
+        ("mysql+pymysql://u:hunter2@h/d", "driver module 'pymysql' is not installed"),
+        ("nosuchdb://u:hunter2@h/d", "unknown database driver"),
+    ],
+)
+def test_unusable_database_gives_a_helpful_error_without_the_password(url, expected):
+    with pytest.raises(db.DatabaseError) as info:
+        db.upgrade(url)
+    assert expected in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_sqlite_path_that_cannot_be_opened_says_what_to_check(tmp_path):
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(db.DatabaseError, match="Check the instance folder's path and permissions"):
+        db.upgrade(f"sqlite:///{tmp_path / 'blocker' / 'deskmate.db'}")
+    with pytest.raises(db.DatabaseError, match="that the file's folder exists and is writable"):
+        db.upgrade(f"sqlite:///{tmp_path}")
+
+
+def test_naive_datetime_is_refused_by_the_column_type():
+    with pytest.raises(ValueError, match="naive datetime"):
+        EventRecord.__table__.c.received_at.type.process_bind_param(datetime(2026, 1, 1), None)
