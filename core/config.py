@@ -881,7 +881,7 @@ def _section_schema(declared: Any) -> Schema:
         base = declared
     else:
         raise TypeError(f"config_schema returned a {type(declared).__name__}, not a Schema")
-    return type(f"{base.__name__}Section", (base,), {"enabled": Bool()})()
+    return type(f"{base.__name__}Section", (base,), {"enabled": Bool(load_default=True)})()
 
 
 def _check_channels(settings: Settings, host: PluginHost) -> list[ConfigError]:
