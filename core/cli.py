@@ -14,6 +14,7 @@ from deskmate.core.config import (
     DEFAULT_CONFIG_NAME,
     ConfigInvalid,
     Settings,
+    config_path,
     describe,
     env_references,
     load,
@@ -136,9 +137,15 @@ def verify(ctx: click.Context, as_json: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include deskmate's built-in defaults.")
 @click.option("--hook", "hook_name", metavar="NAME", help="Only plugins implementing this hook.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plugins(show_all: bool, hook_name: str | None, as_json: bool) -> None:
-    """List plugins with their version, status and hooks (and why one failed or is disabled)."""
-    host = make_plugin_manager()
+@click.pass_context
+def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: bool) -> None:
+    """List plugins with their version, status and hooks (and why one failed or is disabled).
+
+    The config decides what loads; without a config file every installed plugin is listed.
+    """
+    state = ctx.find_object(CliState) or CliState()
+    has_config = state.config_path is not None or config_path().exists()
+    host = load_config(ctx)[1] if has_config else make_plugin_manager()
     infos = host.report(include_defaults=show_all)
     if hook_name is not None:
         known = host.hook_names()
@@ -158,9 +165,10 @@ def plugins(show_all: bool, hook_name: str | None, as_json: bool) -> None:
 @click.option("--host", "listen", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256))
-def serve(listen: str, port: int, threads: int) -> None:
+@click.pass_context
+def serve(ctx: click.Context, listen: str, port: int, threads: int) -> None:
     """Apply database migrations, then serve webhooks and pages with waitress until stopped."""
-    settings, host = Settings(), make_plugin_manager()
+    settings, host = load_config(ctx)
     try:
         server = make_server(settings, host, listen=listen, port=port, threads=threads)
     except DatabaseError as exc:

@@ -22,6 +22,8 @@ from deskmate.core.config import Settings
 from deskmate.core.plugins import PluginHost
 from deskmate.testing import make_host
 
+from .conftest import CONFIG, SECRETS
+
 STARTUP_TIMEOUT = 20
 
 
@@ -33,12 +35,21 @@ def deskmate_command() -> list[str]:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``deskmate serve --port 0`` running in ``tmp_path``, and the URL it announced."""
+def served(config_file: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``deskmate --config … serve --port 0`` in a subprocess, and the URL it announced."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_")}
     process = subprocess.Popen(
-        [*deskmate_command(), "serve", "--port", "0", "--threads", "2"],
-        cwd=tmp_path,
+        [
+            *deskmate_command(),
+            "--config",
+            str(config_file),
+            "serve",
+            "--port",
+            "0",
+            "--threads",
+            "2",
+        ],
+        cwd=config_file.parent.parent,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -84,6 +95,8 @@ def test_serve_migrates_answers_healthz_and_stops_cleanly(
     assert process.returncode == 0, err
     assert out.strip().endswith("deskmate stopped")
     assert "Traceback" not in err
+    for secret in SECRETS.values():
+        assert secret not in out + err
 
 
 @pytest.mark.parametrize(
@@ -91,6 +104,7 @@ def test_serve_migrates_answers_healthz_and_stops_cleanly(
     [["--port", "70000"], ["--port", "-1"], ["--threads", "0"], ["--port", "eighty"]],
     ids=["port-too-high", "port-negative", "no-threads", "port-not-a-number"],
 )
+@pytest.mark.usefixtures("config_file")
 def test_serve_refuses_bad_options(args: list[str]) -> None:
     result = CliRunner().invoke(cli, ["serve", *args])
 
@@ -98,8 +112,8 @@ def test_serve_refuses_bad_options(args: list[str]) -> None:
     assert "Invalid value" in result.output
 
 
-def test_serve_explains_a_port_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+@pytest.mark.usefixtures("config_file")
+def test_serve_explains_a_port_in_use() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -108,6 +122,29 @@ def test_serve_explains_a_port_in_use(tmp_path: Path, monkeypatch: pytest.Monkey
 
     assert result.exit_code == 1
     assert f"can't listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_needs_a_valid_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESKMATE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+
+    assert result.exit_code == 2
+    assert "config file not found" in result.output
+    assert not (tmp_path / "instance").exists()
+
+
+def test_serve_explains_an_unusable_database(config_file: Path) -> None:
+    blocker = config_file.parent / "a-file"
+    blocker.write_text("not a folder")
+    config_file.write_text(f'database_url = "sqlite:///{blocker}/deskmate.db"\n' + CONFIG)
+
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+
+    assert result.exit_code == 1
+    assert "database" in result.output.lower()
     assert "Traceback" not in result.output
 
 

@@ -14,6 +14,7 @@ DESKMATE_ENV = (
     "DESKMATE_DISABLE_PLUGINS",
     "DESKMATE_STRICT_PLUGINS",
     "DESKMATE_TRACE_PLUGINS",
+    "DESKMATE_CONFIG",
 )
 
 GOOD_PLUGIN = """
@@ -42,10 +43,11 @@ def inbound_mesage(message):
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests here decide the plugin environment variables themselves."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests here decide the plugin environment and config file themselves."""
     for name in DESKMATE_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import pluggy
@@ -22,6 +23,16 @@ from deskmate.testing import make_message, make_turn
 from .conftest import GOOD_PLUGIN, MISSPELT_PLUGIN
 
 Install = Callable[[str, str, str], None]
+
+CONFIG_DISABLING_GOOD = """
+[workspaces.testapp]
+access_token = { env = "TEST_INTERCOM_TOKEN" }
+client_secret = { env = "TEST_INTERCOM_CLIENT_SECRET" }
+ai_admin_id = "999"
+
+[plugins.good]
+enabled = false
+"""
 
 
 def by_name(rows: list[dict]) -> dict[str, dict]:
@@ -73,6 +84,31 @@ def test_plugins_table_prints_the_failure_reason() -> None:
     broken = next(i for i, line in enumerate(lines) if line.startswith("broken "))
     assert "failed" in lines[broken]
     assert lines[broken + 1].strip() == "reason: RuntimeError: boom while importing"
+
+
+def test_plugins_command_honours_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, install_dist: Install
+) -> None:
+    install_dist("good", "deskmate_good_plugin", GOOD_PLUGIN)
+    monkeypatch.setenv("TEST_INTERCOM_TOKEN", "token-value")
+    monkeypatch.setenv("TEST_INTERCOM_CLIENT_SECRET", "secret-value")
+    config = tmp_path / "elsewhere.toml"
+    config.write_text(CONFIG_DISABLING_GOOD)
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "plugins", "--json"])
+
+    assert result.exit_code == 0, result.output
+    good = by_name(json.loads(result.output))["good"]
+    assert (good["status"], good["reason"]) == ("disabled", "[plugins.good] enabled = false")
+    assert "token-value" not in result.output
+    assert "secret-value" not in result.output
+
+
+def test_plugins_command_reports_a_missing_config_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "missing.toml"), "plugins"])
+
+    assert result.exit_code == 2
+    assert "config file not found" in result.output
 
 
 def test_plugins_all_includes_the_defaults() -> None:
