@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import click
 
-from deskmate.core.config import Settings
 from deskmate.core.store.db import DatabaseError, check_schema, current_revision, masked, upgrade
 
 database_url_option = click.option(
     "--database-url",
     metavar="URL",
-    help="Database to use instead of the configured one (default: the instance folder's SQLite).",
+    help="Database to use instead of the one the config file names (no config file needed).",
 )
 
 
 def _url(database_url: str | None) -> str:
-    return database_url or Settings().resolved_database_url()
+    """``--database-url`` if given, else the configured database (the config must load)."""
+    if database_url:
+        return database_url
+    from deskmate.core.cli import load_config  # the cli imports this module
+
+    settings, _host = load_config()
+    return settings.resolved_database_url()
 
 
 @click.group("db")

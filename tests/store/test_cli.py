@@ -33,11 +33,29 @@ def test_current_says_whether_the_schema_is_latest(tmp_path):
     assert f"schema at {head_revision()} (latest)" in result.output
 
 
-def test_default_database_is_the_instance_folders_sqlite_file(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = run("upgrade")
+CONFIG = """
+[workspaces.abc123]
+access_token = { env = "TEST_INTERCOM_TOKEN" }
+client_secret = { env = "TEST_INTERCOM_CLIENT_SECRET" }
+ai_admin_id = "4242"
+"""
+
+
+def test_without_a_url_the_configured_database_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_INTERCOM_TOKEN", "tok-never-print")
+    monkeypatch.setenv("TEST_INTERCOM_CLIENT_SECRET", "cs-never-print")
+    config = tmp_path / "deskmate.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "instance" / "deskmate.db").exists()
+    assert "never-print" not in result.output
+
+
+def test_without_a_url_or_a_config_file_it_says_how_to_make_one(tmp_path):
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "missing.toml"), "db", "current"])
+    assert result.exit_code == 2
+    assert "deskmate init" in result.output
 
 
 def test_unreachable_database_fails_with_a_masked_url_and_what_to_check():
