@@ -164,3 +164,10 @@ def loopback_settings(
         image_timeout=1.0,
         max_image_bytes=64 * 1024,
     )
+
+
+@pytest.fixture
+def restore_messenger(settings: Settings) -> Iterator[None]:
+    """Put the plugin back on its defaults after a test that reconfigured it."""
+    yield
+    messenger.startup(settings)

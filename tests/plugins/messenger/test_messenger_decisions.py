@@ -16,14 +16,24 @@ from deskmate.core.intercom.models import Conversation, Part
 from deskmate.core.intercom.parse import conversation_from_item
 from deskmate.core.plugins import PluginHost
 from deskmate.plugins import email, messenger
-from deskmate.testing import TEST_AI_ADMIN_ID, make_conversation, make_host, make_turn, make_workspace
+from deskmate.testing import (
+    TEST_AI_ADMIN_ID,
+    make_conversation,
+    make_host,
+    make_turn,
+    make_workspace,
+)
 
-SAMPLES = Path(__file__).parents[4] / "shared" / "intercom-samples"
-if not SAMPLES.is_dir():
-    SAMPLES = Path("/work/shared/intercom-samples")
+SAMPLES = Path(__file__).parent / "samples"
+EMAIL_SAMPLE = (
+    Path(__file__).parents[1]
+    / "email"
+    / "samples"
+    / "conversation.email.rest-get-response.preview-spec-example.json"
+)
 
 
-def sample_conversation(name: str) -> Conversation:
+def sample_conversation(name: str | Path) -> Conversation:
     data = json.loads((SAMPLES / name).read_text())
     return conversation_from_item(data["data"]["item"] if "data" in data else data)
 
@@ -56,9 +66,7 @@ def test_messenger_claims_the_real_messenger_payloads(host: PluginHost, name: st
 def test_messenger_leaves_the_email_example_to_email_despite_its_channel_initial(
     host: PluginHost,
 ) -> None:
-    conversation = sample_conversation(
-        "conversation.email.rest-get-response.preview-spec-example.json"
-    )
+    conversation = sample_conversation(EMAIL_SAMPLE)
     assert conversation.channel_initial == "messenger"
     assert messenger.channel_for(conversation) is None
     assert host.hook.channel_for(conversation=conversation) == "email"
@@ -169,8 +177,12 @@ def test_hooks_answer_none_for_another_channel() -> None:
 
 def test_the_first_message_waits_four_seconds_and_later_ones_go_at_once(host: PluginHost) -> None:
     conversation = make_conversation()
-    first = host.hook.processing_delay(channel="messenger", conversation=conversation, first_message=True)
-    later = host.hook.processing_delay(channel="messenger", conversation=conversation, first_message=False)
+    first = host.hook.processing_delay(
+        channel="messenger", conversation=conversation, first_message=True
+    )
+    later = host.hook.processing_delay(
+        channel="messenger", conversation=conversation, first_message=False
+    )
     assert (first, later) == (4.0, 0.0)
 
 
@@ -178,14 +190,22 @@ def test_delays_are_configurable(
     host: PluginHost, settings: Settings, restore_messenger: None
 ) -> None:
     section = {"initial_delay": 1.5, "followup_delay": 0.25}
-    host.hook.startup(settings=dataclasses.replace(settings, plugins={"messenger": section}), app=None)
+    host.hook.startup(
+        settings=dataclasses.replace(settings, plugins={"messenger": section}), app=None
+    )
     conversation = make_conversation()
-    assert host.hook.processing_delay(
-        channel="messenger", conversation=conversation, first_message=True
-    ) == 1.5
-    assert host.hook.processing_delay(
-        channel="messenger", conversation=conversation, first_message=False
-    ) == 0.25
+    assert (
+        host.hook.processing_delay(
+            channel="messenger", conversation=conversation, first_message=True
+        )
+        == 1.5
+    )
+    assert (
+        host.hook.processing_delay(
+            channel="messenger", conversation=conversation, first_message=False
+        )
+        == 0.25
+    )
 
 
 @pytest.mark.parametrize(
