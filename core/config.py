@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from deskmate.core.brain.settings import BrainSchema, BrainSettings
+
 if TYPE_CHECKING:
     from importlib import metadata
 
@@ -149,6 +151,7 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     admin_token: Secret | None = None
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    brain: BrainSettings = field(default_factory=BrainSettings)
     source_path: Path | None = None
 
     def plugin_config(self, name: str) -> dict[str, Any]:
@@ -581,13 +584,14 @@ class SettingsSchema(Section):
     public_url = _url(metadata={"example": 'public_url = "https://deskmate.example.com"'})
     admin_token = SecretField(env_example="DESKMATE_ADMIN_TOKEN")
     jobs = _table(JobsSchema)
+    brain = _table(BrainSchema)
     workspaces = _tables(
         WorkspaceSchema,
         "<app_id>",
         r"^[A-Za-z0-9_-]{1,64}$",
         required=True,
         validate=validate.Length(min=1, error="needs at least one workspace"),
-        metadata={"example": "[workspaces.<app_id>] (your Intercom workspace id)"},
+        metadata={"example": "a [workspaces.<app_id>] section named by your workspace id"},
     )
     plugins = _tables(PluginSectionSchema, "<name>", r"^[A-Za-z0-9_.-]{1,128}$", unknown="include")
 
@@ -776,6 +780,7 @@ def _settings(data: dict[str, Any], base: Path, source: Path | None) -> Settings
     optional: dict[str, Any] = {
         "public_url": data.get("public_url", "").rstrip("/") or None,
         "admin_token": data.get("admin_token"),
+        "brain": data.get("brain"),
         "jobs_backend": jobs.get("backend"),
         "redis_url": jobs.get("redis_url"),
         "database_url": _rebase_sqlite(data["database_url"], base)

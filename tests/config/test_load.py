@@ -300,3 +300,17 @@ def test_paths_outside_the_config_folder_stay_absolute(write_config, env):
     settings = load_settings(write_config(top=f'instance_path = "{absolute}"'), env)
 
     assert settings.instance_path == absolute
+
+
+def test_the_brain_section_is_validated_by_the_brains_schema(write_config, env, errors_of):
+    errors = errors_of(write_config("[brain.triggers]\nlop = false"), env)
+
+    assert errors["brain.triggers.lop"].hint == "did you mean 'loop'?"
+
+
+def test_the_brain_section_reaches_the_settings(write_config, env):
+    path = write_config('[brain]\nmax_ai_turns = 2\nhandoff_topics = ["refund"]')
+
+    brain = load_settings(path, env).brain
+
+    assert (brain.max_ai_turns, brain.handoff_topics) == (2, ("refund",))
