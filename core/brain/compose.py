@@ -17,8 +17,10 @@ from deskmate.core.domain import Draft, Hit
 
 MAX_REPLY_CHARS = 700
 PASSAGES_USED = 2
+"""The reply quotes the best passage, and the next one only when it is from the same document."""
 
 Weight = Callable[[str], float]
+_CJK_STOPS = ("。", "\uff01", "\uff1f")
 
 
 def uniform(_: str) -> float:
@@ -51,6 +53,14 @@ def _best_sentences(question: frozenset[str], hits: Sequence[Hit], limit: int) -
     return [sentence for _, _, sentence in sorted(chosen, key=lambda c: -c[1])]
 
 
+def _join(parts: Sequence[str]) -> str:
+    """Join sentences with a space, except after CJK full stops, which need none."""
+    text = ""
+    for part in parts:
+        text += part if not text or text.endswith(_CJK_STOPS) else f" {part}"
+    return text
+
+
 def _clip(text: str) -> str:
     if len(text) <= MAX_REPLY_CHARS:
         return text
@@ -71,13 +81,14 @@ def compose(
     pool = _in_language([h for h in hits if h.passage.strip()], language)
     if not terms or not pool:
         return None
-    used = pool[:PASSAGES_USED]
-    best = coverage(terms, term_set(f"{used[0].title}\n{used[0].passage}"), weight)
-    text = _clip(" ".join(_best_sentences(terms, used, max_sentences)))
+    top = pool[0]
+    used = [top, *[h for h in pool[1:PASSAGES_USED] if h.doc_id == top.doc_id]]
+    best = coverage(terms, term_set(f"{top.title}\n{top.passage}"), weight)
+    text = _clip(_join(_best_sentences(terms, used, max_sentences)))
     cited = [h for h in used if any(s in text for s in sentences(h.passage))] or used[:1]
     return Draft(
         text=text,
         confidence=round(best, 3),
         citations=cited,
-        language=language_code(used[0].locale) or language,
+        language=language_code(top.locale) or language,
     )

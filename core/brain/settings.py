@@ -110,16 +110,14 @@ def load_brain_settings(section: Mapping[str, Any] | None) -> BrainSettings:
 
 
 def brain_settings(settings: Any) -> BrainSettings:
-    """The brain's options from the whole configuration (``settings.brain`` or defaults).
+    """The brain's options from the whole configuration: ``settings.brain``, else defaults.
 
-    Accepts a ``brain`` attribute holding a :class:`BrainSettings` or a raw mapping; a
-    ``[plugins.brain]`` section is read as a fallback.
+    ``settings.brain`` may hold a :class:`BrainSettings` (what the config loader builds) or a raw
+    mapping (validated here).
     """
     section = getattr(settings, "brain", None)
     if isinstance(section, BrainSettings):
         return section
-    if section is None and hasattr(settings, "plugin_config"):
-        section = settings.plugin_config("brain") or None
     if isinstance(section, Mapping):
-        return load_brain_settings({k: v for k, v in section.items() if k != "enabled"})
+        return load_brain_settings(section)
     return BrainSettings()

@@ -17,7 +17,7 @@ MAX_FACTS = 5
 _QUESTION = re.compile(r"[?\uff1f]|^(how|what|why|when|where|can|could|is|are|do|does)\b", re.I)
 _FACT = re.compile(
     r"#\s?\d{3,}|\b[A-Z]{2,5}-\d{2,}\b|\b(?:error|code|erreur|fehler|errore|erro|fout)\s*:?\s*"
-    r"[A-Z0-9-]{2,}\b|[$€£¥]\s?\d[\d.,]*|\b\d[\d.,]*\s?(?:EUR|USD|GBP|JPY)\b"
+    r"[A-Z0-9-]{2,}\b|[$€£¥]\s?\d+(?:[.,]\d+)*|\b\d+(?:[.,]\d+)*\s?(?:EUR|USD|GBP|JPY)\b"
     r"|[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+",
     re.I,
 )

@@ -1,16 +1,21 @@
 """Tokenisation shared by search, confidence, loops and topics.
 
-Latin-script words are split on Unicode word boundaries, case-folded, accent-folded and lightly
-stemmed (a trailing plural ``s``); Chinese, Japanese and Korean runs become overlapping character
-bigrams, which needs no dictionary and finds words regardless of segmentation. Function words of
+Latin-script words are split on Unicode word boundaries, case-folded, accent-folded and stemmed
+with the Snowball English stemmer (one stemmer for every Latin-script language, so a question and
+a passage always agree on a word's form; it also strips Romance plurals); Chinese, Japanese and
+Korean runs become overlapping character bigrams, which needs no dictionary and finds words
+regardless of segmentation. Function words of
 the languages deskmate serves are dropped so that "how do I…" never counts as knowledge.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
+
+import snowballstemmer
 
 MAX_TEXT_CHARS = 20_000
 """Only this many characters of any input are looked at: bounded work for hostile input."""
@@ -20,8 +25,17 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
     "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"  # hangul
 )
+_stemmer = snowballstemmer.stemmer("english")
+_stem_lock = threading.Lock()
 _RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _CJK_RUN = re.compile(rf"[{_CJK}]")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
+# Script segments of a CJK run; hiragana (Japanese particles and endings) is dropped, and Chinese
+# function characters break a Han segment, so grammar never forms bigrams with content words.
+_CJK_SEGMENT = re.compile(
+    r"[\u3040-\u309f]+|[\u30a0-\u30ff]+|[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]+"
+    r"|[^\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f的了吗呢吧啊是在哪里怎么我你您他她它们]+"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?。\uff01\uff1f])\s+|(?<=[。\uff01\uff1f])|\n+")
 
 _STOPWORD_TEXT = """
@@ -53,19 +67,27 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=300_000)
 def _term(word: str) -> str:
-    """Normalise one word: accent fold and strip a plural ``s`` from longer words."""
+    """Normalise one word: accent fold, then stem (words with digits are kept as they are)."""
     word = fold(word)
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    return word
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    with _stem_lock:
+        return _stemmer.stemWord(word)
 
 
 def _bigrams(run: str) -> list[str]:
-    if len(run) == 1:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+    """Overlapping character pairs of each content segment of a CJK run."""
+    grams: list[str] = []
+    for segment in _CJK_SEGMENT.findall(run):
+        if _HIRAGANA.match(segment):
+            continue
+        if len(segment) == 1:
+            grams.append(segment)
+        else:
+            grams.extend(segment[i : i + 2] for i in range(len(segment) - 1))
+    return grams
 
 
 def normalize(text: str) -> str:

@@ -60,7 +60,7 @@ HELP_CENTER = [
         "p6",
         "invoices",
         "下载发票",
-        "在账户页面点击账单，然后选择下载发票。发票为PDF格式。",
+        "在账户页面点击账单，然后选择下载发票。发票为PDF格式。",  # noqa: RUF001
         url="https://help.example.com/zh/invoices",
         locale="zh",
     ),

@@ -39,11 +39,16 @@ ASKS_FOR_A_PERSON = {
     "pt": ["Quero falar com um atendente", "posso falar com uma pessoa?", "atendimento humano"],
     "it": ["Vorrei parlare con un operatore", "posso parlare con qualcuno?", "assistenza umana"],
     "nl": ["Ik wil met een medewerker spreken", "kan ik iemand spreken?", "een echte persoon aub"],
-    "ja": ["担当者と話したい", "オペレーターにつないでください", "人間と話したいです", "有人対応をお願いします"],
+    "ja": [
+        "担当者と話したい",
+        "オペレーターにつないでください",
+        "人間と話したいです",
+        "有人対応をお願いします",
+    ],
 }
 NOT_A_REQUEST = [
     "I don't need a human, just tell me the price",
-    "I don’t want an agent, what are your opening hours?",
+    "I don’t want an agent, what are your opening hours?",  # noqa: RUF001
     "no need for an agent, thanks",
     "How do I reset my password?",
     "How do I add an agent to my workspace?",
@@ -87,7 +92,8 @@ def codes(found: list) -> list[str]:
 
 def off(trigger: str, base: BrainSettings = ALL_ON) -> BrainSettings:
     return BrainSettings(
-        handoff_topics=base.handoff_topics, triggers=dict.fromkeys(TRIGGERS, True) | {trigger: False}
+        handoff_topics=base.handoff_topics,
+        triggers=dict.fromkeys(TRIGGERS, True) | {trigger: False},
     )
 
 

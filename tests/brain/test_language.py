@@ -70,7 +70,9 @@ def test_an_unconfident_conversation_language_is_detected_again() -> None:
 
 
 def test_detection_can_be_limited_to_the_languages_served() -> None:
-    guess = detect("Wanneer wordt mijn bestelling geleverd?", None, BrainSettings(languages=("de", "en")))
+    guess = detect(
+        "Wanneer wordt mijn bestelling geleverd?", None, BrainSettings(languages=("de", "en"))
+    )
     assert guess.code in {"de", "en"}
 
 

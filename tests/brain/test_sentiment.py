@@ -76,7 +76,11 @@ def test_other_languages_without_cues_are_unknown(language: str, text: str) -> N
 
 @pytest.mark.parametrize(
     ("language", "text"),
-    [("fr", "Merci, cela a réglé mon problème"), ("de", "Danke, gelöst!"), ("ja", "ありがとうございます")],
+    [
+        ("fr", "Merci, cela a réglé mon problème"),
+        ("de", "Danke, gelöst!"),
+        ("ja", "ありがとうございます"),
+    ],
 )
 def test_thanks_in_other_languages_is_positive(language: str, text: str) -> None:
     assert analyze(text, language).label == "positive"

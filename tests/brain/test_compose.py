@@ -1,0 +1,103 @@
+"""Reply drafting: the answering sentences, their sources, the language, and coverage confidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskmate.core.brain.compose import MAX_REPLY_CHARS, compose, coverage
+from deskmate.core.brain.search import KnowledgeIndex
+from deskmate.core.brain.settings import BrainSettings
+from deskmate.core.domain import Hit
+
+THRESHOLD = BrainSettings().confidence_threshold
+
+
+def draft_for(kb: KnowledgeIndex, question: str, language: str | None = "en"):
+    return compose(question, kb.search(question), language, weight=kb.idf)
+
+
+def test_the_reply_quotes_the_sentence_that_answers_and_cites_its_source(
+    kb: KnowledgeIndex,
+) -> None:
+    draft = draft_for(kb, "How do I reset my password?")
+    assert draft is not None
+    assert "Click Reset password" in draft.text
+    assert "Refund" not in draft.text
+    assert [h.doc_id for h in draft.citations] == ["reset-password"]
+    assert draft.citations[0].url == "https://help.example.com/reset-password"
+    assert draft.language == "en"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I reset my password?",
+        "My password reset link expired",
+        "Can I get a refund for a gift card?",
+        "How long does shipping take?",
+        "Do you ship express?",
+        "comment réinitialiser mon mot de passe ?",
+        "パスワードを忘れました",
+        "发票在哪里下载？",  # noqa: RUF001
+    ],
+)
+def test_questions_the_knowledge_answers_reach_the_threshold(
+    kb: KnowledgeIndex, question: str
+) -> None:
+    draft = draft_for(kb, question, None)
+    assert draft is not None and draft.confidence >= THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I connect Salesforce to my shipping account?",
+        "Can I pay for express shipping with bitcoin or paypal?",
+        "Is there a password manager integration with okta and lastpass?",
+    ],
+)
+def test_questions_it_only_touches_stay_below_the_threshold(
+    kb: KnowledgeIndex, question: str
+) -> None:
+    draft = draft_for(kb, question)
+    assert draft is None or draft.confidence < THRESHOLD
+
+
+def test_coverage_weighs_rare_terms_more_than_common_ones() -> None:
+    question = frozenset({"common", "rare"})
+    weights = {"common": 0.5, "rare": 3.0}
+    assert coverage(question, frozenset({"rare"}), weights.__getitem__) == pytest.approx(3 / 3.5)
+    assert coverage(question, frozenset({"common"}), weights.__getitem__) == pytest.approx(
+        0.5 / 3.5
+    )
+    assert coverage(frozenset(), frozenset({"x"})) == 0.0
+
+
+def test_passages_in_the_conversation_language_are_preferred(kb: KnowledgeIndex) -> None:
+    hits = kb.search("password reinitialiser mot de passe reset")
+    assert compose("reset password", hits, "fr").language == "fr"
+    assert compose("reset password", hits, "en").language == "en"
+
+
+def test_japanese_sentences_are_joined_without_spaces() -> None:
+    hit = Hit("d", "パスワード", "パスワードを変更します。設定を開きます。", 1.0, locale="ja")
+    draft = compose("パスワードの設定", [hit], "ja")
+    assert draft is not None and " " not in draft.text
+
+
+def test_no_hits_or_no_content_words_give_no_draft(kb: KnowledgeIndex) -> None:
+    assert compose("How do I reset my password?", [], "en") is None
+    assert compose("how do I do it?", kb.search("password"), "en") is None
+    assert compose("password", [Hit("d", "t", "   ", 1.0)], "en") is None
+
+
+def test_a_long_passage_gives_a_bounded_reply() -> None:
+    hit = Hit("d", "Password", "Password help. " + "Password words here " * 2000, 1.0)
+    draft = compose("password", [hit], "en")
+    assert draft is not None and len(draft.text) <= MAX_REPLY_CHARS + 1
+
+
+def test_hostile_questions_do_not_break_drafting(kb: KnowledgeIndex) -> None:
+    for question in ["<script>alert(1)</script> password", "😀 password 😀", "password " * 100_000]:
+        draft = compose(question, kb.search(question), "en", weight=kb.idf)
+        assert draft is not None and "<script>" not in draft.text
