@@ -25,6 +25,7 @@ class ImageServer:
 
     def __init__(self, server: ThreadingHTTPServer) -> None:
         self.server = server
+        self.png = PNG
         self.hits: Counter[str] = Counter()
 
     @property
@@ -120,7 +121,7 @@ def _serve() -> Iterator[ImageServer]:
     state = ImageServer(server)
     server.RequestHandlerClass = _handler(state)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield state
     server.shutdown()
