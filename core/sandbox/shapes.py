@@ -28,6 +28,7 @@ from deskmate.core.sandbox.records import (
 from deskmate.core.sandbox.text import html_to_plain
 
 MAX_PARTS = 500  # Intercom returns at most the 500 most recent parts.
+_NULL_UNSPECIFIED = ("conversation_rating", "sla_applied", "ai_agent")
 API_BASE = "https://api.intercom.io"
 
 
@@ -115,8 +116,17 @@ def _author(record: Author, *, part: bool) -> dict[str, Any]:
     return body
 
 
+def _drop_nulls(body: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Leave out null fields that the OpenAPI spec cannot express as null (real REST answers
+    carry them as null; clients must read absent and null alike)."""
+    for key in keys:
+        if body.get(key, 0) is None:
+            del body[key]
+    return body
+
+
 def part(record: Part, view: View) -> dict[str, Any]:
-    return {
+    body = {
         "type": "conversation_part",
         "id": record.id,
         "part_type": record.part_type,
@@ -136,6 +146,7 @@ def part(record: Part, view: View) -> dict[str, Any]:
         "event_details": {},
         "app_package_code": record.app_package_code,
     }
+    return body if view.webhook else _drop_nulls(body, ("assigned_to", "email_message_metadata"))
 
 
 def source(record: Source, view: View) -> dict[str, Any]:
@@ -239,6 +250,8 @@ def conversation(
         "ai_agent_participated": False,
         "ai_agent": None,
     }
+    if not view.webhook:
+        _drop_nulls(body, _NULL_UNSPECIFIED)
     if parts is None or parts != ():
         chosen = conv.parts[-MAX_PARTS:] if parts is None else list(parts)
         body["conversation_parts"] = {

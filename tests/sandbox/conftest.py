@@ -123,20 +123,29 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
-def response_schema() -> Callable[[str, str], OAS30Validator]:
-    """``response_schema("/me", "get")``: a validator for that operation's 200 JSON body."""
-    with SPEC_PATH.open("rb") as handle:
-        spec = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    registry = Registry().with_resource(
-        "urn:intercom", Resource.from_contents(spec, default_specification=DRAFT4)
-    )
+class Spec:
+    """Validators for Intercom's OpenAPI schemas, resolving ``$ref`` inside the spec."""
 
-    def validator(path: str, method: str) -> OAS30Validator:
-        pointer = path.replace("~", "~0").replace("/", "~1")
-        ref = (
-            f"urn:intercom#/paths/{pointer}/{method}/responses/200/content/application~1json/schema"
+    def __init__(self, document: dict[str, Any]) -> None:
+        resource = Resource.from_contents(document, default_specification=DRAFT4)
+        self._registry = Registry().with_resource("urn:intercom", resource)
+
+    def _validator(self, pointer: str) -> OAS30Validator:
+        return OAS30Validator({"$ref": f"urn:intercom#{pointer}"}, registry=self._registry)
+
+    def response(self, path: str, method: str) -> OAS30Validator:
+        """The validator for that operation's 200 JSON body."""
+        escaped = path.replace("~", "~0").replace("/", "~1")
+        return self._validator(
+            f"/paths/{escaped}/{method}/responses/200/content/application~1json/schema"
         )
-        return OAS30Validator({"$ref": ref}, registry=registry)
 
-    return validator
+    def component(self, name: str) -> OAS30Validator:
+        return self._validator(f"/components/schemas/{name}")
+
+
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    """Intercom's OpenAPI 2.16 spec (1.3 MB), parsed once per session."""
+    with SPEC_PATH.open("rb") as handle:
+        return Spec(yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
