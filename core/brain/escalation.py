@@ -96,8 +96,20 @@ def human_request(text: str) -> str | None:
     return None
 
 
-def _customer_messages(turn: Turn) -> list[Message]:
-    return [m for m in turn.messages if m.author.is_customer and m.text.strip()]
+def _answered_questions(turn: Turn, latest: Message) -> list[Message]:
+    """Earlier customer messages that the AI answered before ``latest`` arrived."""
+    ai_id = turn.workspace.ai_admin_id
+    answered: list[Message] = []
+    waiting: list[Message] = []
+    for message in turn.messages:
+        if message.part_id == latest.part_id:
+            break
+        if message.author.is_customer and message.text.strip():
+            waiting.append(message)
+        elif message.author.id == ai_id and message.kind != "note":
+            answered += waiting
+            waiting = []
+    return answered
 
 
 def ai_turns(turn: Turn) -> int:
@@ -116,16 +128,18 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def repeated_question(turn: Turn, threshold: float) -> Message | None:
-    """An earlier customer message the latest one repeats, by term overlap; else ``None``."""
+    """An earlier, already answered customer message that the latest one repeats; else ``None``.
+
+    Repetition is term overlap (Jaccard) at or above ``threshold``; a message sent twice before
+    the AI answered is a burst, not a loop.
+    """
     latest = turn.latest
     if latest is None:
         return None
     terms = term_set(latest.text)
     if len(terms) < 2:
         return None
-    for earlier in _customer_messages(turn):
-        if earlier.part_id == latest.part_id:
-            continue
+    for earlier in _answered_questions(turn, latest):
         if jaccard(terms, term_set(earlier.text)) >= threshold:
             return earlier
     return None

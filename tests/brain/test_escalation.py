@@ -180,6 +180,11 @@ def test_a_different_question_or_small_talk_is_not_a_loop() -> None:
     assert reasons(make_turn(messages=thanks, latest=thanks[-1]), GOOD, None, ALL_ON) == []
 
 
+def test_a_question_sent_twice_before_any_answer_is_not_a_loop() -> None:
+    burst = [customer("1", "Where is my order 5521?"), customer("2", "where is my order 5521")]
+    assert reasons(make_turn(messages=burst, latest=burst[-1]), GOOD, None, ALL_ON) == []
+
+
 def test_too_many_ai_replies_escalate() -> None:
     history = [m for i in range(5) for m in (customer(f"c{i}", f"question {i} text"), ai(f"a{i}"))]
     latest = customer("last", "and one more thing about exports")
