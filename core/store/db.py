@@ -3,7 +3,8 @@
 SQLite (the default, a file in the instance folder) is tuned for one writer and many readers:
 WAL journal, ``synchronous=NORMAL``, a busy timeout, foreign keys on, and every transaction opened
 with ``BEGIN IMMEDIATE`` so a transaction that reads and then writes waits for the write lock
-instead of failing with "database is locked". PostgreSQL is used when ``database_url`` says so.
+instead of failing with "database is locked"; read-only sessions use a deferred ``BEGIN`` and
+never hold that lock. PostgreSQL is used when ``database_url`` says so.
 
 The schema is managed by the Alembic migrations shipped in ``deskmate.core.store.migrations``;
 :func:`upgrade` applies them (``deskmate db upgrade``, and ``serve`` at start-up).
@@ -29,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 SQLITE_BUSY_TIMEOUT_MS = 5000
+READ_ONLY = "deskmate_read_only"
 
 
 class DatabaseError(Exception):
@@ -77,9 +79,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions whose objects stay readable after commit (repository results outlive them)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (repository results outlive them).
+
+    ``read_only`` sessions (long reads such as building a search index, or pages) open a
+    deferred transaction on SQLite, so they never hold the write lock that intake needs.
+    """
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def upgrade(target: str | Engine, revision: str = "head") -> str | None:
@@ -161,7 +168,8 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager

@@ -8,7 +8,8 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, String, inspect, text
+from sqlalchemy import Column, Integer, MetaData, String, event, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from deskmate.core.store import db
 from deskmate.core.store.models import Base, EventRecord
@@ -154,3 +155,33 @@ def test_sqlite_path_that_cannot_be_opened_says_what_to_check(tmp_path):
 def test_naive_datetime_is_refused_by_the_column_type():
     with pytest.raises(ValueError, match="naive datetime"):
         EventRecord.__table__.c.received_at.type.process_bind_param(datetime(2026, 1, 1), None)
+
+
+def impatient_engine(url: str):
+    """An engine that gives up on a locked SQLite database after 50 ms instead of 5 s."""
+    engine = db.make_engine(url)
+    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA busy_timeout=50"))
+    return engine
+
+
+def test_a_read_only_session_in_progress_does_not_block_writers(sqlite_url):
+    readers = db.make_session_factory(db.make_engine(sqlite_url), read_only=True)
+    writer = impatient_engine(sqlite_url)
+    with readers() as reading:
+        reading.execute(text("SELECT count(*) FROM sessions")).scalar()
+        with writer.begin() as conn:
+            conn.execute(text("DELETE FROM sessions"))
+    writer.dispose()
+
+
+def test_a_write_session_takes_the_write_lock_when_it_begins(sqlite_url):
+    """A second writer waits at BEGIN rather than failing half-way through its transaction."""
+    writers = db.make_session_factory(db.make_engine(sqlite_url))
+    other = impatient_engine(sqlite_url)
+    with writers() as writing:
+        writing.execute(text("SELECT count(*) FROM sessions")).scalar()
+        with pytest.raises(OperationalError, match="database is locked"), other.begin():
+            pass
+    with other.begin() as conn:
+        conn.execute(text("DELETE FROM sessions"))
+    other.dispose()
