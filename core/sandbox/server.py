@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, request
+from waitress import wasyncore
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
@@ -174,8 +175,11 @@ class SandboxServer:
         self.close()
 
     def close(self) -> None:
-        self._server.close()
+        """Close every connection from inside the server's loop (so it ends), then the workers."""
+        server = self._server
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self._thread.join(5)
+        server.task_dispatcher.shutdown()
         close_sandbox(self.app)
 
 
