@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
@@ -112,10 +112,11 @@ def _local_postgres(bin_dir: Path) -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _truncate_all(engine: Engine) -> None:
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+def _empty_all(engine: Engine) -> None:
+    """Delete every row (much faster than TRUNCATE on tables this small)."""
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture(params=BACKENDS)
@@ -127,7 +128,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         url = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     if request.param == "postgresql":
-        _truncate_all(engine)
+        _empty_all(engine)
     yield engine
     engine.dispose()
 
