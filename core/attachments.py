@@ -19,10 +19,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from deskmate.core.domain import Attachment
 
@@ -155,7 +159,13 @@ class ImageDownloader:
     store: AttachmentStore
     policy: DownloadPolicy = field(default_factory=DownloadPolicy)
     resolver: Resolver = system_resolver
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.session = requests.Session()
+        adapter = _GuardedAdapter(self.check_peer)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def fetch(self, url: str, name: str | None = None) -> Attachment:
         """Download ``url``; on any failure return a placeholder whose ``error`` says why."""
@@ -177,17 +187,16 @@ class ImageDownloader:
     def _download(self, url: str) -> tuple[bytes, str, str]:
         deadline = time.monotonic() + self.policy.timeout
         for _ in range(self.policy.max_redirects + 1):
-            host, port = self._check_url(url)
+            self._check_url(url)
             response = self._get(url, deadline)
             with response:
                 if response.is_redirect:
                     url = urljoin(url, response.headers.get("Location", ""))
                     continue
-                self._check_peer(response, host, port)
                 return self._read_image(response, deadline)
         raise DownloadRefused(f"more than {self.policy.max_redirects} redirects")
 
-    def _check_url(self, url: str) -> tuple[str, int]:
+    def _check_url(self, url: str) -> None:
         """Refuse a URL whose scheme, host or resolved addresses the policy does not allow."""
         try:
             parts = urlsplit(url.strip())
@@ -205,17 +214,14 @@ class ImageDownloader:
             internal = [a for a in self.resolver(host, port) if is_internal(a)]
             if internal:
                 raise DownloadRefused(f"host {host} resolves to an internal address")
-        return host, port
 
-    def _check_peer(self, response: requests.Response, host: str, port: int) -> None:
-        """Refuse when the connection landed on an internal address (DNS changed meanwhile)."""
-        if self.policy.trusts_internal(host, port):
-            return
-        connection = getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is None:
-            raise DownloadRefused("cannot confirm the address the download connected to")
-        if is_internal(str(sock.getpeername()[0])):
+    def check_peer(self, host: str, port: int, address: str) -> None:
+        """Refuse a socket that connected to an internal address the policy does not trust.
+
+        Called by the connection itself, before TLS or the request: DNS may answer differently
+        to the connection than it did to :meth:`_check_url` (a rebinding attack).
+        """
+        if is_internal(address) and not self.policy.trusts_internal(host, port):
             raise DownloadRefused(f"host {host} connected to an internal address")
 
     def _get(self, url: str, deadline: float) -> requests.Response:
@@ -264,6 +270,46 @@ class ImageDownloader:
             return response.raw.read1(64 * 1024, decode_content=True)
         except (TimeoutError, urllib3.exceptions.TimeoutError) as exc:
             raise DownloadRefused(f"timed out after {self.policy.timeout:g} s") from exc
+
+
+PeerCheck = Callable[[str, int, str], None]
+
+
+def _guarded(base: type[HTTPConnection], check: PeerCheck) -> type[HTTPConnection]:
+    """A connection class that runs ``check(host, port, peer address)`` on every new socket."""
+
+    class Guarded(base):  # type: ignore[valid-type,misc]
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            try:
+                check(self.host, self.port, str(sock.getpeername()[0]))
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+    return Guarded
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """A requests adapter whose connections check the address they actually connected to."""
+
+    def __init__(self, check: PeerCheck) -> None:
+        self._check = check
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        pools = {
+            "http": (HTTPConnectionPool, HTTPConnection),
+            "https": (HTTPSConnectionPool, HTTPSConnection),
+        }
+        self.poolmanager.pool_classes_by_scheme = {
+            scheme: type(
+                f"Guarded{pool.__name__}", (pool,), {"ConnectionCls": _guarded(conn, self._check)}
+            )
+            for scheme, (pool, conn) in pools.items()
+        }
 
 
 def sniff_image(data: bytes) -> tuple[str, str]:

@@ -158,11 +158,11 @@ def messenger_settings(settings: Settings) -> Iterator[Callable[..., Settings]]:
 def loopback_settings(
     messenger_settings: Callable[..., Settings], image_server: ImageServer
 ) -> Settings:
-    """The loopback server allowed by its literal address, plain HTTP, a 1 s timeout."""
+    """The loopback server allowed by its literal address, plain HTTP, a 0.5 s timeout."""
     return messenger_settings(
         image_hosts=[image_server.origin],
         image_allow_http=True,
-        image_timeout=1.0,
+        image_timeout=0.5,
         max_image_bytes=64 * 1024,
     )
 
