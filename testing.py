@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,9 +16,12 @@ from deskmate.core.config import Secret, Settings, WorkspaceSettings
 from deskmate.core.domain import Author, Message, Turn
 from deskmate.core.intercom.models import Conversation, Source
 from deskmate.core.plugins import PluginHost, make_plugin_manager
+from deskmate.core.sandbox import SandboxServer, create_sandbox_app
+from deskmate.core.sandbox.seed import load_workspace
 
 TEST_APP_ID = "testapp"
 TEST_AI_ADMIN_ID = "999"
+SANDBOX_AI_ADMIN_ID = load_workspace().me_id  # "Deskmate AI", the token's owner in the sandbox
 
 
 def make_workspace(**overrides: Any) -> WorkspaceSettings:
@@ -104,3 +107,18 @@ def plugin_host() -> Callable[..., PluginHost]:
 def settings(tmp_path: Path) -> Settings:
     """Settings with one test workspace and an instance folder (and SQLite file) in ``tmp_path``."""
     return Settings(workspaces={TEST_APP_ID: make_workspace()}, instance_path=tmp_path / "instance")
+
+
+@pytest.fixture
+def intercom_sandbox() -> Iterator[SandboxServer]:
+    """A fake Intercom on loopback for the test workspace (the token and client secret of
+    ``make_workspace()``, app id ``testapp``; failed webhooks retried after 0.05 s).
+
+    Point a workspace at it with ``make_workspace(base_url=intercom_sandbox.base_url,
+    ai_admin_id=SANDBOX_AI_ADMIN_ID)`` and drive it through ``/_sandbox`` (docs/sandbox.md).
+    """
+    workspace = make_workspace()
+    token, secret = workspace.access_token.reveal(), workspace.client_secret.reveal()
+    app = create_sandbox_app(token, secret, TEST_APP_ID, webhook_retry_delay=0.05)
+    with SandboxServer(app) as server:
+        yield server
