@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.config import Secret, Settings, WorkspaceSettings
 from deskmate.core.domain import Author, Message, Turn
@@ -18,6 +19,7 @@ from deskmate.core.intercom.models import Conversation, Source
 from deskmate.core.plugins import PluginHost, make_plugin_manager
 from deskmate.core.sandbox import SandboxServer, create_sandbox_app
 from deskmate.core.sandbox.seed import load_workspace
+from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 
 TEST_APP_ID = "testapp"
 TEST_AI_ADMIN_ID = "999"
@@ -122,3 +124,16 @@ def intercom_sandbox() -> Iterator[SandboxServer]:
     app = create_sandbox_app(token, secret, TEST_APP_ID, webhook_retry_delay=0.05)
     with SandboxServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def store_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated SQLite database in ``settings``' instance folder.
+
+    Use them with the repository modules of ``deskmate.core.store``:
+    ``with store_sessions.begin() as session: get_or_open_session(session, ...)``.
+    """
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
