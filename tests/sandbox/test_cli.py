@@ -1,0 +1,48 @@
+"""``deskmate sandbox`` serves over real HTTP, prints what a config needs, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import requests
+
+
+def test_sandbox_command_serves_prints_config_and_stops_on_ctrl_c():
+    secret = "cli-client-secret-value"
+    env = os.environ | {"DESKMATE_SANDBOX_CLIENT_SECRET": secret}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from deskmate.core.cli import main; main()", "sandbox",
+         "--port", "0", "--token", "cli-token", "--app-id", "demo", "--rate-limit", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        first = proc.stdout.readline()
+        base_url = re.search(r"listening on (http://\S+)", first)[1]
+        banner = "".join(proc.stdout.readline() for _ in range(7))
+        me = requests.get(
+            f"{base_url}/me", headers={"Authorization": "Bearer cli-token"}, timeout=5
+        )
+        assert me.json()["app"]["id_code"] == "demo"
+        assert me.headers["X-RateLimit-Limit"] == "100"
+        assert f'base_url = "{base_url}"' in banner and "[workspaces.demo]" in banner
+        assert 'ai_admin_id = "1000001"' in banner
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "sandbox stopped" in out
+    assert secret not in first + banner + out + err
+
+
+def test_sandbox_command_requires_a_client_secret():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_SANDBOX")}
+    done = subprocess.run(
+        [sys.executable, "-c", "from deskmate.core.cli import main; main()", "sandbox",
+         "--token", "t"],
+        capture_output=True, text=True, env=env, timeout=20,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--client-secret" in done.stderr
