@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskmate.core.config import Secret, Settings, WorkspaceSettings
+from deskmate.core.config import (
+    ConfigInvalid,
+    Secret,
+    Settings,
+    WorkspaceSettings,
+    check_plugin_sections,
+    secret_sources,
+)
 from deskmate.core.domain import Author, Message, Turn
 from deskmate.core.intercom.models import Conversation, Source
 from deskmate.core.plugins import PluginHost, make_plugin_manager
@@ -97,6 +104,29 @@ def _name_of(plugin: object) -> str:
     if isinstance(plugin, ModuleType):
         return plugin.__name__
     return getattr(plugin, "__name__", type(plugin).__name__)
+
+
+def plugin_config(
+    plugin: object,
+    section: Mapping[str, Any] | None = None,
+    *,
+    name: str = "plugin_under_test",
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Validate ``section`` as deskmate validates ``[plugins.<name>]`` for ``plugin``.
+
+    Returns the section as ``settings.plugin_config(name)`` would hold it: defaults filled in,
+    secret references resolved from ``env``. A disabled section gives ``{}``.
+    :raises ConfigInvalid: with every problem, each naming its key path.
+    """
+    raw = {name: dict(section or {})}
+    strict = {"DESKMATE_STRICT_PLUGINS": "1"}
+    host = make_plugin_manager(raw, env=strict, entry_points=(), extra_plugins=[(name, plugin)])
+    with secret_sources(env or {}, Path.cwd()):
+        sections, errors = check_plugin_sections(raw, host)
+    if errors:
+        raise ConfigInvalid(errors)
+    return sections.get(name, {})
 
 
 @pytest.fixture

@@ -313,7 +313,7 @@ def _secret_reference(value: Any, name: str, env_example: str) -> tuple[str, str
     if isinstance(value, str):
         raise ValidationError(
             Problem(
-                "is written in the config file; secrets are never written in the config file",
+                "secrets are never written in the config file",
                 f"use {form}, and remove the value from the file",
             )
         )
@@ -423,9 +423,11 @@ class ServiceUrlField(fields.Field):
                     )
                 )
             url = value
-        else:
+        elif isinstance(value, dict):
             source, ref = _secret_reference(value, name, self.env_example)
             url = _resolve_secret(source, ref).reveal()
+        else:
+            raise ValidationError(Problem("must be a URL string", f'write {name} = "…"'))
         if urlsplit(url).scheme.split("+")[0] not in self.schemes:
             raise ValidationError(
                 Problem(f"must be a URL starting with {' or '.join(self.schemes)}://", "")
@@ -449,7 +451,10 @@ class Section(Schema):
     class Meta:
         unknown = RAISE
 
-    error_messages = {"unknown": "unknown key", "type": "must be a table"}
+    error_messages = {
+        "unknown": "unknown key",
+        "type": Problem("must be a table", "write a [section] header with its keys below it"),
+    }
 
 
 class ChannelSchema(Section):
@@ -831,12 +836,14 @@ def validate_plugin_sections(
 ) -> list[ConfigError]:
     """Check every ``[plugins.*]`` section against its plugin; a plugin whose section is invalid
     is failed on ``host`` (the host goes on without it). Returns the problems found."""
-    return _check_plugins(settings_raw_plugins, host)[1]
+    return check_plugin_sections(settings_raw_plugins, host)[1]
 
 
-def _check_plugins(
+def check_plugin_sections(
     raw: Mapping[str, Mapping[str, Any]], host: PluginHost
 ) -> tuple[dict[str, dict[str, Any]], list[ConfigError]]:
+    """Like :func:`validate_plugin_sections`, and also return the validated section of every
+    plugin still loaded (defaults filled in, secrets resolved), by plugin name."""
     sections: dict[str, dict[str, Any]] = {}
     errors = [
         ConfigError(
@@ -929,7 +936,7 @@ def load(
     )
     base = settings.source_path.parent if settings.source_path else Path.cwd()
     with secret_sources(env, base):
-        sections, errors = _check_plugins(settings.plugins, host)
+        sections, errors = check_plugin_sections(settings.plugins, host)
     errors += _check_channels(settings, host)
     if strict is None:
         strict = env.get("DESKMATE_STRICT_PLUGINS", "").strip().lower() in ("1", "true", "yes")

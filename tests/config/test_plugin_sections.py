@@ -18,6 +18,7 @@ from deskmate.core.config import (
     validate_plugin_sections,
 )
 from deskmate.core.plugins import make_plugin_manager
+from deskmate.testing import plugin_config
 
 
 class CrmConfig(Schema):
@@ -221,3 +222,17 @@ def test_validate_plugin_sections_returns_the_problems_and_fails_the_plugin():
 
     assert [e.path for e in errors] == ["plugins.crm.endpoint"]
     assert host.infos["crm"].status == "failed"
+
+
+def test_plugin_authors_can_check_their_section_in_one_call():
+    section = plugin_config(
+        CRM, {"endpoint": "https://crm.example", "api_key": {"env": "K"}}, env={"K": "v"}
+    )
+
+    assert (section["timeout"], section["api_key"].reveal()) == (5, "v")
+    with pytest.raises(ConfigInvalid) as caught:
+        plugin_config(CRM, {"endpont": "https://crm.example"}, name="crm")
+    assert {str(e) for e in caught.value.errors} == {
+        "plugins.crm.endpont: unknown key (did you mean 'endpoint'?)",
+        "plugins.crm.endpoint: is required",
+    }
