@@ -1,4 +1,7 @@
-"""Real plugin distributions built in a temporary folder, found through entry points."""
+"""Real plugin distributions built in a temporary folder, found through entry points.
+
+Manager tests start from a clean slate with ``pytestmark = pytest.mark.usefixtures("clean_env")``.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ def inbound_mesage(message):
 """
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests here decide the plugin environment and config file themselves."""
     for name in DESKMATE_ENV:

@@ -22,6 +22,8 @@ from deskmate.testing import make_message, make_turn
 
 from .conftest import GOOD_PLUGIN, MISSPELT_PLUGIN
 
+pytestmark = pytest.mark.usefixtures("clean_env")
+
 Install = Callable[[str, str, str], None]
 
 CONFIG_DISABLING_GOOD = """
