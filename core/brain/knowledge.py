@@ -8,6 +8,7 @@ passages that appeared, disappeared or whose document was re-synced are loaded o
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -17,10 +18,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from deskmate.core.brain.search import KnowledgeIndex, Passage
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage
+
+log = logging.getLogger(__name__)
 
 Fingerprint = tuple[int, int | None, datetime | None]
 
@@ -83,6 +87,21 @@ class StoreKnowledge:
                 cached.checked_at = now
                 self._refresh(workspace_id, cached)
             return cached.index
+
+    def warm(self, workspace_ids: Iterable[str]) -> threading.Thread:
+        """Build the workspaces' indexes in a background thread, so no reply waits for it."""
+        thread = threading.Thread(
+            target=self._warm, args=(list(workspace_ids),), name="deskmate-knowledge", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _warm(self, workspace_ids: list[str]) -> None:
+        for workspace_id in workspace_ids:
+            try:
+                self.index(workspace_id)
+            except SQLAlchemyError as exc:
+                log.warning("could not load knowledge for %s: %s", workspace_id, type(exc).__name__)
 
     def invalidate(self, workspace_id: str | None = None) -> None:
         """Make the next :meth:`index` call check the store now (after a sync, say)."""

@@ -50,8 +50,11 @@ def install(runtime: BrainRuntime) -> BrainRuntime:
     return previous
 
 
-def configure(settings: Any) -> BrainRuntime:
-    """Build and install the runtime for the whole configuration ``settings``."""
+def configure(settings: Any, *, warm: bool = True) -> BrainRuntime:
+    """Build and install the runtime for the whole configuration ``settings``.
+
+    With ``warm``, every workspace's knowledge index starts building in the background now.
+    """
     from deskmate.core.brain.knowledge import StoreKnowledge
     from deskmate.core.store.db import make_engine
 
@@ -63,4 +66,6 @@ def configure(settings: Any) -> BrainRuntime:
         default_workspace=workspaces[0] if len(workspaces) == 1 else None,
     )
     install(runtime)
+    if warm:
+        runtime.knowledge.warm(workspaces)
     return runtime

@@ -116,3 +116,21 @@ def test_the_store_is_checked_at_most_every_interval(engine: Engine) -> None:
     add_document(engine, "43", "Refunds", ["Refunds take 5 days."])
     now[0] = 9.5
     assert len(knowledge.index("app1")) == 2
+
+
+def test_warming_builds_indexes_in_the_background(engine: Engine) -> None:
+    add_document(engine, "42", "Passwords", ["Click Reset password."])
+    knowledge = StoreKnowledge(engine, check_every=60)
+    knowledge.warm(["app1"]).join(timeout=10)
+    with Session(engine) as session:
+        session.execute(delete(KnowledgePassage))
+        session.commit()
+    assert len(knowledge.index("app1")) == 1
+
+
+def test_warming_an_unmigrated_store_logs_and_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    knowledge = StoreKnowledge(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    knowledge.warm(["app1"]).join(timeout=10)
+    assert "could not load knowledge for app1" in caplog.text
