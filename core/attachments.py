@@ -163,9 +163,14 @@ class ImageDownloader:
 
     def __post_init__(self) -> None:
         self.session = requests.Session()
+        self.session.trust_env = False
         adapter = _GuardedAdapter(self.check_peer)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
 
     def fetch(self, url: str, name: str | None = None) -> Attachment:
         """Download ``url``; on any failure return a placeholder whose ``error`` says why."""

@@ -156,7 +156,10 @@ def _images(urls: list[str], options: MessengerOptions, settings: Settings) -> l
     if not options.download_images:
         return [Attachment(url, error="image downloads are off") for url in dict.fromkeys(urls)]
     downloader = ImageDownloader(options.store(settings), options.policy())
-    return downloader.fetch_all(urls, options.max_images)
+    try:
+        return downloader.fetch_all(urls, options.max_images)
+    finally:
+        downloader.close()
 
 
 @hookimpl
