@@ -7,6 +7,7 @@ in blueprints listed in :data:`CORE_BLUEPRINTS`; plugins add theirs through ``re
 
 from __future__ import annotations
 
+import functools
 import hmac
 import importlib
 import logging
@@ -49,6 +50,11 @@ class HostState:
     host: PluginHost
     engine: Engine | None
     engine_error: str | None = None
+
+    @functools.cached_property
+    def schema_head(self) -> str:
+        """The newest migration shipped with this deskmate (read once: it can't change)."""
+        return db.head_revision()
 
 
 def state(app: Flask | None = None) -> HostState:
@@ -114,7 +120,7 @@ def _database_health(host_state: HostState) -> dict[str, Any]:
     if host_state.engine is None:
         return {"ok": False, "reachable": False, "detail": host_state.engine_error}
     try:
-        schema = db.check_schema(host_state.engine)
+        schema = db.SchemaStatus(db.current_revision(host_state.engine), host_state.schema_head)
     except db.DatabaseError as exc:
         return {"ok": False, "reachable": False, "detail": str(exc)}
     return {
