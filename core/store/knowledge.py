@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select, tuple_
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.orm import Session
 
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage, SyncState
@@ -249,4 +250,5 @@ def _add_passages(
         }
         for i, p in enumerate(passages)
     ]
-    session.execute(insert(session, KnowledgePassage), rows)
+    # A Core executemany on the table: several times faster than the ORM's bulk path.
+    session.execute(sa_insert(KnowledgePassage.__table__), rows)
