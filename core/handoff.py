@@ -18,7 +18,7 @@ def handoff_note(handoff: Handoff) -> str:
     reasons = "".join(f"<li>{escape(r.detail)}</li>" for r in handoff.reasons)
     lines = [
         "<p><b>deskmate handed this conversation to the team.</b></p>",
-        f"<p><b>Customer needs:</b> {escape(handoff.summary)}</p>",
+        f"<p><b>Summary:</b> {escape(handoff.summary)}</p>",
         f"<p><b>Sentiment:</b> {escape(handoff.sentiment.label)}"
         + (f" ({escape(', '.join(handoff.sentiment.cues))})" if handoff.sentiment.cues else "")
         + "</p>",

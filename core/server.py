@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 import waitress
+from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from deskmate.core.app import create_app
@@ -50,14 +51,16 @@ def make_server(
     listen: str = "127.0.0.1",
     port: int = 8080,
     threads: int = DEFAULT_THREADS,
+    app: Flask | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
-    """Migrate the database, build the app and bind a waitress server (not yet serving).
+    """Migrate the database, build the app (unless given) and bind a waitress server (not yet
+    serving).
 
     :raises deskmate.core.store.db.DatabaseError: the database can't be reached or migrated.
     :raises OSError: the address can't be bound (in use, not permitted).
     """
     db.upgrade(settings.resolved_database_url())
-    app = create_app(settings, host)
+    app = app or create_app(settings, host)
     return waitress.create_server(
         app,
         host=listen,
