@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from deskmate.core.brain.settings import BrainSettings
-from deskmate.core.brain.text import MAX_TEXT_CHARS, match_text, term_set, tokenize
+from deskmate.core.brain.text import match_text, term_set, tokenize
 from deskmate.core.domain import Draft, EscalationReason, Message, Sentiment, Turn
 
 _PEOPLE_EN = (
@@ -81,13 +81,14 @@ _NEGATION_AFTER = re.compile(
     r"^\W{0,3}(は|と)?(不要|いらない|必要(ない|ありません)|結構です|話したくない)"
 )
 _AFTER_WINDOW = 12
+_BEFORE_WINDOW = 80
 
 
 def human_request(text: str) -> str | None:
     """The words with which ``text`` asks for a person, or ``None`` (negated asks ignored)."""
-    folded = match_text(text[:MAX_TEXT_CHARS])
+    folded = match_text(text)
     for match in _REQUEST_RE.finditer(folded):
-        before = folded[: match.start()]
+        before = folded[max(0, match.start() - _BEFORE_WINDOW) : match.start()]
         clause = _CLAUSE_BREAK.split(before)[-1]
         after = folded[match.end() : match.end() + _AFTER_WINDOW]
         if _NEGATION_BEFORE.search(clause) or _NEGATION_AFTER.search(after):

@@ -1,7 +1,8 @@
 """The default brain, registered as a ``trylast`` plugin so any part can be replaced.
 
-Each hook is a thin adapter: the work lives in ``search``, ``compose``, ``language``,
-``sentiment``, ``escalation`` and ``summary``; options and knowledge come from ``runtime``.
+Each hook is a thin adapter that declares only the arguments it reads (pluggy passes them by
+name); the work lives in ``search``, ``compose``, ``language``, ``sentiment``, ``escalation`` and
+``summary``, and options and knowledge come from ``runtime``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    import flask
-
     from deskmate.core.config import Settings
     from deskmate.core.domain import Draft, EscalationReason, Hit, LanguageGuess, Sentiment, Turn
 
@@ -35,14 +34,12 @@ def _index(turn: Turn | None) -> KnowledgeIndex | None:
 
 
 @hookimpl(trylast=True)
-def startup(settings: Settings, app: flask.Flask | None) -> None:
+def startup(settings: Settings) -> None:
     runtime.configure(settings)
 
 
 @hookimpl(trylast=True)
-def search_knowledge(
-    query: str, language: str | None, turn: Turn | None, limit: int
-) -> list[Hit] | None:
+def search_knowledge(query: str, turn: Turn | None, limit: int) -> list[Hit] | None:
     index = _index(turn)
     if index is None:
         return None
@@ -81,7 +78,7 @@ def detect_language(text: str, turn: Turn | None) -> LanguageGuess:
 
 
 @hookimpl(trylast=True)
-def analyze_sentiment(text: str, language: str | None, turn: Turn | None) -> Sentiment:
+def analyze_sentiment(text: str, language: str | None) -> Sentiment:
     return sentiment.analyze(text, language)
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from deskmate.core.brain.language import classify
-from deskmate.core.brain.text import MAX_TEXT_CHARS, match_text
+from deskmate.core.brain.text import MAX_MATCH_CHARS, match_text
 from deskmate.core.domain import Sentiment
 
 NEGATIVE_AT = -0.5
@@ -112,7 +112,7 @@ def _shouting(text: str) -> bool:
 
 def frustration_cues(text: str) -> tuple[str, ...]:
     """The names of the frustration cues found in ``text``, in a stable order."""
-    sample = text[:MAX_TEXT_CHARS]
+    sample = text[:MAX_MATCH_CHARS]
     folded = match_text(sample)
     cues = [name for name, pattern in _CUES.items() if pattern.search(folded)]
     if _shouting(sample):
@@ -135,7 +135,7 @@ def analyze(text: str, language: str | None) -> Sentiment:
         return Sentiment("unknown")
     cues = frustration_cues(text)
     english = _language_of(text, language) == "en"
-    compound = _vader().polarity_scores(text[:MAX_TEXT_CHARS])["compound"] if english else 0.0
+    compound = _vader().polarity_scores(text[:MAX_MATCH_CHARS])["compound"] if english else 0.0
     if cues:
         return Sentiment("negative", round(min(compound, -0.3 - 0.15 * len(cues)), 3), cues)
     thanked = bool(_GRATITUDE.search(match_text(text)))

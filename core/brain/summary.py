@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from deskmate.core.brain.text import MAX_TEXT_CHARS, sentences
+from deskmate.core.brain.text import MAX_MATCH_CHARS, sentences
 from deskmate.core.domain import Message, Turn
 
 MAX_SENTENCE_CHARS = 200
@@ -39,7 +39,7 @@ def facts(texts: list[str]) -> list[str]:
     """Distinct order numbers, codes, amounts and emails found in ``texts``, first seen first."""
     seen: dict[str, None] = {}
     for text in texts:
-        for match in _FACT.finditer(text[:MAX_TEXT_CHARS]):
+        for match in _FACT.finditer(text[:MAX_MATCH_CHARS]):
             seen.setdefault(match.group().strip(), None)
     return list(seen)[:MAX_FACTS]
 

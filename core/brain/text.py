@@ -18,7 +18,9 @@ from functools import lru_cache
 import snowballstemmer
 
 MAX_TEXT_CHARS = 20_000
-"""Only this many characters of any input are looked at: bounded work for hostile input."""
+"""Only this many characters of any input are searched or indexed: bounded work for any input."""
+MAX_MATCH_CHARS = 5_000
+"""Phrase rules (requests for a person, frustration cues, details) read this many characters."""
 
 _CJK = (
     "\u3040-\u30ff"  # hiragana, katakana
@@ -123,5 +125,5 @@ _NON_CJK_RUN = re.compile(rf"[^{_CJK}]+")
 
 
 def match_text(text: str) -> str:
-    """``text`` normalised for phrase matching: case- and accent-folded, CJK left intact."""
-    return _NON_CJK_RUN.sub(lambda m: fold(m.group()), normalize(text))
+    """The start of ``text`` normalised for phrase rules: case- and accent-folded, CJK intact."""
+    return _NON_CJK_RUN.sub(lambda m: fold(m.group()), normalize(text[:MAX_MATCH_CHARS]))
