@@ -35,8 +35,8 @@ def _view() -> shapes.View:
 
 
 def _load(schema: type[Schema]) -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    data = inputs.json_object(request.get_data())
+    if data is None:
         raise SandboxError(400, "parameter_invalid", "The request body must be a JSON object")
     try:
         return schema().load(data)

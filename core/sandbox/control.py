@@ -27,9 +27,9 @@ class ControlInputError(Exception):
 
 
 def _load(schema: type[Schema]) -> dict[str, Any]:
-    raw = request.get_data(cache=True)
-    data = request.get_json(silent=True) if raw.strip() else {}
-    if not isinstance(data, dict):
+    raw = request.get_data()
+    data = inputs.json_object(raw) if raw.strip() else {}
+    if data is None:
         raise ControlInputError("the request body must be a JSON object")
     try:
         return schema().load(data)

@@ -6,6 +6,7 @@ keep a hostile caller from filling memory: a body that breaks one gets a 400 and
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -222,6 +223,16 @@ class Pagination(_Rest):
 class SearchRequest(_Rest):
     query = fields.Raw(required=True)
     pagination = fields.Nested(Pagination, load_default=dict)
+
+
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object; ``None`` if it is not one (unreadable, not an object, or nested
+    too deep to parse)."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def first_error(messages: dict[str, Any] | list[Any]) -> tuple[str | None, str]:

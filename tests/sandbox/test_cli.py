@@ -9,6 +9,9 @@ import subprocess
 import sys
 
 import requests
+from click.testing import CliRunner
+
+from deskmate.core.sandbox.command import sandbox_command
 
 
 def test_sandbox_command_serves_prints_config_and_stops_on_ctrl_c():
@@ -39,10 +42,6 @@ def test_sandbox_command_serves_prints_config_and_stops_on_ctrl_c():
 
 
 def test_sandbox_command_requires_a_client_secret():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_SANDBOX")}
-    done = subprocess.run(
-        [sys.executable, "-c", "from deskmate.core.cli import main; main()", "sandbox",
-         "--token", "t"],
-        capture_output=True, text=True, env=env, timeout=20,
-    )  # fmt: skip
-    assert done.returncode == 2 and "--client-secret" in done.stderr
+    env = {"DESKMATE_SANDBOX_CLIENT_SECRET": None, "DESKMATE_SANDBOX_TOKEN": None}
+    result = CliRunner().invoke(sandbox_command, ["--token", "t"], env=env)
+    assert result.exit_code == 2 and "--client-secret" in result.output

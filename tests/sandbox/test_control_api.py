@@ -274,12 +274,18 @@ def test_unknown_conversation_or_admin_is_reported_and_changes_nothing(
     assert _snapshot(app) == before
 
 
-def test_unreadable_json_and_oversized_requests_are_refused(app, client):
+@pytest.mark.parametrize(
+    "raw", ["{not json", "[" * 100_000, b"\xff\xfe\x00\x01", '"a string"', "null"]
+)
+def test_unreadable_or_hostile_json_is_refused(app, client, raw):
     before = _snapshot(app)
-    garbled = client.post(
-        "/_sandbox/conversations", data="{not json", content_type="application/json"
-    )
-    assert garbled.status_code == 400 and "JSON object" in garbled.json["message"]
+    refused = client.post("/_sandbox/conversations", data=raw, content_type="application/json")
+    assert refused.status_code == 400 and "JSON object" in refused.json["message"]
+    assert _snapshot(app) == before
+
+
+def test_oversized_requests_are_refused(app, client):
+    before = _snapshot(app)
     oversized = client.post(
         "/_sandbox/articles",
         json={"title": "t", "body": "b" * 2_000_000, "state": "draft"},

@@ -208,6 +208,18 @@ def test_bad_rest_bodies_get_intercom_errors_and_change_nothing(
     assert client.get(f"/conversations/{conversation_id}").json == before
 
 
+@pytest.mark.parametrize("raw", ["{" * 100_000, "[" * 100_000, b"\xff\xfe\x00", "[]", ""])
+def test_hostile_rest_bodies_get_400_and_change_nothing(client, open_conversation, raw):
+    conversation_id = open_conversation()
+    before = client.get(f"/conversations/{conversation_id}").json
+    for path in ("/tags", "/conversations/search", f"/conversations/{conversation_id}/reply"):
+        response = client.post(path, data=raw, content_type="application/json")
+        assert response.status_code == 400, path
+        assert response.json["errors"][0]["code"] == "parameter_invalid"
+    assert client.get(f"/conversations/{conversation_id}").json == before
+    assert client.get("/tags").json["data"] == []
+
+
 def test_unknown_ids_and_paths_get_404_not_found(client):
     for path in ("/conversations/1", "/contacts/x", "/articles/1", "/admins/1", "/nowhere"):
         response = client.get(path)
