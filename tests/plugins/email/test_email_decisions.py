@@ -14,7 +14,7 @@ from deskmate.plugins import email, messenger
 from deskmate.testing import make_conversation, make_host, make_turn, make_workspace
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def host() -> PluginHost:
     return make_host(("messenger", messenger), ("email", email))
 

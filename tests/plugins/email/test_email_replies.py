@@ -14,7 +14,7 @@ from deskmate.plugins import email
 from deskmate.testing import make_conversation, make_host, make_message, make_turn
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def host() -> PluginHost:
     return make_host(("email", email))
 

@@ -38,7 +38,7 @@ def sample_conversation(name: str | Path) -> Conversation:
     return conversation_from_item(data["data"]["item"] if "data" in data else data)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def host() -> PluginHost:
     """Both channel plugins, as an installation has them."""
     return make_host(("messenger", messenger), ("email", email))

@@ -15,7 +15,7 @@ from deskmate.plugins import messenger
 from deskmate.testing import make_host, make_turn
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def host() -> PluginHost:
     return make_host(("messenger", messenger))
 
