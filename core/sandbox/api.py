@@ -199,7 +199,9 @@ def search_conversations() -> dict[str, Any]:
 
 @bp.get("/tags")
 def list_tags() -> dict[str, Any]:
-    return {"type": "list", "data": [shapes.tag(t) for t in current_sandbox().state.tags.values()]}
+    state = current_sandbox().state
+    with state.lock:
+        return {"type": "list", "data": [shapes.tag(t) for t in state.tags.values()]}
 
 
 @bp.post("/tags")

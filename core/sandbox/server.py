@@ -177,8 +177,11 @@ class SandboxServer:
     def close(self) -> None:
         """Close every connection from inside the server's loop (so it ends), then the workers."""
         server = self._server
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        self._thread.join(5)
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._thread.join(5)
+        else:
+            wasyncore.close_all(server._map)
         server.task_dispatcher.shutdown()
         close_sandbox(self.app)
 
