@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskmate.core.brain import runtime as brain_runtime
+from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.config import (
     ConfigInvalid,
     Secret,
@@ -167,3 +170,22 @@ def store_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
     upgrade(engine)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def brain_knowledge() -> Iterator[Callable[..., KnowledgeIndex]]:
+    """A factory: ``brain_knowledge([Passage(...), ...])`` makes deskmate's default brain answer
+    from those passages for the test workspace (``brain=BrainSettings(...)`` sets its options).
+    The brain's previous state comes back after the test.
+    """
+    previous = brain_runtime.current()
+
+    def use(passages: Iterable[Passage], brain: BrainSettings | None = None) -> KnowledgeIndex:
+        index = KnowledgeIndex(passages)
+        brain_runtime.install(
+            brain_runtime.BrainRuntime(brain or BrainSettings(), indexes={TEST_APP_ID: index})
+        )
+        return index
+
+    yield use
+    brain_runtime.install(previous)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from deskmate.core.brain import runtime
 from deskmate.core.brain.hooks import search_knowledge
-from deskmate.core.brain.settings import load_brain_settings
+from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.brain.settings import BrainSettings, load_brain_settings
 from deskmate.core.config import Settings
 from deskmate.core.domain import LanguageGuess, Sentiment
 from deskmate.hookspecs import hookimpl
@@ -110,3 +112,19 @@ def test_startup_reads_the_brain_options_and_an_unmigrated_store_is_survived(
         assert search_knowledge("password", make_turn("password"), 5) is None
     finally:
         runtime.install(previous)
+
+
+def test_the_brain_knowledge_fixture_feeds_the_default_brain(
+    brain_knowledge: Callable[..., KnowledgeIndex],
+) -> None:
+    brain_knowledge(
+        [Passage("1", "vpn", "VPN set-up", "Install the VPN profile from the admin console.")],
+        BrainSettings(max_reply_sentences=1),
+    )
+    host = make_host()
+    turn = make_turn("How do I install the VPN profile?")
+    hits = flat(
+        host.hook.search_knowledge(query=turn.latest.text, language="en", turn=turn, limit=5)
+    )
+    assert [h.doc_id for h in hits] == ["vpn"]
+    assert host.hook.generate_reply(turn=turn, hits=hits).text.startswith("Install the VPN")
