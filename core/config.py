@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy.engine import make_url
 
 from deskmate.core.brain.settings import BrainSchema, BrainSettings
 
@@ -694,8 +695,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
                 ConfigError(
                     label,
                     "config file not found",
-                    "run `deskmate init` to create one, or pass --config PATH "
-                    f"(or set {CONFIG_ENV})",
+                    "run `deskmate init` to create one, or name another with --config PATH "
+                    f"or {CONFIG_ENV}",
                 )
             ]
         )
@@ -817,8 +818,6 @@ def _workspace(app_id: str, data: dict[str, Any]) -> WorkspaceSettings:
 
 def _rebase_sqlite(url: str, base: Path) -> str:
     """Make a relative SQLite file path relative to the config file, like ``instance_path``."""
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     database = parsed.database or ""
     if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
@@ -978,19 +977,15 @@ def env_references(raw: Any) -> list[str]:
 
 def describe(settings: Settings, host: PluginHost) -> list[str]:
     """A short, secret-free summary of a loaded configuration (``deskmate check-config``)."""
-    from sqlalchemy.engine import make_url
-
     lines = [f"config: {settings.source_path or '(built in memory)'}"]
     for app_id, ws in settings.workspaces.items():
-        route = ws.routing.mode + (
-            f" {ws.routing.admin_id or ws.routing.team_id}"
-            if ws.routing.mode != "unassigned"
-            else ""
-        )
+        routing = ws.routing
+        target = {"admin": routing.admin_id, "team": routing.team_id}.get(routing.mode)
+        route = f"to {routing.mode} {target}" if target else "unassigned"
         lines.append(
             f"workspace {app_id} ({ws.name or 'unnamed'}): region {ws.region}, "
             f"API {ws.api_base_url()} v{ws.intercom_version}, AI admin {ws.ai_admin_id}, "
-            f"handoff routing {route}"
+            f"handoffs go {route}"
         )
     for info in host.report():
         reason = f": {info.reason}" if info.reason else ""
