@@ -148,8 +148,10 @@ def _make_parent(path: Path, url: URL) -> None:
     try:
         path.expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        blocked = isinstance(exc, FileExistsError | NotADirectoryError)
+        why = "a file is in the way" if blocked else exc.strerror
         raise DatabaseError(
-            f"Can't create the folder for the database {masked(url)}: {exc.strerror}. "
+            f"Can't create the folder for the database {masked(url)}: {why}. "
             "Check the instance folder's path and permissions."
         ) from None
 

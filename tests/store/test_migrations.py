@@ -146,8 +146,9 @@ def test_unusable_database_gives_a_helpful_error_without_the_password(url, expec
 
 def test_sqlite_path_that_cannot_be_opened_says_what_to_check(tmp_path):
     (tmp_path / "blocker").write_text("a file where a folder should be")
-    with pytest.raises(db.DatabaseError, match="Check the instance folder's path and permissions"):
-        db.upgrade(f"sqlite:///{tmp_path / 'blocker' / 'deskmate.db'}")
+    for path in (tmp_path / "blocker" / "deskmate.db", tmp_path / "blocker" / "sub" / "x.db"):
+        with pytest.raises(db.DatabaseError, match=r"a file is in the way\. Check the instance"):
+            db.upgrade(f"sqlite:///{path}")
     with pytest.raises(db.DatabaseError, match="that the file's folder exists and is writable"):
         db.upgrade(f"sqlite:///{tmp_path}")
 
