@@ -22,6 +22,7 @@ from deskmate.core.config import (
     starter_text,
     write_starter,
 )
+from deskmate.core.demo import demo
 from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.operations import COMMANDS as OPERATIONS
 from deskmate.core.plugins import PluginHost, make_plugin_manager, plugin_table, suggest_hook
@@ -184,6 +185,7 @@ def serve(ctx: click.Context, listen: str, port: int, threads: int) -> None:
 
 
 cli.add_command(db_group)
+cli.add_command(demo)
 for _command in OPERATIONS:
     cli.add_command(_command)
 cli.add_command(sandbox_command)

@@ -98,6 +98,23 @@ class Claimed:
 
 
 ClientFactory = Callable[[WorkspaceSettings], Any]
+Owner = tuple[str | None, str | None]
+
+
+def _newest_owner(events: list[Claimed]) -> Owner | None:
+    """Who owns the conversation per the newest event of a batch (admin id, team id).
+
+    Assignment rules often act within a channel's initial delay: deciding every event of the
+    batch on the newest snapshot answers as the owner *now*, at no extra Intercom call.
+    """
+    for claimed in reversed(events):
+        try:
+            conversation = parse_event(json.loads(claimed.payload)).conversation
+        except (ValueError, UnprocessableEvent):
+            continue
+        if conversation is not None:
+            return conversation.admin_assignee_id, conversation.team_assignee_id
+    return None
 
 
 class Engine:
@@ -170,9 +187,13 @@ class Engine:
             )
             return db.execute(stmt.limit(1)).first() is not None
 
-    def _handle_claimed(self, claimed: Claimed, *, answer: bool) -> None:
+    def _handle_claimed(
+        self, claimed: Claimed, *, answer: bool, owner: Owner | None = None
+    ) -> None:
         try:
             event = parse_event(json.loads(claimed.payload))
+            if event.conversation is not None and owner is not None:
+                event.conversation.admin_assignee_id, event.conversation.team_assignee_id = owner
             outcome = self.handle(event, event_id=claimed.id, answer=answer)
         except UnprocessableEvent as exc:
             self._finish(claimed.id, EventStatus.UNPROCESSABLE, str(exc))
