@@ -89,7 +89,8 @@ def load_config(
 @click.pass_context
 def init(ctx: click.Context, target: Path | None, force: bool) -> None:
     """Write a commented starter config, then say what to fill in next."""
-    target = target or ctx.find_object(CliState).config_path or Path(DEFAULT_CONFIG_NAME)
+    state = ctx.find_object(CliState) or CliState()
+    target = target or state.config_path or Path(DEFAULT_CONFIG_NAME)
     try:
         write_starter(target, force=force)
     except FileExistsError:
