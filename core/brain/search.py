@@ -22,6 +22,7 @@ from deskmate.core.domain import Hit, Visibility
 
 K1 = 1.2
 B = 0.75
+CACHE_MIN_POSTINGS = 256
 _DEAD, _PUBLIC, _INTERNAL = 0, 1, 2
 _VIS_CODE = {"public": _PUBLIC, "internal": _INTERNAL}
 
@@ -55,11 +56,30 @@ class Passage:
 class _Postings:
     """The passages (slots) containing one term and the term's frequency in each."""
 
-    __slots__ = ("slots", "tfs")
+    __slots__ = ("_cache", "_cache_key", "slots", "tfs")
 
     def __init__(self) -> None:
         self.slots = array("i")
         self.tfs = array("f")
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._cache_key: tuple[int, float] | None = None
+
+    def weighted(self, lengths: np.ndarray, avg: float) -> tuple[np.ndarray, np.ndarray]:
+        """The slots and their BM25 term-frequency weights (idf aside).
+
+        Long postings keep the result until the term gains a passage or the average passage
+        length moves, so a frequent term costs one vector addition per query.
+        """
+        key = (len(self.slots), avg)
+        if self._cache is not None and self._cache_key == key:
+            return self._cache
+        slots = np.frombuffer(self.slots, dtype=np.int32).copy()
+        tfs = np.frombuffer(self.tfs, dtype=np.float32)
+        norm = K1 * (1.0 - B + B * lengths[slots] / avg)
+        result = slots, (tfs * (K1 + 1.0) / (tfs + norm)).astype(np.float32)
+        if len(slots) >= CACHE_MIN_POSTINGS:
+            self._cache, self._cache_key = result, key
+        return result
 
 
 class KnowledgeIndex:
@@ -80,6 +100,7 @@ class KnowledgeIndex:
         self._total_length = 0.0
         self._dead_postings = 0
         self._postings_count = 0
+        self._masks: dict[tuple[int, ...], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -104,6 +125,7 @@ class KnowledgeIndex:
             return removed
 
     def _add_one(self, passage: Passage) -> None:
+        self._masks.clear()
         slot = len(self._passages)
         counts = Counter(tokenize(f"{passage.title}\n{passage.text}"))
         length = float(sum(counts.values()))
@@ -125,6 +147,7 @@ class KnowledgeIndex:
         slot = self._slot_of.pop(passage_id, None)
         if slot is None:
             return False
+        self._masks.clear()
         passage = self._passages[slot]
         assert passage is not None
         terms = set(tokenize(f"{passage.title}\n{passage.text}"))
@@ -164,11 +187,15 @@ class KnowledgeIndex:
             if not self._slot_of:
                 return []
             scores = self._score(terms)
-            allowed = np.isin(
-                np.frombuffer(self._vis, dtype=np.int8), [_VIS_CODE[v] for v in visibility]
-            )
-            scores[~allowed] = 0.0
-            return self._top(scores, limit)
+            return self._top(scores, self._mask(visibility), limit)
+
+    def _mask(self, visibility: Collection[Visibility]) -> np.ndarray:
+        """Which slots are live and of one of the given visibilities (cached until a change)."""
+        codes = tuple(sorted({_VIS_CODE[v] for v in visibility}))
+        mask = self._masks.get(codes)
+        if mask is None:
+            mask = self._masks[codes] = np.isin(np.frombuffer(self._vis, dtype=np.int8), codes)
+        return mask
 
     def _score(self, terms: set[str]) -> np.ndarray:
         lengths = np.frombuffer(self._lengths, dtype=np.float32)
@@ -178,14 +205,13 @@ class KnowledgeIndex:
             postings = self._postings.get(term)
             if postings is None or term not in self._df:
                 continue
-            slots = np.frombuffer(postings.slots, dtype=np.int32)
-            tfs = np.frombuffer(postings.tfs, dtype=np.float32)
-            norm = K1 * (1.0 - B + B * lengths[slots] / avg)
-            scores[slots] += np.float32(self.idf(term)) * tfs * (K1 + 1.0) / (tfs + norm)
+            slots, weights = postings.weighted(lengths, avg)
+            scores[slots] += np.float32(self.idf(term)) * weights
         return scores
 
-    def _top(self, scores: np.ndarray, limit: int) -> list[Hit]:
-        candidates = np.flatnonzero(scores > 0.0)
+    def _top(self, scores: np.ndarray, mask: np.ndarray, limit: int) -> list[Hit]:
+        candidates = np.flatnonzero(scores)
+        candidates = candidates[mask[candidates]]
         if len(candidates) > limit:
             best = np.argpartition(scores[candidates], -limit)[-limit:]
             candidates = candidates[best]

@@ -135,3 +135,18 @@ def test_sentences_split_latin_and_cjk_punctuation() -> None:
 
 def test_match_text_folds_accents_but_keeps_japanese_marks() -> None:
     assert match_text("ÇA Marche — ありがとうございます") == "ca marche — ありがとうございます"
+
+
+def test_cached_weights_of_frequent_terms_follow_later_changes() -> None:
+    def passage(i: int) -> Passage:
+        return Passage(str(i), f"d{i}", "Common", "common word " * (1 + i % 7) + f"tag{i % 3}")
+
+    grown = KnowledgeIndex(passage(i) for i in range(300))
+    grown.search("common tag1")  # fills the cache of the frequent terms
+    grown.add(passage(i) for i in range(300, 600))
+    grown.remove([str(i) for i in range(0, 600, 5)])
+    fresh = KnowledgeIndex(passage(i) for i in range(600) if i % 5)
+    for query in ["common tag1", "word tag2", "tag0"]:
+        got, want = grown.search(query, limit=10), fresh.search(query, limit=10)
+        assert [h.doc_id for h in got] == [h.doc_id for h in want]
+        assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-5)
