@@ -1,1 +1,6 @@
-"""core/store."""
+"""deskmate's database: models, engines and migrations, and one repository module per aggregate.
+
+``db`` (engines, sessions, ``upgrade``), ``models`` (the tables), and the repositories
+``events`` (the outbox), ``leases``, ``sessions`` (with messages), ``actions``, ``audit``,
+``knowledge`` (with sync state) and ``contacts``. See docs/database.md.
+"""

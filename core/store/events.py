@@ -111,6 +111,8 @@ def claim_events(
     Call it while holding the conversation's lease (:mod:`deskmate.core.store.leases`). Events
     without a conversation (``conversation_id=None``) are claimed one at a time by ``event_id``.
     """
+    if conversation_id is None and event_id is None:
+        raise ValueError("claim by conversation_id, or by event_id for an event without one")
     now = now_or(now)
     ids = (
         select(EventRecord.id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deskmate.core.domain import Attachment, Author, Message
-from deskmate.core.store.models import MessageRecord, SessionRecord
+from deskmate.core.store.models import MessageRecord, SessionRecord, SessionState
 from deskmate.core.store.sql import check_id, clean_text, insert, now_or
 
 MAX_ID = 64
@@ -52,7 +52,7 @@ def get_or_open_session(
             conversation_id=conversation_id,
             channel=channel,
             contact_id=contact_id,
-            state="open",
+            state=SessionState.OPEN,
             ai_turns=0,
             tags=[],
             created_at=now,

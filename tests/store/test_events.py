@@ -87,6 +87,12 @@ def test_event_without_conversation_is_claimed_by_its_id(session):
     assert [e.id for e in claimed] == [rec.id]
 
 
+def test_claim_needs_a_conversation_or_an_event_id(session):
+    record(session, "n1", conversation_id=None)
+    with pytest.raises(ValueError, match="claim by conversation_id, or by event_id"):
+        events.claim_events(session, "app1", None, lease=LEASE, now=T0)
+
+
 def test_finished_event_is_not_claimed_again(session):
     rec = record(session, "n1")
     events.claim_events(session, "app1", "c1", lease=LEASE, now=T0)
