@@ -25,7 +25,7 @@ from deskmate.core.config import (
 from deskmate.core.demo import demo
 from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.operations import COMMANDS as OPERATIONS
-from deskmate.core.plugins import PluginHost, make_plugin_manager, plugin_table, suggest_hook
+from deskmate.core.plugins import PluginHost, did_you_mean, make_plugin_manager, plugin_table
 from deskmate.core.sandbox.command import sandbox_command
 from deskmate.core.server import DEFAULT_THREADS, listen_url, make_server, run
 from deskmate.core.store.commands import db_group
@@ -153,7 +153,7 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
         known = host.hook_names()
         if hook_name not in known:
             raise click.BadParameter(
-                f"no hook is named {hook_name!r}{suggest_hook(hook_name, known)}",
+                f"no hook is named {hook_name!r}{did_you_mean(hook_name, known)}",
                 param_hint="--hook",
             )
         infos = [i for i in infos if hook_name in i.hooks]

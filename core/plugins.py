@@ -137,9 +137,9 @@ class PluginHost:
         return None
 
 
-def suggest_hook(name: str, known: Sequence[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest known hook name, or ``""``."""
-    hint = difflib.get_close_matches(name, known, n=1)
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or ``""``."""
+    hint = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
@@ -157,7 +157,7 @@ def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
         if any(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
             continue
         problems.append(
-            f"implements unknown hook {caller.name!r}{suggest_hook(caller.name, known)}"
+            f"implements unknown hook {caller.name!r}{did_you_mean(caller.name, known)}"
         )
     return problems
 
@@ -253,9 +253,20 @@ def make_plugin_manager(
     loaders += [(name, functools.partial(_given, obj), None) for name, obj in extra_plugins]
     for name, load, version in sorted(loaders, key=lambda x: x[0]):
         _load_one(host, name, load, version, sections, env, strict)
+    _report_missing(host, _env_names(env, "DESKMATE_LOAD_PLUGINS") or set())
     if _env_flag(env, "DESKMATE_TRACE_PLUGINS"):
         enable_tracing(host)
     return host
+
+
+def _report_missing(host: PluginHost, wanted: set[str]) -> None:
+    """A name in ``DESKMATE_LOAD_PLUGINS`` that matches no installed plugin is a failure."""
+    for name in sorted(wanted - set(host.infos)):
+        reason = (
+            f"listed in DESKMATE_LOAD_PLUGINS but not installed{did_you_mean(name, host.infos)}"
+        )
+        host.infos[name] = PluginInfo(name, None, "failed", reason=reason)
+        log.error("plugin %r was not loaded: %s", name, reason)
 
 
 def _given(obj: object) -> object:
@@ -272,10 +283,10 @@ def _load_one(
     strict: bool,
 ) -> None:
     if name in host.infos:
-        host.infos[name] = PluginInfo(
-            name, version, "failed", reason=f"another plugin is already named {name!r}"
-        )
-        log.error("plugin %r was not loaded: its name is taken", name)
+        reason = f"another plugin is already named {name!r}; this one was not loaded"
+        duplicates = sum(info.name == name for info in host.infos.values())
+        host.infos[f"{name}#{duplicates + 1}"] = PluginInfo(name, version, "failed", reason=reason)
+        log.error("a second plugin named %r was not loaded", name)
         return
     enabled, why = is_enabled(name, sections, env)
     if not enabled:

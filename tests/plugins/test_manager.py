@@ -223,9 +223,36 @@ def test_name_clash_keeps_the_first_plugin() -> None:
 
     host = make_plugin_manager(env={}, extra_plugins=[("deskmate.core.brain.hooks", Impostor())])
 
-    assert host.infos["deskmate.core.brain.hooks"].status == "failed"
-    assert "already named" in host.infos["deskmate.core.brain.hooks"].reason
+    first, second = (
+        host.infos["deskmate.core.brain.hooks"],
+        host.infos["deskmate.core.brain.hooks#2"],
+    )
+    assert (first.status, first.default) == ("loaded", True)
+    assert (second.name, second.status) == ("deskmate.core.brain.hooks", "failed")
+    assert "already named" in second.reason
     assert host.plugin("deskmate.core.brain.hooks") is sys.modules["deskmate.core.brain.hooks"]
+    host.hook.inbound_message(turn=make_turn(), message=make_message())
+
+
+def test_two_installed_plugins_with_one_name_are_both_reported(install_dist: Install) -> None:
+    install_dist("twin", "deskmate_twin_one", GOOD_PLUGIN)
+    install_dist("twin", "deskmate_twin_two", GOOD_PLUGIN)
+
+    host = make_plugin_manager(env={})
+
+    twins = [info for info in host.report() if info.name == "twin"]
+    assert sorted(info.status for info in twins) == ["failed", "loaded"]
+    assert len(host.hook.inbound_message.get_hookimpls()) == 1
+
+
+def test_allow_list_names_a_plugin_that_is_not_installed() -> None:
+    host = make_plugin_manager(env={"DESKMATE_LOAD_PLUGINS": "messenger,emial"})
+
+    assert host.infos["emial"].status == "failed"
+    assert host.infos["emial"].reason == (
+        "listed in DESKMATE_LOAD_PLUGINS but not installed (did you mean 'email'?)"
+    )
+    assert host.infos["messenger"].status == "loaded"
 
 
 def test_implementation_with_an_argument_the_spec_lacks_fails_validation() -> None:
