@@ -392,8 +392,12 @@ class SecretField(fields.Field):
 
     def __init__(self, *, env_example: str = "SECRET_NAME", **kwargs: Any) -> None:
         self.env_example = env_example
-        metadata = {"example": f'{{ env = "{env_example}" }}', **kwargs.pop("metadata", {})}
-        super().__init__(metadata=metadata, **kwargs)
+        super().__init__(**kwargs)
+
+    def _bind_to_schema(self, field_name: str, parent: Any) -> None:
+        super()._bind_to_schema(field_name, parent)
+        example = f'{self.data_key or field_name} = {{ env = "{self.env_example}" }}'
+        self.metadata = {"example": example, **self.metadata}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret:
         source, ref = _secret_reference(value, self.name or "secret", self.env_example)
@@ -540,7 +544,7 @@ class WorkspaceSchema(Section):
     ai_admin_id = Str(
         required=True,
         validate=validate.Length(min=1),
-        metadata={"example": 'ai_admin_id = "1234567" (the id of the AI teammate\'s admin)'},
+        metadata={"example": 'ai_admin_id = "1234567"'},
     )
     rate_limit = Int(
         validate=validate.Range(min=1, max=100_000, error="must be between 1 and 100000"),
@@ -584,7 +588,7 @@ class SettingsSchema(Section):
         env_example="DATABASE_URL", schemes=["sqlite", "postgresql", "postgres", "mysql"]
     )
     instance_path = Str(
-        validate=validate.Length(min=1, max=4096),
+        validate=validate.Length(min=1, max=4096, error="must be a path of 1 to 4096 characters"),
         metadata={"example": 'instance_path = "instance"'},
     )
     public_url = _url(metadata={"example": 'public_url = "https://deskmate.example.com"'})

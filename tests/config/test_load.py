@@ -232,6 +232,9 @@ def test_missing_required_keys_are_all_reported_together(write_config, env, erro
     }
     assert errors["workspaces.abc123.ai_admin_id"].message == "is required"
     assert errors["workspaces.abc123.ai_admin_id"].hint.startswith('add ai_admin_id = "')
+    assert errors["workspaces.abc123.access_token"].hint == (
+        'add access_token = { env = "INTERCOM_ACCESS_TOKEN" }'
+    )
     assert errors["workspaces.abc123.region"].message == "must be one of us, eu, au"
 
 
