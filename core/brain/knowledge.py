@@ -49,7 +49,7 @@ def to_passage(passage: KnowledgePassage, document: KnowledgeDocument) -> Passag
         text=passage.text,
         url=document.url,
         locale=document.locale or None,
-        visibility="internal" if document.visibility == "internal" else "public",
+        visibility="public" if document.visibility == "public" else "internal",
         source=document.source,
     )
 

@@ -134,3 +134,10 @@ def test_warming_an_unmigrated_store_logs_and_goes_on(
     knowledge = StoreKnowledge(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
     knowledge.warm(["app1"]).join(timeout=10)
     assert "could not load knowledge for app1" in caplog.text
+
+
+def test_a_document_of_unknown_visibility_is_kept_internal(engine: Engine) -> None:
+    add_document(engine, "50", "Odd", ["Secret plans for launch."], visibility="staff-only")
+    index = StoreKnowledge(engine, check_every=0).index("app1")
+    assert index.search("secret plans") == []
+    assert index.search("secret plans", visibility=("internal",))[0].doc_id == "50"

@@ -81,3 +81,11 @@ def test_detection_can_be_limited_to_the_languages_served() -> None:
 )
 def test_language_codes_are_read_from_tags(value: object, code: str | None) -> None:
     assert language_code(value) == code
+
+
+@pytest.mark.parametrize(
+    "text", ["<script>alert(1)</script>", "x" * 1_000_000, "\x00\ud800", "Hello " * 100_000]
+)
+def test_hostile_texts_get_a_guess_without_error(text: str) -> None:
+    guess = detect(text, None, SETTINGS)
+    assert isinstance(guess.code, str) and 0.0 <= guess.confidence <= 1.0

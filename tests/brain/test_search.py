@@ -150,3 +150,19 @@ def test_cached_weights_of_frequent_terms_follow_later_changes() -> None:
         got, want = grown.search(query, limit=10), fresh.search(query, limit=10)
         assert [h.doc_id for h in got] == [h.doc_id for h in want]
         assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-5)
+
+
+def test_hostile_passages_are_indexed_safely() -> None:
+    index = KnowledgeIndex(
+        [
+            Passage("empty", "e", "", ""),
+            Passage("html", "h", "<b>x</b>", "<script>steal()</script> cookies policy"),
+            Passage("huge", "g", "Huge", "filler " * 1_000_000 + "needle"),
+            Passage("odd", "o", "Odd", "secret plans", visibility="secret"),  # type: ignore[arg-type]
+        ]
+    )
+    assert len(index) == 4
+    assert index.search("cookies")[0].doc_id == "h"
+    assert index.search("needle") == []  # past the indexed length
+    assert index.search("secret plans") == []  # unknown visibility is never public
+    assert index.search("secret plans", visibility=("internal",))[0].doc_id == "o"
