@@ -220,10 +220,7 @@ def _check_region(workspace: WorkspaceSettings, reported: Any) -> Check:
 
 def _token_fix(workspace: WorkspaceSettings, make_client: ClientFactory) -> str:
     """The fix for a 401: the region whose host accepts the token, else a new token."""
-    regenerate = (
-        f"Regenerate the access token in {DEVHUB_AUTH} and update {workspace.access_token}; "
-        "check that the workspace id matches your Intercom URL."
-    )
+    regenerate = _regenerate(workspace) + "; check that the workspace id matches your Intercom URL."
     if workspace.base_url:
         return regenerate
     for region in REGION_BASE_URLS:
@@ -367,6 +364,13 @@ def _webhook_notes(url: str) -> list[Check]:
 # -- errors to fixes ---------------------------------------------------------------------------
 
 
+def _regenerate(workspace: WorkspaceSettings) -> str:
+    """Where to get a new token and where to put it (never the value itself)."""
+    secret = workspace.access_token
+    kind = "environment variable" if secret.source == "env" else "file"
+    return f"Regenerate the access token in {DEVHUB_AUTH} and update the {kind} {secret.ref}"
+
+
 def _failed(what: str, exc: IntercomError) -> str:
     return f"{what}: {exc}"
 
@@ -381,7 +385,7 @@ def _fix_for(exc: IntercomError, workspace: WorkspaceSettings) -> str:
             "conversations, reading admins, teams, contacts and companies, then update the token."
         )
     if isinstance(exc, Unauthorized):
-        return f"Regenerate the access token in {DEVHUB_AUTH} and update {workspace.access_token}."
+        return _regenerate(workspace) + "."
     if isinstance(exc, Timeout | ConnectionFailed):
         return (
             f"Check that this machine can reach {base_url_for(workspace)} "

@@ -122,7 +122,7 @@ def test_a_token_refused_everywhere_says_regenerate(requests_mock: Any) -> None:
         requests_mock.get(f"{host}/me", status_code=401, json=error("unauthorized", "invalid"))
     token = run(workspace()).workspaces[0].checks[0]
     assert "Regenerate the access token" in token.fix
-    assert "env:INTERCOM_ACCESS_TOKEN" in token.fix
+    assert "the environment variable INTERCOM_ACCESS_TOKEN" in token.fix
 
 
 def test_a_region_mismatch_fails_with_the_region_to_set(requests_mock: Any) -> None:
