@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from marshmallow import ValidationError
 
+from deskmate.core.cli import cli
 from deskmate.core.config import ChannelSwitches, Settings
 from deskmate.core.domain import Author
 from deskmate.core.intercom.models import Conversation, Part
@@ -245,3 +247,17 @@ def test_both_channels_are_installed_as_entry_points() -> None:
     names = {ep.name: ep.value for ep in entry_points(group="deskmate")}
     assert names["messenger"] == "deskmate.plugins.messenger"
     assert names["email"] == "deskmate.plugins.email"
+
+
+def test_deskmate_plugins_lists_both_channels_with_their_hooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("DESKMATE_CONFIG", "DESKMATE_LOAD_PLUGINS", "DESKMATE_DISABLE_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {p["name"]: p for p in json.loads(result.output)}
+    for name in ("messenger", "email"):
+        assert listed[name]["status"] == "loaded"
+        assert {"channel_for", "should_process", "format_reply"} <= set(listed[name]["hooks"])
