@@ -72,10 +72,12 @@ _REQUEST = [
 ]
 _REQUEST_RE = re.compile("|".join(f"(?:{p})" for p in _REQUEST))
 _CLAUSE_BREAK = re.compile(r"[.!?;,。\uff01\uff1f、]")
+# A negation counts only within two words of the request ("I don't need a human", "no quiero
+# hablar con…"), so "ich kann mich nicht einloggen, ich will mit jemandem sprechen" still asks.
 _NEGATION_BEFORE = re.compile(
-    r"\b(don[' ]?t|do not|no need|not need|not want|never|without|no quiero|no necesito"
-    r"|sin|pas besoin|ne veux pas|kein\w*|nicht|nao (quero|preciso)|sem|non (voglio|serve|ho)"
-    r"|senza|geen|niet)\b[^.!?;,]*$"
+    r"\b(don[' ]?t|do not|no need|not need|not want|never|no quiero|no necesito|pas besoin"
+    r"|ne veux pas|kein\w*|nicht|nao (quero|preciso)|non (voglio|serve|ho)|geen|niet)"
+    r"(\s+\S+){0,2}\s*$"
 )
 _NEGATION_AFTER = re.compile(
     r"^\W{0,3}(は|と)?(不要|いらない|必要(ない|ありません)|結構です|話したくない)"
@@ -97,9 +99,16 @@ def human_request(text: str) -> str | None:
     return None
 
 
+def _is_ai_reply(message: Message, ai_admin_id: str) -> bool:
+    return (
+        message.author.id == ai_admin_id
+        and not message.author.is_customer
+        and message.kind != "note"
+    )
+
+
 def _answered_questions(turn: Turn, latest: Message) -> list[Message]:
     """Earlier customer messages that the AI answered before ``latest`` arrived."""
-    ai_id = turn.workspace.ai_admin_id
     answered: list[Message] = []
     waiting: list[Message] = []
     for message in turn.messages:
@@ -107,7 +116,7 @@ def _answered_questions(turn: Turn, latest: Message) -> list[Message]:
             break
         if message.author.is_customer and message.text.strip():
             waiting.append(message)
-        elif message.author.id == ai_id and message.kind != "note":
+        elif _is_ai_reply(message, turn.workspace.ai_admin_id):
             answered += waiting
             waiting = []
     return answered
@@ -115,12 +124,7 @@ def _answered_questions(turn: Turn, latest: Message) -> list[Message]:
 
 def ai_turns(turn: Turn) -> int:
     """How many replies the AI admin has already sent in this conversation."""
-    ai_id = turn.workspace.ai_admin_id
-    return sum(
-        1
-        for m in turn.messages
-        if m.author.id == ai_id and not m.author.is_customer and m.kind != "note"
-    )
+    return sum(_is_ai_reply(m, turn.workspace.ai_admin_id) for m in turn.messages)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

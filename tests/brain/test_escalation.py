@@ -33,10 +33,16 @@ ASKS_FOR_A_PERSON = {
     ],
     "de": [
         "Ich möchte mit einem Mitarbeiter sprechen",
+        "ich kann mich nicht einloggen ich will mit einem Mitarbeiter sprechen",
         "Kann ich mit jemandem sprechen?",
         "Ich will einen echten Menschen",
     ],
-    "pt": ["Quero falar com um atendente", "posso falar com uma pessoa?", "atendimento humano"],
+    "pt": [
+        "estou sem acesso quero falar com um atendente",
+        "Quero falar com um atendente",
+        "posso falar com uma pessoa?",
+        "atendimento humano",
+    ],
     "it": ["Vorrei parlare con un operatore", "posso parlare con qualcuno?", "assistenza umana"],
     "nl": ["Ik wil met een medewerker spreken", "kan ik iemand spreken?", "een echte persoon aub"],
     "ja": [
@@ -48,6 +54,7 @@ ASKS_FOR_A_PERSON = {
 }
 NOT_A_REQUEST = [
     "I don't need a human, just tell me the price",
+    "I do not want to speak with an agent",
     "I don’t want an agent, what are your opening hours?",  # noqa: RUF001
     "no need for an agent, thanks",
     "How do I reset my password?",
