@@ -39,7 +39,7 @@ from deskmate.core.effects import Effects
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
-from deskmate.core.intercom.webhooks import UnprocessableEvent, parse_event
+from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent, parse_event
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.audit import append_audit
@@ -56,7 +56,6 @@ from deskmate.core.store.sessions import add_message, get_or_open_session, histo
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_TOPICS = frozenset({"conversation.user.created", "conversation.user.replied"})
 HISTORY_TOPICS = frozenset(
     {"conversation.admin.replied", "conversation.admin.noted", "conversation.operator.replied"}
 )
@@ -101,20 +100,14 @@ ClientFactory = Callable[[WorkspaceSettings], Any]
 Owner = tuple[str | None, str | None]
 
 
-def _newest_owner(events: list[Claimed]) -> Owner | None:
-    """Who owns the conversation per the newest event of a batch (admin id, team id).
-
-    Assignment rules often act within a channel's initial delay: deciding every event of the
-    batch on the newest snapshot answers as the owner *now*, at no extra Intercom call.
-    """
-    for claimed in reversed(events):
-        try:
-            conversation = parse_event(json.loads(claimed.payload)).conversation
-        except (ValueError, UnprocessableEvent):
-            continue
-        if conversation is not None:
-            return conversation.admin_assignee_id, conversation.team_assignee_id
-    return None
+def _owner_in(payload: str) -> Owner | None:
+    try:
+        conversation = parse_event(json.loads(payload)).conversation
+    except (ValueError, UnprocessableEvent):
+        return None
+    if conversation is None:
+        return None
+    return conversation.admin_assignee_id, conversation.team_assignee_id
 
 
 class Engine:
@@ -172,10 +165,30 @@ class Engine:
             if not events:
                 return handled
             last_customer = max((e.id for e in events if e.topic in CUSTOMER_TOPICS), default=None)
+            owner = self._newest_owner(workspace_id, conversation_id)
             for event in events:
                 answer = event.topic not in CUSTOMER_TOPICS or event.id == last_customer
-                self._handle_claimed(event, answer=answer)
+                self._handle_claimed(event, answer=answer, owner=owner)
                 handled += 1
+
+    def _newest_owner(self, workspace_id: str, conversation_id: str) -> Owner | None:
+        """Who owns the conversation per the newest event stored for it (admin id, team id).
+
+        Assignment rules often act within a channel's initial delay: deciding on the newest
+        snapshot answers as the owner *now*, at no extra Intercom call.
+        """
+        with self.sessions() as db:
+            stmt = (
+                select(EventRecord.payload)
+                .where(
+                    EventRecord.workspace_id == workspace_id,
+                    EventRecord.conversation_id == conversation_id,
+                )
+                .order_by(EventRecord.id.desc())
+                .limit(5)
+            )
+            payloads = list(db.scalars(stmt))
+        return next(filter(None, map(_owner_in, payloads)), None)
 
     def _has_due(self, workspace_id: str, conversation_id: str) -> bool:
         with self.sessions() as db:

@@ -26,9 +26,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import flask
@@ -42,6 +42,7 @@ from deskmate.core.config import Settings, WorkspaceSettings
 from deskmate.core.intercom.models import WebhookEvent
 from deskmate.core.intercom.webhooks import (
     CONVERSATION_TOPICS,
+    CUSTOMER_TOPICS,
     PING,
     MalformedNotification,
     UnprocessableEvent,
@@ -60,20 +61,22 @@ WEBHOOK_PATH = "/webhooks/intercom"
 MAX_BODY_BYTES = 1 << 20
 COMMIT_TIMEOUT_SECONDS = 10.0
 MAX_BATCH = 256
+MAX_DELAY_SECONDS = 3600.0
 SIGNATURE_HEADER = "X-Hub-Signature"
 
 
 class Dispatcher(Protocol):
     """Asks workers to run conversations that have new events (the job queue implements it)."""
 
-    def dispatch(self, workspace_id: str, conversation_ids: Sequence[str]) -> None:
-        """Enqueue a run for each conversation; called after the events are committed."""
+    def dispatch(self, workspace_id: str, conversations: Mapping[str, datetime]) -> None:
+        """Enqueue a run for each conversation at the time its new events become due; called
+        after the events are committed."""
 
 
 class NullDispatcher:
     """Enqueues nothing: the sweeper (or a test) picks queued events up from the outbox."""
 
-    def dispatch(self, workspace_id: str, conversation_ids: Sequence[str]) -> None:
+    def dispatch(self, workspace_id: str, conversations: Mapping[str, datetime]) -> None:
         return None
 
 
@@ -81,9 +84,18 @@ class IntakeUnavailable(RuntimeError):
     """The outbox could not commit the event in time; the sender should deliver it again."""
 
 
-def compute_available_at(event: WebhookEvent, received_at: datetime) -> datetime:
-    """When the engine may first process ``event`` (the channel's initial delay starts here)."""
-    return received_at
+def compute_available_at(event: WebhookEvent, received_at: datetime, hook: Any = None) -> datetime:
+    """When the engine may first process ``event``: a customer message waits its channel's
+    ``processing_delay`` (so Intercom's assignment rules settle); anything else is due now."""
+    conversation = event.conversation
+    if hook is None or conversation is None or event.topic not in CUSTOMER_TOPICS:
+        return received_at
+    channel = hook.channel_for(conversation=conversation)
+    if channel is None:
+        return received_at
+    first = event.topic == "conversation.user.created"
+    delay = hook.processing_delay(channel=channel, conversation=conversation, first_message=first)
+    return received_at + timedelta(seconds=min(max(float(delay or 0), 0.0), MAX_DELAY_SECONDS))
 
 
 @dataclass
@@ -231,13 +243,15 @@ class OutboxWriter:
 
     def _dispatch(self, rows: Iterable[OutboxRow]) -> None:
         """Tell the dispatcher about each workspace's conversations with new queued events."""
-        by_workspace: dict[str, dict[str, None]] = {}
+        by_workspace: dict[str, dict[str, datetime]] = {}
         for row in rows:
             if row.status == EventStatus.QUEUED and row.conversation_id:
-                by_workspace.setdefault(row.workspace_id, {})[row.conversation_id] = None
+                due = by_workspace.setdefault(row.workspace_id, {})
+                earliest = due.get(row.conversation_id, row.available_at)
+                due[row.conversation_id] = min(earliest, row.available_at)
         for workspace_id, conversations in by_workspace.items():
             try:
-                self.dispatcher.dispatch(workspace_id, list(conversations))
+                self.dispatcher.dispatch(workspace_id, conversations)
             except Exception:
                 log.exception("enqueueing %s conversation run(s) failed", workspace_id)
 
@@ -287,8 +301,10 @@ class WebhookIntake:
         settings: Settings,
         writer: OutboxWriter | None,
         metrics: Metrics,
+        hook: Any = None,
     ) -> None:
         self.workspaces = settings.workspaces
+        self.hook = hook
         self.keys = SignatureKeys(settings.workspaces.values())
         self.writer = writer
         self.metrics = metrics
@@ -333,7 +349,7 @@ class WebhookIntake:
             row.status, row.reason = EventStatus.UNPROCESSABLE, exc.reason
             return row
         row.conversation_id = event.conversation.id if event.conversation else None
-        row.available_at = compute_available_at(event, now)
+        row.available_at = compute_available_at(event, now, self.hook)
         return row
 
     def _store(self, app_id: str, row: OutboxRow) -> Answer:
@@ -398,7 +414,7 @@ def build_intake(app: flask.Flask) -> WebhookIntake:
     writer = None
     if host_state.engine is not None:
         writer = OutboxWriter(host_state.engine, metrics=metrics)
-    return WebhookIntake(host_state.settings, writer, metrics)
+    return WebhookIntake(host_state.settings, writer, metrics, host_state.host.hook)
 
 
 def intake_for(app: flask.Flask) -> WebhookIntake:

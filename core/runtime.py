@@ -8,7 +8,7 @@ scheduler); ``deskmate worker`` runs one alone. The intake hands new conversatio
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,14 +44,10 @@ class QueueDispatcher:
     def __init__(self, queue: JobQueue) -> None:
         self.queue = queue
 
-    def dispatch(
-        self, workspace_id: str, conversation_ids: Sequence[str] | Mapping[str, datetime]
-    ) -> None:
+    def dispatch(self, workspace_id: str, conversations: Mapping[str, datetime]) -> None:
         now = utcnow()
-        due = conversation_ids if isinstance(conversation_ids, Mapping) else {}
-        for conversation_id in conversation_ids:
-            at = due.get(conversation_id, now)
-            self.queue.dispatch(workspace_id, conversation_id, (at - now).total_seconds())
+        for conversation_id, due in conversations.items():
+            self.queue.dispatch(workspace_id, conversation_id, (due - now).total_seconds())
 
 
 def sweep(engine: Engine, queue: JobQueue) -> int:

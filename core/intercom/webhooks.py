@@ -29,6 +29,7 @@ from deskmate.core.intercom.parse import ShapeError, conversation_from_item, par
 
 __all__ = [
     "CONVERSATION_TOPICS",
+    "CUSTOMER_TOPICS",
     "LEGACY_REASON",
     "LegacyPayload",
     "MalformedNotification",
@@ -58,6 +59,9 @@ CONVERSATION_TOPICS = frozenset(
     }
 )
 """Topics that carry a conversation deskmate acts on or keeps as history; others are ignored."""
+
+CUSTOMER_TOPICS = frozenset({"conversation.user.created", "conversation.user.replied"})
+"""Topics that bring a customer's message: the ones a channel may delay and the AI may answer."""
 
 LEGACY_REASON = (
     "this app is on API 1.x; set the app's webhook API version to 2.x in the Developer Hub"
