@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -195,16 +196,24 @@ def run_sandbox(
     on_ready: Callable[[str], None] | None = None,
     **options: Any,
 ) -> None:
-    """Serve a sandbox with waitress until interrupted (Ctrl-C); ``options`` go to
+    """Serve a sandbox with waitress until Ctrl-C or SIGTERM; ``options`` go to
     ``create_sandbox_app``. ``on_ready`` gets the base URL once the port is bound."""
     app = create_sandbox_app(token, client_secret, **options)
     server = create_server(app, host=host, port=port, threads=8, ident="sandbox")
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
     if on_ready is not None:
         on_ready(f"http://{host}:{server.effective_port}")
     try:
-        server.run()
-    except KeyboardInterrupt:
-        log.info("sandbox stopped")
+        server.run()  # returns on KeyboardInterrupt
     finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
         server.close()
         close_sandbox(app)
+        log.info("sandbox stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the sandbox the way Ctrl-C does."""
+    raise KeyboardInterrupt

@@ -45,3 +45,19 @@ def test_sandbox_command_requires_a_client_secret():
     env = {"DESKMATE_SANDBOX_CLIENT_SECRET": None, "DESKMATE_SANDBOX_TOKEN": None}
     result = CliRunner().invoke(sandbox_command, ["--token", "t"], env=env)
     assert result.exit_code == 2 and "--client-secret" in result.output
+
+
+def test_run_sandbox_stops_cleanly_on_sigterm():
+    code = (
+        "from deskmate.core.sandbox import run_sandbox\n"
+        "run_sandbox('t', 's', port=0, on_ready=lambda url: print(url, flush=True))\n"
+        "print('returned', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    base_url = proc.stdout.readline().strip()
+    assert requests.get(f"{base_url}/me", headers={"Authorization": "Bearer t"}, timeout=5).ok
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and out.strip() == "returned", err
