@@ -9,7 +9,7 @@ import pytest
 
 from deskmate.core.config import Settings
 from deskmate.core.domain import Draft, Hit
-from deskmate.core.html import REPLY_TAGS
+from deskmate.core.html import REPLY_TAGS, sanitize_reply_html
 from deskmate.core.plugins import PluginHost
 from deskmate.plugins import messenger
 from deskmate.testing import make_host, make_turn
@@ -126,3 +126,21 @@ def test_replies_only_use_tags_intercom_keeps(host: PluginHost) -> None:
 
 def test_an_empty_draft_renders_empty(host: PluginHost) -> None:
     assert render(host, "   \n\n ") == ""
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ('<div onclick="x()"><p>Hi</p></div>', "<p>Hi</p>"),
+        ("<p>a<script>steal()</script><style>p{}</style>b</p>", "<p>ab</p>"),
+        ('<a href="javascript:alert(1)" onmouseover="x()">x</a>', "<a>x</a>"),
+        (
+            '<a href="https://ok.test/a" target="_blank" style="x">ok</a>',
+            '<a href="https://ok.test/a">ok</a>',
+        ),
+        ('<img src="https://ok.test/a.png" onerror="x()"><h1>Title</h1>', "Title"),
+        ("<ul><li><b>1</b></li></ul><!-- secret -->", "<ul><li><b>1</b></li></ul>"),
+    ],
+)
+def test_the_sanitizer_keeps_only_what_intercom_keeps(dirty: str, clean: str) -> None:
+    assert sanitize_reply_html(dirty) == clean
