@@ -27,7 +27,15 @@ from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.operations import COMMANDS as OPERATIONS
 from deskmate.core.plugins import PluginHost, did_you_mean, make_plugin_manager, plugin_table
 from deskmate.core.sandbox.command import sandbox_command
-from deskmate.core.server import DEFAULT_THREADS, listen_url, make_server, run
+from deskmate.core.server import (
+    BACKGROUND_SERVICES,
+    DEFAULT_THREADS,
+    bind,
+    embedded_worker,
+    listen_url,
+    prepare_app,
+    run,
+)
 from deskmate.core.store.commands import db_group
 from deskmate.core.store.db import DatabaseError
 from deskmate.core.verify import render_text, verify_settings
@@ -167,12 +175,20 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
 @click.option("--host", "listen", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Job consumer threads in this process; 0 when `deskmate worker` processes do the work.",
+)
 @click.pass_context
-def serve(ctx: click.Context, listen: str, port: int, threads: int) -> None:
+def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int) -> None:
     """Apply database migrations, then serve webhooks and pages with waitress until stopped."""
     settings, host = load_config(ctx)
     try:
-        server = make_server(settings, host, listen=listen, port=port, threads=threads)
+        app = prepare_app(settings, host)
+        server = bind(app, listen=listen, port=port, threads=threads)
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -181,7 +197,8 @@ def serve(ctx: click.Context, listen: str, port: int, threads: int) -> None:
             "Choose another --port or stop the program using it."
         ) from None
     click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
-    run(server, settings, host)
+    services = [embedded_worker(workers)] if workers else []
+    run(server, settings, host, [*services, *BACKGROUND_SERVICES], app=app)
     click.echo("deskmate stopped")
 
 

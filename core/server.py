@@ -1,8 +1,9 @@
 """``deskmate serve``: migrate, then serve the host with waitress until SIGTERM or SIGINT.
 
-Work that lives beside the web server (the job consumer, the scheduler) is started and stopped
-around it through :data:`BACKGROUND_SERVICES`: factories called with the settings and the plugin
-host that return a :class:`Service`, or ``None`` when the configuration doesn't need one.
+Work that lives beside the web server is started before it and stopped after it: the embedded
+job consumer and scheduler (:func:`embedded_worker`, which the intake hands new conversations to),
+then whatever :data:`BACKGROUND_SERVICES` lists. A service factory is called with the settings,
+the plugin host and the app, and returns a :class:`Service`, or ``None`` when it isn't needed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from deskmate.core.app import create_app
 from deskmate.core.config import Settings
+from deskmate.core.intake import set_dispatcher
 from deskmate.core.plugins import PluginHost
+from deskmate.core.runtime import QueueDispatcher, Worker
 from deskmate.core.store import db
 
 log = logging.getLogger(__name__)
@@ -38,10 +41,48 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
-ServiceFactory = Callable[[Settings, PluginHost], Service | None]
+ServiceFactory = Callable[[Settings, PluginHost, Flask | None], Service | None]
 
 BACKGROUND_SERVICES: list[ServiceFactory] = []
-"""Factories of the services ``serve`` runs beside the web server, started in this order."""
+"""Factories of further services ``serve`` runs beside the web server, started in this order."""
+
+
+def embedded_worker(workers: int) -> ServiceFactory:
+    """A factory of the job consumer (``workers`` threads) and scheduler that serve embeds."""
+
+    def start_worker(settings: Settings, host: PluginHost, app: Flask | None) -> Service:
+        worker = Worker(settings, host, workers=workers)
+        if app is not None:
+            set_dispatcher(app, QueueDispatcher(worker.queue))
+        return worker
+
+    return start_worker
+
+
+def prepare_app(settings: Settings, host: PluginHost) -> Flask:
+    """Migrate the database, then build the app (its plugins start on a current schema).
+
+    :raises deskmate.core.store.db.DatabaseError: the database can't be reached or migrated.
+    """
+    db.upgrade(settings.resolved_database_url())
+    return create_app(settings, host)
+
+
+def bind(
+    app: Flask, *, listen: str = "127.0.0.1", port: int = 8080, threads: int = DEFAULT_THREADS
+) -> BaseWSGIServer | MultiSocketServer:
+    """A waitress server for ``app``, bound to ``listen:port`` but not yet serving.
+
+    :raises OSError: the address can't be bound (in use, not permitted).
+    """
+    return waitress.create_server(
+        app,
+        host=listen,
+        port=port,
+        threads=threads,
+        ident="deskmate",
+        clear_untrusted_proxy_headers=True,
+    )
 
 
 def make_server(
@@ -53,22 +94,12 @@ def make_server(
     threads: int = DEFAULT_THREADS,
     app: Flask | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
-    """Migrate the database, build the app (unless given) and bind a waitress server (not yet
-    serving).
-
-    :raises deskmate.core.store.db.DatabaseError: the database can't be reached or migrated.
-    :raises OSError: the address can't be bound (in use, not permitted).
-    """
-    db.upgrade(settings.resolved_database_url())
-    app = app or create_app(settings, host)
-    return waitress.create_server(
-        app,
-        host=listen,
-        port=port,
-        threads=threads,
-        ident="deskmate",
-        clear_untrusted_proxy_headers=True,
-    )
+    """Migrate the database, build the app (unless given) and bind a waitress server for it."""
+    if app is None:
+        app = prepare_app(settings, host)
+    else:
+        db.upgrade(settings.resolved_database_url())
+    return bind(app, listen=listen, port=port, threads=threads)
 
 
 def run(
@@ -76,22 +107,29 @@ def run(
     settings: Settings,
     host: PluginHost,
     factories: list[ServiceFactory] | None = None,
+    *,
+    app: Flask | None = None,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, with the background services running around the server."""
+    """Serve until SIGTERM or SIGINT, with the services of ``factories`` running around the
+    server (default: :data:`BACKGROUND_SERVICES`, without the embedded worker).
+
+    ``app`` is the Flask app ``server`` serves (waitress may wrap it), for the factories; it is
+    required when any factory needs it.
+    """
     factories = BACKGROUND_SERVICES if factories is None else factories
-    with _stop_on_signals(), _services(settings, host, factories):
+    with _stop_on_signals(), _services(settings, host, app, factories):
         server.run()
     server.close()
 
 
 @contextmanager
 def _services(
-    settings: Settings, host: PluginHost, factories: list[ServiceFactory]
+    settings: Settings, host: PluginHost, app: Flask | None, factories: list[ServiceFactory]
 ) -> Iterator[None]:
     started: list[Service] = []
     try:
         for factory in factories:
-            service = factory(settings, host)
+            service = factory(settings, host, app)
             if service is not None:
                 service.start()
                 started.append(service)

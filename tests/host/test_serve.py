@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
 
 from deskmate.core import server
 from deskmate.core.cli import cli
 from deskmate.core.config import Settings
+from deskmate.core.intake import intake_for
 from deskmate.core.plugins import PluginHost
+from deskmate.core.runtime import QueueDispatcher, Worker
 from deskmate.testing import make_host
 
 from .conftest import CONFIG, SECRETS
@@ -170,17 +173,18 @@ def test_background_services_start_before_and_stop_after_the_server(
     host = make_host()
 
     def service(name: str, fail_stop: bool = False) -> server.ServiceFactory:
-        def factory(got_settings: Settings, got_host: PluginHost) -> Recorder:
-            assert (got_settings, got_host) == (settings, host)
+        def factory(got_settings: Settings, got_host: PluginHost, got_app: Flask) -> Recorder:
+            assert (got_settings, got_host, got_app) == (settings, host, app)
             return Recorder(name, journal, fail_stop)
 
         return factory
 
-    wsgi = server.make_server(settings, host, port=0, threads=1)
+    app = server.prepare_app(settings, host)
+    wsgi = server.bind(app, port=0, threads=1)
     monkeypatch.setattr(wsgi, "run", lambda: journal.append("serving"))
-    factories = [service("consumer", fail_stop=True), lambda s, h: None, service("scheduler")]
+    factories = [service("consumer", fail_stop=True), lambda s, h, a: None, service("scheduler")]
 
-    server.run(wsgi, settings, host, factories)
+    server.run(wsgi, settings, host, factories, app=app)
 
     assert journal == [
         "start consumer",
@@ -203,3 +207,16 @@ def test_run_stops_on_sigterm_in_the_main_thread(settings: Settings) -> None:
 
     timer.join()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_embedded_worker_takes_the_intakes_new_conversations(settings: Settings) -> None:
+    host = make_host()
+    app = server.prepare_app(settings, host)
+
+    worker = server.embedded_worker(3)(settings, host, app)
+
+    assert isinstance(worker, Worker)
+    assert worker.workers == 3
+    dispatcher = intake_for(app).writer.dispatcher
+    assert isinstance(dispatcher, QueueDispatcher)
+    assert dispatcher.queue is worker.queue
