@@ -48,7 +48,7 @@ from deskmate.core.intercom.errors import (
 )
 from deskmate.core.intercom.models import Conversation
 from deskmate.core.intercom.parse import ShapeError, conversation_from_item
-from deskmate.core.intercom.ratelimit import RateLimiter, limiter_for
+from deskmate.core.intercom.ratelimit import RateLimiter, limiter_for, reset_time
 
 __all__ = [
     "MAX_PER_PAGE",
@@ -616,15 +616,13 @@ class IntercomClient:
                     return max(0.0, parsedate_to_datetime(retry_after).timestamp() - self._clock())
                 except (TypeError, ValueError, IndexError):
                     pass
-        try:
-            return max(0.0, float(headers["X-RateLimit-Reset"]) - self._clock())
-        except (KeyError, ValueError):
-            return None
+        reset_at = reset_time(headers)
+        return None if reset_at is None else max(0.0, reset_at - self._clock())
 
     def _rate_limit_wait(self, error: RateLimited, attempt: int) -> float:
         """How long to wait after a 429; too long a wait is raised to the caller instead."""
         wait = error.retry_after
-        if wait is None:
+        if not wait:
             return self.retry.backoff(attempt)
         if wait > self.retry.max_rate_limit_wait:
             raise error

@@ -25,10 +25,18 @@ from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem
 from deskmate.core.config import WorkspaceSettings
 from deskmate.core.intercom.errors import RateLimited
 
-__all__ = ["DEFAULT_HEADROOM", "LimiterRegistry", "RateLimiter", "limiter_for", "limiters"]
+__all__ = [
+    "DEFAULT_HEADROOM",
+    "LimiterRegistry",
+    "RateLimiter",
+    "limiter_for",
+    "limiters",
+    "reset_time",
+]
 
 DEFAULT_HEADROOM = 0.9
 WINDOWS_PER_MINUTE = 6
+RESET_SLACK = 1.0
 _WINDOW_MS = 10 * Duration.SECOND.value
 
 
@@ -179,15 +187,29 @@ class RateLimiter:
         )
 
 
+def reset_time(headers: Mapping[str, str]) -> float | None:
+    """When Intercom's window resets (unix seconds), from ``X-RateLimit-Reset``; ``None`` if
+    absent or unreadable.
+
+    The header is whole seconds, rounded down, so the window may end up to a second later:
+    :data:`RESET_SLACK` is added so that waiting until this time never retries too early.
+    """
+    try:
+        reset_at = float(headers["X-RateLimit-Reset"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return reset_at + RESET_SLACK if math.isfinite(reset_at) else None
+
+
 def _parse_headers(headers: Mapping[str, str]) -> _ServerWindow | None:
     """Intercom's rate-limit headers, or ``None`` when absent or unreadable."""
     try:
         remaining = int(headers["X-RateLimit-Remaining"])
         limit = int(headers["X-RateLimit-Limit"])
-        reset_at = float(headers["X-RateLimit-Reset"])
     except (KeyError, TypeError, ValueError):
         return None
-    if remaining < 0 or limit <= 0 or not math.isfinite(reset_at):
+    reset_at = reset_time(headers)
+    if remaining < 0 or limit <= 0 or reset_at is None:
         return None
     return _ServerWindow(remaining=remaining, limit=limit, reset_at=reset_at)
 

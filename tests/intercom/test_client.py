@@ -26,7 +26,7 @@ from deskmate.core.intercom.errors import (
     Unauthorized,
 )
 from deskmate.core.intercom.models import Conversation
-from deskmate.core.intercom.ratelimit import RateLimiter
+from deskmate.core.intercom.ratelimit import RESET_SLACK, RateLimiter
 from deskmate.testing import make_workspace
 
 US = "https://api.intercom.io"
@@ -440,7 +440,7 @@ def test_429_waits_until_rate_limit_reset(
         ],
     )
     client.me()
-    assert fake_time.sleeps == [7.0]
+    assert fake_time.sleeps == [7.0 + RESET_SLACK]  # the header is whole seconds, rounded down
 
 
 def test_429_pauses_the_shared_limiter_for_other_threads(
@@ -557,7 +557,7 @@ def test_server_reported_exhaustion_pauses_until_reset(
     )
     client.me()
     client.me()
-    assert fake_time.sleeps == [pytest.approx(4.0)]
+    assert fake_time.sleeps == [pytest.approx(4.0 + RESET_SLACK)]
 
 
 # -- bad answers --------------------------------------------------------------------------------
@@ -712,3 +712,15 @@ def test_a_request_that_cannot_be_made_is_not_retried(
         client.me()
     assert TOKEN not in str(caught.value) and caught.value.__cause__ is None
     assert fake_time.sleeps == [] and requests_mock.call_count == 1
+
+
+def test_a_reset_already_past_backs_off_instead_of_hammering(
+    client: IntercomClient, requests_mock: Any, fake_time: FakeTime
+) -> None:
+    past = str(int(fake_time.now) - 30)
+    requests_mock.get(
+        f"{US}/me",
+        [{"status_code": 429, "headers": {"X-RateLimit-Reset": past}}, {"json": {"id": "1"}}],
+    )
+    client.me()
+    assert len(fake_time.sleeps) == 1 and fake_time.sleeps[0] > 0

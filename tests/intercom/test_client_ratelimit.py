@@ -8,7 +8,7 @@ import time
 import pytest
 
 from deskmate.core.intercom.errors import RateLimited
-from deskmate.core.intercom.ratelimit import RateLimiter, limiter_for, limiters
+from deskmate.core.intercom.ratelimit import RESET_SLACK, RateLimiter, limiter_for, limiters
 from deskmate.testing import make_workspace
 
 
@@ -91,7 +91,7 @@ def test_server_reporting_less_left_than_our_reserve_pauses_until_reset(
         {"X-RateLimit-Limit": "167", "X-RateLimit-Remaining": "16", "X-RateLimit-Reset": str(reset)}
     )
     assert rl.headroom() == 0.0
-    assert rl.acquire() == pytest.approx(6.0)
+    assert rl.acquire() == pytest.approx(6.0 + RESET_SLACK)
 
 
 def test_server_reporting_plenty_left_changes_nothing(fake_time: FakeTime) -> None:
