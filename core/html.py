@@ -138,6 +138,8 @@ class _TextExtractor(HTMLParser):
         elif tag == "pre":
             self._pre += 1
         elif tag == "a":
+            if self._links:  # links do not nest: a new one closes the open one, as in browsers
+                self._close_link(*self._links.pop())
             self._links.append((attrs.get("href", "").strip(), len(self.out)))
         elif tag == "img" and attrs.get("src", "").strip():
             self.images.append(InlineImage(attrs["src"].strip(), attrs.get("alt", "").strip()))

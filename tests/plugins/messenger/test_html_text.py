@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deskmate.core.html import html_to_text, parse_html, safe_url, text_to_html
@@ -68,3 +70,11 @@ def test_plain_text_renders_as_escaped_paragraphs() -> None:
     assert text_to_html("a < b & c\nnext line\n\n  \n\nend") == (
         "<p>a &lt; b &amp; c<br>next line</p><p>end</p>"
     )
+
+
+def test_thousands_of_unclosed_links_are_read_in_linear_time() -> None:
+    body = "<a href='https://x.test/y'>a" * 30_000 + "</a>" * 30_000
+    started = time.perf_counter()
+    text = html_to_text(body)
+    assert time.perf_counter() - started < 2
+    assert text.startswith("a (https://x.test/y)a (https://x.test/y)")
