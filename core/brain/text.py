@@ -46,6 +46,8 @@ _STOPWORD_TEXT = """
     that these those there here what which who whom how why when where can could would should will
     shall may might must not no so than then too very just also any some all each other s t
     hi hello hey thanks thank please ok okay yes yeah pls don doesn didn isn aren won
+    one get got getting want wanted need needed like know let make use using way thing something
+    anything able still again now today happen happens many much lot really
     l d j m n c qu
     el la los las un una unos unas y o de del al en con por para que es son como mi mis tu su sus
     se lo le les nos hola gracias favor esta este esto
