@@ -47,7 +47,7 @@ def _load(schema: type[Schema]) -> dict[str, Any]:
 
 
 def _conversation_json(conv: Conversation, view: shapes.View) -> dict[str, Any]:
-    return current_sandbox().state.render(conv, view, None)
+    return current_sandbox().state.render(conv, view)
 
 
 @bp.get("/me")
@@ -166,7 +166,7 @@ def _conversation_list(page: search.Page, view: shapes.View) -> dict[str, Any]:
         "type": "conversation.list",
         "pages": pages,
         "total_count": page.total,
-        "conversations": [state.render(c, view, ()) for c in page.items],
+        "conversations": [state.render(c, view, parts=None) for c in page.items],
     }
 
 

@@ -8,10 +8,10 @@ follow the real 2.x captures: ``null`` when unassigned, ISO-8601 statistics, ``t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from deskmate.core.sandbox.records import (
     Admin,
@@ -208,9 +208,10 @@ def conversation(
     tags: Mapping[str, Tag],
     contacts: Mapping[str, Contact],
     view: View,
-    parts: Iterable[Part] | None = (),
+    parts: Sequence[Part] | Literal["all"] | None = "all",
 ) -> dict[str, Any]:
-    """A conversation; ``parts=None`` means all of them (up to 500), ``()`` means no part list."""
+    """A conversation with ``parts``: ``"all"`` (the newest 500), those given (a webhook's new
+    parts), or ``None`` for no part list (search and list results)."""
     body: dict[str, Any] = {
         "type": "conversation",
         "id": conv.id,
@@ -252,8 +253,8 @@ def conversation(
     }
     if not view.webhook:
         _drop_nulls(body, _NULL_UNSPECIFIED)
-    if parts is None or parts != ():
-        chosen = conv.parts[-MAX_PARTS:] if parts is None else list(parts)
+    if parts is not None:
+        chosen = conv.parts[-MAX_PARTS:] if parts == "all" else list(parts)
         body["conversation_parts"] = {
             "type": "conversation_part.list",
             "conversation_parts": [part(p, view) for p in chosen],

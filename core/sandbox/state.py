@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from deskmate.core.sandbox import shapes
 from deskmate.core.sandbox.records import (
@@ -134,9 +134,12 @@ class SandboxState:
         return found
 
     def render(
-        self, conv: Conversation, view: shapes.View, parts: list[Part] | None = None
+        self,
+        conv: Conversation,
+        view: shapes.View,
+        parts: Sequence[Part] | Literal["all"] | None = "all",
     ) -> dict[str, Any]:
-        """The conversation's JSON; ``parts=None`` includes all its parts."""
+        """The conversation's JSON (see ``shapes.conversation`` for ``parts``)."""
         return shapes.conversation(conv, self.tags, self.contacts, view, parts)
 
     # customers (control API) ---------------------------------------------------------------
