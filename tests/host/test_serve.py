@@ -104,8 +104,22 @@ def test_serve_migrates_answers_healthz_and_stops_cleanly(
 
 @pytest.mark.parametrize(
     "args",
-    [["--port", "70000"], ["--port", "-1"], ["--threads", "0"], ["--port", "eighty"]],
-    ids=["port-too-high", "port-negative", "no-threads", "port-not-a-number"],
+    [
+        ["--port", "70000"],
+        ["--port", "-1"],
+        ["--threads", "0"],
+        ["--port", "eighty"],
+        ["--workers", "-1"],
+        ["--workers", "10000"],
+    ],
+    ids=[
+        "port-too-high",
+        "port-negative",
+        "no-threads",
+        "port-not-a-number",
+        "negative-workers",
+        "too-many-workers",
+    ],
 )
 @pytest.mark.usefixtures("config_file")
 def test_serve_refuses_bad_options(args: list[str]) -> None:
