@@ -313,6 +313,15 @@ def test_list_conversations_newest_first_with_cursor(seeded):
     assert "next" not in second["pages"]
 
 
+@pytest.mark.parametrize(
+    "query", ["per_page=abc", "per_page=0", "per_page=151", "starting_after=%FF%00", "per_page=1e3"]
+)
+def test_malformed_list_parameters_get_400(seeded, query):
+    response = seeded.get(f"/conversations?{query}")
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] in ("per_page", "starting_after")
+
+
 def test_articles_paginate_by_page_newest_first(seeded):
     pages = [seeded.get(f"/articles?page={n}&per_page=15").json for n in (1, 2, 3, 4)]
     ids = [a["id"] for p in pages for a in p["data"]]
