@@ -411,12 +411,13 @@ class IntercomClient:
     ) -> list[dict[str, Any]]:
         """The contact's companies, full objects with ``custom_attributes``, every page."""
 
+        def companies(data: dict[str, Any]) -> list[dict[str, Any]]:
+            key = "companies" if "companies" in data else "data"
+            return _items(data, key, "GET /contacts/{id}/companies")
+
         def fetch(cid: str) -> list[dict[str, Any]]:
-            found: list[dict[str, Any]] = []
-            for data in self._numbered_pages("/contacts/{id}/companies", per_page, {"id": cid}):
-                key = "companies" if "companies" in data else "data"
-                found.extend(_items(data, key, "GET /contacts/{id}/companies"))
-            return found
+            pages = self._numbered_pages("/contacts/{id}/companies", per_page, companies, id=cid)
+            return list(pages)
 
         return self._follow_merged(contact_id, follow_merged, fetch)
 
@@ -444,18 +445,27 @@ class IntercomClient:
 
         Top-level fields hold the default locale; :func:`article_translations` gives the rest.
         """
-        for data in self._numbered_pages("/articles", per_page, {}):
-            yield from _items(data, "data", "GET /articles")
+        return self._numbered_pages(
+            "/articles", per_page, lambda data: _items(data, "data", "GET /articles")
+        )
 
     def _numbered_pages(
-        self, template: str, per_page: int, path: dict[str, str]
+        self,
+        template: str,
+        per_page: int,
+        items: Callable[[dict[str, Any]], list[dict[str, Any]]],
+        **path: str,
     ) -> Iterator[dict[str, Any]]:
-        """Pages of a ``page``/``per_page`` listing, until ``pages.total_pages``."""
+        """The items of a ``page``/``per_page`` listing, until ``pages.total_pages`` or an empty
+        page (so a wrong total never loops for ever)."""
         page, total = 1, 1
+        params = {"per_page": _per_page(per_page)}
         while page <= total:
-            params = {"page": page, "per_page": _per_page(per_page)}
-            data = self._call("GET", template, params=params, **path)
-            yield data
+            data = self._call("GET", template, params=params | {"page": page}, **path)
+            found = items(data)
+            if not found:
+                return
+            yield from found
             pages = data.get("pages")
             reported = pages.get("total_pages") if isinstance(pages, Mapping) else None
             if page == 1 and isinstance(reported, int) and not isinstance(reported, bool):

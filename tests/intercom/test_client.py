@@ -724,3 +724,17 @@ def test_a_reset_already_past_backs_off_instead_of_hammering(
     )
     client.me()
     assert len(fake_time.sleeps) == 1 and fake_time.sleeps[0] > 0
+
+
+def test_a_wrong_page_total_stops_at_the_first_empty_page(
+    client: IntercomClient, requests_mock: Any
+) -> None:
+    requests_mock.get(
+        f"{US}/articles",
+        [
+            {"json": {"data": [{"id": "1"}], "pages": {"page": 1, "total_pages": 10**9}}},
+            {"json": {"data": [], "pages": {"page": 2, "total_pages": 10**9}}},
+        ],
+    )
+    assert [a["id"] for a in client.list_articles()] == ["1"]
+    assert requests_mock.call_count == 2
