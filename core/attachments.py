@@ -182,12 +182,13 @@ class ImageDownloader:
         path = self.store.save(data, extension)
         return Attachment(url, name, content_type, len(data), str(path))
 
-    def fetch_all(self, urls: Iterable[str], limit: int) -> list[Attachment]:
-        """Fetch each URL once, up to ``limit``; the rest become placeholders saying so."""
-        unique = list(dict.fromkeys(urls))
-        kept = [self.fetch(url) for url in unique[:limit]]
+    def fetch_all(self, images: Iterable[tuple[str, str | None]], limit: int) -> list[Attachment]:
+        """Fetch each ``(url, name)`` once per URL, up to ``limit``; the rest become
+        placeholders saying so."""
+        unique = list(dict(images).items())
+        kept = [self.fetch(url, name) for url, name in unique[:limit]]
         error = f"more than {limit} images in one message"
-        return kept + [Attachment(url, error=error) for url in unique[limit:]]
+        return kept + [Attachment(url, name, error=error) for url, name in unique[limit:]]
 
     def _download(self, url: str) -> tuple[bytes, str, str]:
         deadline = time.monotonic() + self.policy.timeout

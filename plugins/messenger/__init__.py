@@ -132,15 +132,15 @@ def normalize_message(channel: str, part: Part, settings: Settings) -> Message |
         return None
     options = runtime.options_for(settings)
     parsed = parse_html(part.body)
-    image_urls = [image.src for image in parsed.images]
-    image_urls += [a.url for a in part.attachments if _is_image(a)]
+    images = [(image.src, image.alt or None) for image in parsed.images]
+    images += [(a.url, a.name) for a in part.attachments if _is_image(a)]
     others = [a for a in part.attachments if not _is_image(a)]
     return Message(
         part_id=part.id,
         author=part.author,
         text=parsed.text,
         html=part.body,
-        attachments=_images(image_urls, options, settings) + others,
+        attachments=_images(images, options, settings) + others,
         created_at=part.created_at,
         kind=part.part_type,
     )
@@ -150,14 +150,20 @@ def _is_image(attachment: Attachment) -> bool:
     return (attachment.content_type or "").lower().startswith("image/")
 
 
-def _images(urls: list[str], options: MessengerOptions, settings: Settings) -> list[Attachment]:
-    if not urls:
+def _images(
+    images: list[tuple[str, str | None]], options: MessengerOptions, settings: Settings
+) -> list[Attachment]:
+    """Download ``(url, name)`` images, or placehold them all when downloads are off."""
+    if not images:
         return []
     if not options.download_images:
-        return [Attachment(url, error="image downloads are off") for url in dict.fromkeys(urls)]
+        unique = dict(images)
+        return [
+            Attachment(url, name, error="image downloads are off") for url, name in unique.items()
+        ]
     downloader = ImageDownloader(options.store(settings), options.policy())
     try:
-        return downloader.fetch_all(urls, options.max_images)
+        return downloader.fetch_all(images, options.max_images)
     finally:
         downloader.close()
 

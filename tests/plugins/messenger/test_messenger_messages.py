@@ -111,7 +111,10 @@ def test_an_attached_image_is_kept_and_other_files_are_listed(
         Attachment("https://files.example.com/invoice.pdf", "invoice.pdf", "application/pdf"),
     ]
     message = normalize(loopback_settings, "see attached", files)
-    assert [a.local_path is not None for a in message.attachments] == [True, False]
+    assert [(a.name, a.local_path is not None) for a in message.attachments] == [
+        ("shot.png", True),
+        ("invoice.pdf", False),
+    ]
     assert message.attachments[1].name == "invoice.pdf"
 
 
