@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from deskmate.core.brain.knowledge import StoreKnowledge
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.core.brain.settings import BrainSettings, brain_settings
+from deskmate.core.store.db import make_engine
+
+
+class IndexSource(Protocol):
+    """Where workspace indexes come from (``StoreKnowledge`` reads the store)."""
+
+    def index(self, workspace_id: str) -> KnowledgeIndex: ...
 
 
 @dataclass
@@ -19,7 +27,7 @@ class BrainRuntime:
     """Options plus a per-workspace index source (a store, fixed indexes, or nothing)."""
 
     settings: BrainSettings = field(default_factory=BrainSettings)
-    knowledge: Any = None
+    knowledge: IndexSource | None = None
     indexes: dict[str, KnowledgeIndex] = field(default_factory=dict)
     default_workspace: str | None = None
 
@@ -55,17 +63,15 @@ def configure(settings: Any, *, warm: bool = True) -> BrainRuntime:
 
     With ``warm``, every workspace's knowledge index starts building in the background now.
     """
-    from deskmate.core.brain.knowledge import StoreKnowledge
-    from deskmate.core.store.db import make_engine
-
     url = settings.resolved_database_url()
     workspaces = list(getattr(settings, "workspaces", {}) or {})
+    knowledge = StoreKnowledge(lambda: make_engine(url))
     runtime = BrainRuntime(
         settings=brain_settings(settings),
-        knowledge=StoreKnowledge(lambda: make_engine(url)),
+        knowledge=knowledge,
         default_workspace=workspaces[0] if len(workspaces) == 1 else None,
     )
     install(runtime)
     if warm:
-        runtime.knowledge.warm(workspaces)
+        knowledge.warm(workspaces)
     return runtime

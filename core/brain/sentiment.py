@@ -110,10 +110,13 @@ def _shouting(text: str) -> bool:
     return upper / len(letters) > 0.7 and len(_CAPS_WORD.findall(text)) >= 2
 
 
-def frustration_cues(text: str) -> tuple[str, ...]:
-    """The names of the frustration cues found in ``text``, in a stable order."""
+def frustration_cues(text: str, folded: str | None = None) -> tuple[str, ...]:
+    """The names of the frustration cues found in ``text``, in a stable order.
+
+    ``folded`` is ``match_text(text)`` when the caller already has it.
+    """
     sample = text[:MAX_MATCH_CHARS]
-    folded = match_text(sample)
+    folded = match_text(sample) if folded is None else folded
     cues = [name for name, pattern in _CUES.items() if pattern.search(folded)]
     if _shouting(sample):
         cues.append("shouting")
@@ -133,12 +136,13 @@ def analyze(text: str, language: str | None) -> Sentiment:
     """Rate ``text``: negative on any frustration cue, VADER in English, else cue or unknown."""
     if not text.strip():
         return Sentiment("unknown")
-    cues = frustration_cues(text)
+    folded = match_text(text)
+    cues = frustration_cues(text, folded)
     english = _language_of(text, language) == "en"
     compound = _vader().polarity_scores(text[:MAX_MATCH_CHARS])["compound"] if english else 0.0
     if cues:
         return Sentiment("negative", round(min(compound, -0.3 - 0.15 * len(cues)), 3), cues)
-    thanked = bool(_GRATITUDE.search(match_text(text)))
+    thanked = bool(_GRATITUDE.search(folded))
     if english:
         if compound <= NEGATIVE_AT:
             return Sentiment("negative", compound)
