@@ -166,31 +166,29 @@ def iter_passages(
     visibility: str | None = None,
     batch_size: int = 1000,
 ) -> Iterator[PassageRow]:
-    """Stream the workspace's passages with their documents' fields, in document order."""
+    """Stream the workspace's passages with their documents' fields, in document order.
+
+    Documents and passages are read by two single-table queries and joined here: a join's plan
+    can turn quadratic on PostgreSQL while a fresh sync's statistics are stale (26 s instead of
+    0.3 s for 100k passages).
+    """
     doc, passage = KnowledgeDocument, KnowledgePassage
+    docs_stmt = select(
+        doc.id, doc.source, doc.external_id, doc.locale, doc.title, doc.url, doc.visibility
+    ).where(doc.workspace_id == workspace_id)
+    if visibility is not None:
+        docs_stmt = docs_stmt.where(doc.visibility == visibility)
+    docs = {row[0]: tuple(row[1:]) for row in session.execute(docs_stmt)}
     stmt = (
-        select(
-            passage.id,
-            doc.id,
-            doc.source,
-            doc.external_id,
-            doc.locale,
-            doc.title,
-            doc.url,
-            doc.visibility,
-            passage.position,
-            passage.heading,
-            passage.text,
-        )
-        .join(doc, passage.document_id == doc.id)
+        select(passage.id, passage.document_id, passage.position, passage.heading, passage.text)
         .where(passage.workspace_id == workspace_id)
-        .order_by(doc.id, passage.position)
+        .order_by(passage.document_id, passage.position)
         .execution_options(yield_per=batch_size)
     )
-    if visibility is not None:
-        stmt = stmt.where(doc.visibility == visibility)
-    for row in session.execute(stmt):
-        yield PassageRow(*row)
+    for passage_id, document_id, position, heading, text in session.execute(stmt):
+        fields = docs.get(document_id)
+        if fields is not None:
+            yield PassageRow(passage_id, document_id, *fields, position, heading, text)
 
 
 def get_sync_state(session: Session, workspace_id: str, source: str) -> SyncState | None:
