@@ -65,6 +65,7 @@ MAX_PER_PAGE = 150
 DEFAULT_TIMEOUT = (5.0, 30.0)
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_CONTACT_MERGE_HOPS = 3
+MAX_ATTACHMENTS = 10
 
 _TRANSPORT_ERRORS = (
     requests.Timeout,
@@ -238,7 +239,9 @@ class IntercomClient:
             "body": body,
         }
         if attachment_urls:
-            payload["attachment_urls"] = list(attachment_urls)[:10]
+            if len(attachment_urls) > MAX_ATTACHMENTS:
+                raise ValueError(f"Intercom takes at most {MAX_ATTACHMENTS} attachment URLs")
+            payload["attachment_urls"] = list(attachment_urls)
         return self._call(
             "POST",
             "/conversations/{id}/reply",

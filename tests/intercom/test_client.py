@@ -619,6 +619,7 @@ def test_missing_or_mistyped_keys_raise_invalid_response(
         lambda c: c.reply("1", "  ", admin_id="9"),
         lambda c: c.reply("1", "hi", admin_id="9", message_type="quick_reply"),
         lambda c: c.reply("", "hi", admin_id="9"),
+        lambda c: c.reply("1", "hi", admin_id="9", attachment_urls=["https://f/x"] * 11),
         lambda c: c.assign("1", admin_id="9", assignee_id="2", type="bot"),
         lambda c: c.assign("1", admin_id=True, assignee_id="2"),
         lambda c: c.update_conversation_attributes("1", {}),
@@ -738,3 +739,9 @@ def test_a_wrong_page_total_stops_at_the_first_empty_page(
     )
     assert [a["id"] for a in client.list_articles()] == ["1"]
     assert requests_mock.call_count == 2
+
+
+def test_reply_sends_attachment_urls(client: IntercomClient, requests_mock: Any) -> None:
+    requests_mock.post(f"{US}/conversations/215/reply", json=CONVERSATION)
+    client.reply("215", "See attached", admin_id="9", attachment_urls=["https://f/a.png"])
+    assert requests_mock.last_request.json()["attachment_urls"] == ["https://f/a.png"]
