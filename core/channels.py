@@ -30,14 +30,17 @@ MESSAGE_PART_TYPES = frozenset({"comment", "quick_reply"})
 OptionsT = TypeVar("OptionsT")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BaseChannelOptions:
-    """Options every channel has: its switches and how long to wait before acting."""
+    """Options every channel has: its switches and how long to wait before acting.
 
-    autopilot: bool = True
-    assist: bool = False
-    initial_delay: float = 0.0
-    followup_delay: float = 0.0
+    Options carry no defaults of their own: they are built from the plugin's schema, which has.
+    """
+
+    autopilot: bool
+    assist: bool
+    initial_delay: float
+    followup_delay: float
 
     def delay(self, first_message: bool) -> float:
         return self.initial_delay if first_message else self.followup_delay

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from marshmallow import Schema, fields, validate
@@ -96,17 +96,16 @@ class EmailConfig(Schema):
     sources_labels = _phrases(DEFAULT_SOURCES_LABELS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EmailOptions(BaseChannelOptions):
     """The validated ``[plugins.email]`` section."""
 
-    initial_delay: float = 30.0
-    email_reply_feature: bool = False
-    default_language: str = "en"
-    greetings: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_GREETINGS))
-    sign_offs: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SIGN_OFFS))
-    signature: str = ""
-    sources_labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SOURCES_LABELS))
+    email_reply_feature: bool
+    default_language: str
+    greetings: dict[str, str]
+    sign_offs: dict[str, str]
+    signature: str
+    sources_labels: dict[str, str]
 
     def phrase(self, phrases: dict[str, str], language: str | None) -> str:
         """The phrase for ``language``, else for the default language, else English."""

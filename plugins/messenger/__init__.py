@@ -8,6 +8,7 @@ attachment store, a placeholder when that fails) and answers in short chat-style
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,20 +60,19 @@ class MessengerConfig(Schema):
     sources_label = fields.String(load_default="Sources:")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MessengerOptions(BaseChannelOptions):
     """The validated ``[plugins.messenger]`` section."""
 
-    initial_delay: float = 4.0
-    download_images: bool = True
-    image_hosts: tuple[str, ...] = DEFAULT_IMAGE_HOSTS
-    image_allow_http: bool = False
-    max_image_bytes: int = 10 * 1024 * 1024
-    image_timeout: float = 10.0
-    max_images: int = 10
-    attachment_dir: str = ""
-    paragraph_sentences: int = 2
-    sources_label: str = "Sources:"
+    download_images: bool
+    image_hosts: Sequence[str]
+    image_allow_http: bool
+    max_image_bytes: int
+    image_timeout: float
+    max_images: int
+    attachment_dir: str
+    paragraph_sentences: int
+    sources_label: str
 
     def policy(self) -> DownloadPolicy:
         schemes = {"https", "http"} if self.image_allow_http else {"https"}
