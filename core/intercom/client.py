@@ -57,6 +57,8 @@ __all__ = [
     "RetryPolicy",
     "article_translations",
     "base_url_for",
+    "next_page_cursor",
+    "page_items",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,10 +205,7 @@ class IntercomClient:
 
         Holds the 500 most recent parts, as Intercom returns no more.
         """
-        params = {"display_as": "plaintext"} if plaintext else None
-        data = self._call(
-            "GET", "/conversations/{id}", id=_id(conversation_id, "conversation_id"), params=params
-        )
+        data = self.get_conversation_item(conversation_id, plaintext=plaintext)
         try:
             return conversation_from_item(data)
         except ShapeError as exc:
@@ -214,6 +213,16 @@ class IntercomClient:
                 f"Intercom sent a conversation deskmate cannot read: {exc}",
                 endpoint="/conversations/{id}",
             ) from None
+
+    def get_conversation_item(
+        self, conversation_id: str | int, *, plaintext: bool = True
+    ) -> dict[str, Any]:
+        """``GET /conversations/{id}`` as Intercom's JSON (statistics, rating and part counts
+        included), for readers that need more than :class:`Conversation` keeps."""
+        params = {"display_as": "plaintext"} if plaintext else None
+        return self._call(
+            "GET", "/conversations/{id}", id=_id(conversation_id, "conversation_id"), params=params
+        )
 
     def reply(
         self,
@@ -343,13 +352,26 @@ class IntercomClient:
             raise ValueError("a search needs a query: a filter or an AND/OR group")
 
         def page(cursor: str | None) -> dict[str, Any]:
-            pagination: dict[str, Any] = {"per_page": _per_page(per_page)}
-            if cursor:
-                pagination["starting_after"] = cursor
-            body = {"query": dict(query), "pagination": pagination}
-            return self._call("POST", "/conversations/search", json_body=body, idempotent=True)
+            return self.search_conversations_page(query, per_page=per_page, starting_after=cursor)
 
         return self._cursor_pages(page, starting_after, "POST /conversations/search")
+
+    def search_conversations_page(
+        self,
+        query: Mapping[str, Any],
+        *,
+        per_page: int = MAX_PER_PAGE,
+        starting_after: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of ``POST /conversations/search`` as Intercom's JSON; :func:`page_items`
+        and :func:`next_page_cursor` read it (a resumable sync keeps the cursor)."""
+        if not isinstance(query, Mapping) or not query:
+            raise ValueError("a search needs a query: a filter or an AND/OR group")
+        pagination: dict[str, Any] = {"per_page": _per_page(per_page)}
+        if starting_after:
+            pagination["starting_after"] = starting_after
+        body = {"query": dict(query), "pagination": pagination}
+        return self._call("POST", "/conversations/search", json_body=body, idempotent=True)
 
     def list_conversations(
         self, *, per_page: int = MAX_PER_PAGE, starting_after: str | None = None
@@ -474,6 +496,21 @@ class IntercomClient:
             if page == 1 and isinstance(reported, int) and not isinstance(reported, bool):
                 total = reported
             page += 1
+
+    def list_articles_page(self, page: int = 1, *, per_page: int = 50) -> dict[str, Any]:
+        """One page of ``GET /articles`` as Intercom's JSON (``data``, ``pages``,
+        ``total_count``), for a sync that checkpoints page by page."""
+        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+            raise ValueError("page must be a whole number from 1")
+        return self._call(
+            "GET", "/articles", params={"page": page, "per_page": _per_page(per_page)}
+        )
+
+    def get_article(self, article_id: str | int) -> dict[str, Any]:
+        """``GET /articles/{id}``: one article with its translations."""
+        data = self._call("GET", "/articles/{id}", id=_id(article_id, "article_id"))
+        _require(data, "id", (str, int), "GET /articles/{id}")
+        return data
 
     # -- transport -------------------------------------------------------------------------
 
@@ -729,6 +766,16 @@ def _items(data: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]
             endpoint=where,
         )
     return value
+
+
+def page_items(data: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """The objects of a page under ``key``; :class:`InvalidResponse` for any other shape."""
+    return _items(data, key, where)
+
+
+def next_page_cursor(data: Mapping[str, Any], where: str) -> str | None:
+    """The ``pages.next.starting_after`` cursor of a page, ``None`` on the last page."""
+    return _next_cursor(data, where)
 
 
 def _next_cursor(data: Mapping[str, Any], where: str) -> str | None:
