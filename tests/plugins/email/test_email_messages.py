@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
@@ -9,9 +10,10 @@ import pytest
 from deskmate.core.config import Settings
 from deskmate.core.domain import Attachment, Author, Message
 from deskmate.core.intercom.models import Conversation, Part
-from deskmate.plugins import email
+from deskmate.core.plugins import PluginHost
+from deskmate.plugins import email, messenger
 from deskmate.plugins.email.quotes import strip_reply
-from deskmate.testing import make_conversation
+from deskmate.testing import make_conversation, make_host
 
 CUSTOMER = Author("lead", "991267645", "Ciaran176 Lee", "admin176@email.com")
 
@@ -19,6 +21,12 @@ CUSTOMER = Author("lead", "991267645", "Ciaran176 Lee", "admin176@email.com")
 def source_part(conversation: Conversation) -> Part:
     source = conversation.source
     return Part(source.id, "source", source.body, source.author, attachments=source.attachments)
+
+
+@functools.cache
+def channels() -> PluginHost:
+    """Both channel plugins on one host, so each hook call also shows Messenger stays out of it."""
+    return make_host(("messenger", messenger), ("email", email))
 
 
 def normalize(
@@ -32,7 +40,9 @@ def normalize(
     conversation = make_conversation(source_type="email")
     conversation.source.subject = subject
     part = Part("p9", part_type, body, CUSTOMER, attachments=attachments or [])
-    message = email.normalize_message("email", part, conversation)
+    message = channels().hook.normalize_message(
+        channel="email", part=part, conversation=conversation, settings=settings
+    )
     assert message is not None
     return message
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -13,8 +14,9 @@ import pytest
 from deskmate.core.config import Settings
 from deskmate.core.domain import Attachment, Author, Message
 from deskmate.core.intercom.models import Part
-from deskmate.plugins import messenger
-from deskmate.testing import make_conversation
+from deskmate.core.plugins import PluginHost
+from deskmate.plugins import email, messenger
+from deskmate.testing import make_conversation, make_host
 
 if TYPE_CHECKING:
     from conftest import ImageServer
@@ -22,11 +24,19 @@ if TYPE_CHECKING:
 CUSTOMER = Author("user", "contact-1", "Ada Lovelace")
 
 
+@functools.cache
+def channels() -> PluginHost:
+    """Both channel plugins on one host, so each hook call also shows Email stays out of it."""
+    return make_host(("messenger", messenger), ("email", email))
+
+
 def normalize(
     settings: Settings, body: str, attachments: list[Attachment] | None = None
 ) -> Message:
     part = Part("p1", "comment", body, CUSTOMER, attachments=attachments or [])
-    message = messenger.normalize_message("messenger", part, settings)
+    message = channels().hook.normalize_message(
+        channel="messenger", part=part, conversation=make_conversation(), settings=settings
+    )
     assert message is not None
     return message
 
