@@ -98,14 +98,12 @@ def _import(path: str) -> Blueprint:
 
 def _register_plugin_routes(app: Flask, settings: Settings, host: PluginHost) -> None:
     """Mount each plugin's blueprints; a plugin whose routes can't be mounted is failed alone."""
-    arguments = {"settings": settings}
-    for impl in reversed(host.hook.register_routes.get_hookimpls()):
-        try:
-            blueprints = impl.function(*(arguments[a] for a in impl.argnames)) or []
-            for blueprint in blueprints:
-                app.register_blueprint(blueprint)
-        except Exception as exc:
-            host.fail(impl.plugin_name, f"register_routes: {type(exc).__name__}: {exc}")
+
+    def mount(blueprints: list[Blueprint] | None) -> None:
+        for blueprint in blueprints or []:
+            app.register_blueprint(blueprint)
+
+    host.call_each("register_routes", mount, settings=settings)
 
 
 @bp.get("/healthz")

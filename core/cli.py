@@ -25,7 +25,13 @@ from deskmate.core.config import (
 from deskmate.core.demo import demo
 from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.operations import COMMANDS as OPERATIONS
-from deskmate.core.plugins import PluginHost, did_you_mean, make_plugin_manager, plugin_table
+from deskmate.core.plugins import (
+    PluginHost,
+    add_plugin_commands,
+    did_you_mean,
+    make_plugin_manager,
+    plugin_table,
+)
 from deskmate.core.sandbox.command import sandbox_command
 from deskmate.core.server import (
     BACKGROUND_SERVICES,
@@ -210,4 +216,5 @@ cli.add_command(sandbox_command)
 
 
 def main() -> None:
+    add_plugin_commands(cli, make_plugin_manager())
     cli()

@@ -27,6 +27,7 @@ from importlib import metadata
 from types import ModuleType
 from typing import Any, Literal
 
+import click
 import pluggy
 
 from deskmate import hookspecs
@@ -127,6 +128,28 @@ class PluginHost:
             raise pluggy.PluginValidationError(plugin, "; ".join(problems))
         hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self.infos[name] = PluginInfo(name, version, "loaded", hooks=hooks, default=default)
+
+    def call_each(
+        self,
+        hook_name: str,
+        use: Callable[[Any], None],
+        *,
+        reset: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Call each plugin's implementation of a set-up hook alone and hand its result to ``use``.
+
+        A plugin whose implementation or whose result raises is failed (reported, unregistered)
+        and the others go on: one plugin's bad route or command never stops deskmate starting.
+        ``reset`` runs before each implementation, to give each a clean slate.
+        """
+        for impl in reversed(getattr(self.hook, hook_name).get_hookimpls()):
+            if reset is not None:
+                reset()
+            try:
+                use(impl.function(*(kwargs[arg] for arg in impl.argnames)))
+            except Exception as exc:
+                self.fail(impl.plugin_name, f"{hook_name}: {type(exc).__name__}: {exc}")
 
     def section_schema(self, name: str) -> Any:
         """Return the config schema the plugin ``name`` declares for its own section, if any."""
@@ -345,6 +368,24 @@ def _shape(result: object) -> str:
     if isinstance(result, list):
         return f"list of {len(result)}"
     return "None" if result is None else type(result).__name__
+
+
+def add_plugin_commands(group: click.Group, host: PluginHost) -> None:
+    """Add the commands plugins register (``register_commands``) to ``group``.
+
+    Each plugin registers on a scratch group first, so a plugin can't replace a command that
+    already exists (``serve``, another plugin's): it is failed instead, with the clashing names.
+    """
+    scratch = click.Group()
+
+    def adopt(_result: object) -> None:
+        taken = sorted(set(scratch.commands) & set(group.commands))
+        if taken:
+            raise ValueError(f"command names already used: {', '.join(taken)}")
+        for name, command in scratch.commands.items():
+            group.add_command(command, name)
+
+    host.call_each("register_commands", adopt, reset=scratch.commands.clear, cli=scratch)
 
 
 def plugin_table(infos: Sequence[PluginInfo]) -> str:
