@@ -160,6 +160,11 @@ def run_demo(folder: Path, *, duplicate: int = 1, echo: Callable[[str], None] = 
             passed = scene.expect(what)
             ok &= passed
             echo(f"   {'✓' if passed else '✗'} expected: {scene.expectation}")
+            if not passed:
+                echo(
+                    f"     got: {len(what.replies)} replies, {len(what.notes)} notes, "
+                    f"tags {what.tags or '-'}, session {what.state or '-'}"
+                )
     return ok
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from deskmate.core.brain.commands import ask
 from deskmate.core.reports import session_detail, session_summary
 from deskmate.core.runtime import Worker
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
@@ -146,4 +147,4 @@ def sessions_show(session_id: int, as_json: bool) -> None:
         click.echo(f"  - {a['kind']}: {json.dumps(a['data'], default=str)[:300]}")
 
 
-COMMANDS = (worker, events, sessions)
+COMMANDS = (worker, events, sessions, ask)
