@@ -114,6 +114,15 @@ def test_a_connection_that_lands_on_an_internal_address_is_not_read(
     assert not (tmp_path / "store").exists()
 
 
+def test_https_connections_are_checked_before_the_tls_handshake(
+    tmp_path: Path, image_server: ImageServer
+) -> None:
+    """The loopback server speaks plain HTTP, so only a check made before TLS gives this reason."""
+    fetcher = downloader(tmp_path, (f"localhost:{image_server.port}",), localhost=["8.8.8.8"])
+    image = fetcher.fetch(f"https://localhost:{image_server.port}/image.png")
+    assert image.error == "host localhost connected to an internal address"
+
+
 def test_redirect_loops_stop(tmp_path: Path, image_server: ImageServer) -> None:
     fetcher = downloader(tmp_path, (image_server.origin,))
     url = image_server.url("/redirect?to=/redirect?to=/redirect?to=/redirect?to=/image.png")
