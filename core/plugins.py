@@ -111,8 +111,10 @@ class PluginHost:
         """Record ``name`` as failed and unregister it if it is registered."""
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)
+        known = self.infos.get(name)
+        version = version or (known.version if known else None)
         self.infos[name] = PluginInfo(name, version, "failed", reason=reason)
-        log.error("plugin %r was not loaded: %s", name, reason)
+        log.error("plugin %r failed, deskmate goes on without it: %s", name, reason)
 
     def register(self, plugin: object, name: str, *, version: str | None, default: bool) -> None:
         """Register ``plugin`` under ``name`` and validate its hooks.
