@@ -149,6 +149,8 @@ class Settings:
     instance_path: Path = field(default_factory=lambda: Path(os.getcwd()) / "instance")
     public_url: str = "http://127.0.0.1:8080"
     jobs_backend: str = "sqlite"
+    jobs_lease_seconds: int = 120
+    jobs_max_attempts: int = 5
     redis_url: str | None = field(default=None, repr=False)
     admin_token: Secret | None = None
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -564,6 +566,14 @@ class JobsSchema(Section):
         metadata={"example": 'backend = "sqlite"'},
     )
     redis_url = ServiceUrlField(env_example="REDIS_URL", schemes=["redis", "rediss", "unix"])
+    lease_seconds = Int(
+        validate=validate.Range(min=1, max=3600, error="must be between 1 and 3600 seconds"),
+        metadata={"example": "lease_seconds = 120"},
+    )
+    max_attempts = Int(
+        validate=validate.Range(min=1, max=100, error="must be between 1 and 100"),
+        metadata={"example": "max_attempts = 5"},
+    )
 
     @validates_schema
     def _redis_has_url(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -793,6 +803,8 @@ def _settings(data: dict[str, Any], base: Path, source: Path | None) -> Settings
         "brain": data.get("brain"),
         "jobs_backend": jobs.get("backend"),
         "redis_url": jobs.get("redis_url"),
+        "jobs_lease_seconds": jobs.get("lease_seconds"),
+        "jobs_max_attempts": jobs.get("max_attempts"),
         "database_url": _rebase_sqlite(data["database_url"], base)
         if "database_url" in data
         else None,

@@ -35,7 +35,14 @@ SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1
 def build_engine(settings: Settings, host: PluginHost) -> Engine:
     """An engine on the configured database, with one Intercom client per workspace."""
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
-    return Engine(settings, host, sessions, IntercomClient)
+    return Engine(
+        settings,
+        host,
+        sessions,
+        IntercomClient,
+        lease=timedelta(seconds=settings.jobs_lease_seconds),
+        max_attempts=settings.jobs_max_attempts,
+    )
 
 
 class QueueDispatcher:

@@ -188,7 +188,9 @@ def test_misspelt_keys_get_did_you_mean_at_every_level(write_config, env, errors
 def test_unknown_key_without_a_close_match_lists_the_known_keys(write_config, env, errors_of):
     errors = errors_of(write_config("[jobs]\nqqqq = 1\n"), env)
 
-    assert errors["jobs.qqqq"].hint == "known keys: backend, redis_url"
+    assert errors["jobs.qqqq"].hint == (
+        "known keys: backend, lease_seconds, max_attempts, redis_url"
+    )
 
 
 def test_wrong_types_name_the_key_and_show_what_to_write(write_config, env, errors_of):
