@@ -10,18 +10,15 @@ from __future__ import annotations
 import functools
 import hmac
 import importlib
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy import Engine
 
-from deskmate.core.config import Settings
+from deskmate.core.config import Settings, load
 from deskmate.core.plugins import PluginHost, make_plugin_manager
 from deskmate.core.store import db
-
-log = logging.getLogger(__name__)
 
 EXTENSION = "deskmate"
 
@@ -67,11 +64,18 @@ def create_app(
 ) -> Flask:
     """Create a deskmate web application.
 
-    :param settings: the validated configuration; defaults apply when ``None``.
+    With no arguments the config file is loaded (``$DESKMATE_CONFIG``, else ``./deskmate.toml``),
+    so any WSGI server can run ``deskmate.core.app:create_app()``; ``deskmate serve`` also applies
+    the database migrations first, which ``deskmate db upgrade`` does otherwise.
+
+    :param settings: the validated configuration; loaded from the config file when ``None``.
     :param host: a plugin host; built from ``settings.plugins`` when ``None``.
     :param testing: set Flask's ``TESTING`` flag (exceptions reach the test client).
+    :raises deskmate.core.config.ConfigInvalid: no settings given and the config file is invalid.
     """
-    settings = settings or Settings()
+    if settings is None:
+        settings, loaded = load()
+        host = host or loaded
     host = host or make_plugin_manager(settings.plugins)
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.config["TESTING"] = testing

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask
 
 from deskmate import hookimpl
 from deskmate.core.app import CORE_BLUEPRINTS, HostState, create_app, state
-from deskmate.core.config import Secret, Settings
+from deskmate.core.config import ConfigInvalid, Secret, Settings
 from deskmate.core.store import db
 from deskmate.testing import make_host
 
@@ -33,6 +33,25 @@ def test_each_app_gets_its_own_plugin_host(settings: Settings) -> None:
 
     assert state(first).host is not state(second).host
     assert not first.testing
+
+
+def test_app_without_arguments_loads_the_config_file(config_file: Path) -> None:
+    app = create_app()
+
+    held = state(app)
+    assert held.settings.source_path == config_file
+    assert list(held.settings.workspaces) == ["testapp"]
+    assert "messenger" in held.host.loaded()
+
+
+def test_app_without_arguments_and_no_config_file_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DESKMATE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(ConfigInvalid, match="config file not found"):
+        create_app()
 
 
 def test_core_blueprints_are_mounted(settings: Settings) -> None:
