@@ -20,6 +20,16 @@ TRIGGERS = (
 )
 """Every escalation trigger, by the code it records as the reason."""
 
+_DETECTABLE = """
+    ace af am an ar ary arz as az ba bcl be bg bn br bs ca crh cs cy da de dz el en eo es et eu
+    ext fa fi fo fr fuv fy ga gcf gcr gd gl gom grc gu gug guw ha hbo he hi hr ht hu hy id ig is
+    it ja jv ka kab kik kk km kn ko ku ky la lb lg lij ln lo lt ltg lv mg mk ml mn mr ms mt my ne
+    nl nn no nso oc om or pa pcm pl ps pt qu ro ru rw sa sdh se si sk sl sn so sq sr st sv sw ta
+    te tg th tk tl tr tt ug uk ur uz uzs vec vi vo wa wuu xh yo yue zh zu
+"""
+DETECTABLE_LANGUAGES = frozenset(_DETECTABLE.split())
+"""The codes py3langid's model knows (``languages`` may only list these)."""
+
 
 @dataclass(frozen=True)
 class BrainSettings:
@@ -86,7 +96,13 @@ class BrainSchema(Schema):
     )
     topic_match = _unit()
     triggers = mf.Nested(TriggersSchema)
-    languages = mf.List(mf.String(validate=validate.Regexp(r"^[a-z]{2,3}$")))
+    languages = mf.List(
+        mf.String(
+            validate=validate.OneOf(
+                sorted(DETECTABLE_LANGUAGES), error="is not a language detection knows: {input}"
+            )
+        )
+    )
     default_language = mf.String(validate=validate.Regexp(r"^[a-z]{2,3}$"))
     language_confidence = _unit()
     search_limit = mf.Integer(validate=validate.Range(1, 50))

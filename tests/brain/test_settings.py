@@ -5,8 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from deskmate.core.brain.settings import (
+    DETECTABLE_LANGUAGES,
     TRIGGERS,
     BrainSettings,
     brain_settings,
@@ -45,6 +47,7 @@ def test_a_section_sets_thresholds_topics_and_switches() -> None:
         ({"max_ai_turns": 0}, "max_ai_turns"),
         ({"triggers": {"lopo": False}}, "triggers"),
         ({"languages": ["english"]}, "languages"),
+        ({"languages": ["xx"]}, "languages"),
         ({"handoff_topics": ["x" * 501]}, "handoff_topics"),
         ({"handoff_topics": ["t"] * 201}, "handoff_topics"),
         ({"unknown_option": 1}, "unknown_option"),
@@ -60,3 +63,8 @@ def test_brain_settings_reads_the_configuration() -> None:
     assert brain_settings(SimpleNamespace(brain=custom)) is custom
     assert brain_settings(SimpleNamespace(brain={"max_ai_turns": 4})).max_ai_turns == 4
     assert brain_settings(object()) == BrainSettings()
+
+
+def test_the_detectable_languages_are_those_of_the_detection_model() -> None:
+    model = LanguageIdentifier.from_model_file(MODEL_FILE)
+    assert set(model.nb_classes) - {"zxx"} == DETECTABLE_LANGUAGES
