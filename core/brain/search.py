@@ -191,6 +191,9 @@ class KnowledgeIndex:
 
     def _mask(self, visibility: Collection[Visibility]) -> np.ndarray:
         """Which slots are live and of one of the given visibilities (cached until a change)."""
+        unknown = set(visibility) - _VIS_CODE.keys()
+        if unknown:
+            raise ValueError(f"unknown visibility {sorted(unknown)}: use 'public' or 'internal'")
         codes = tuple(sorted({_VIS_CODE[v] for v in visibility}))
         mask = self._masks.get(codes)
         if mask is None:

@@ -166,3 +166,8 @@ def test_hostile_passages_are_indexed_safely() -> None:
     assert index.search("needle") == []  # past the indexed length
     assert index.search("secret plans") == []  # unknown visibility is never public
     assert index.search("secret plans", visibility=("internal",))[0].doc_id == "o"
+
+
+def test_an_unknown_visibility_is_a_clear_error(kb: KnowledgeIndex) -> None:
+    with pytest.raises(ValueError, match="unknown visibility"):
+        kb.search("refund", visibility=("secret",))  # type: ignore[arg-type]
