@@ -203,8 +203,7 @@ def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int
             "Choose another --port or stop the program using it."
         ) from None
     click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
-    services = [embedded_worker(workers)] if workers else []
-    run(server, settings, host, [*services, *BACKGROUND_SERVICES], app=app)
+    run(server, settings, host, [embedded_worker(workers), *BACKGROUND_SERVICES], app=app)
     click.echo("deskmate stopped")
 
 

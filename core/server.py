@@ -48,13 +48,17 @@ BACKGROUND_SERVICES: list[ServiceFactory] = []
 
 
 def embedded_worker(workers: int) -> ServiceFactory:
-    """A factory of the job consumer (``workers`` threads) and scheduler that serve embeds."""
+    """A factory of the job consumer (``workers`` threads) and scheduler that serve embeds.
 
-    def start_worker(settings: Settings, host: PluginHost, app: Flask | None) -> Service:
-        worker = Worker(settings, host, workers=workers)
+    The app's intake enqueues new conversations on the worker's queue either way; with
+    ``workers=0`` nothing runs here and separate ``deskmate worker`` processes consume the queue.
+    """
+
+    def start_worker(settings: Settings, host: PluginHost, app: Flask | None) -> Service | None:
+        worker = Worker(settings, host, workers=max(workers, 1))
         if app is not None:
             set_dispatcher(app, QueueDispatcher(worker.queue))
-        return worker
+        return worker if workers else None
 
     return start_worker
 

@@ -234,3 +234,11 @@ def test_embedded_worker_takes_the_intakes_new_conversations(settings: Settings)
     dispatcher = intake_for(app).writer.dispatcher
     assert isinstance(dispatcher, QueueDispatcher)
     assert dispatcher.queue is worker.queue
+
+
+def test_serve_without_workers_still_enqueues_for_separate_workers(settings: Settings) -> None:
+    host = make_host()
+    app = server.prepare_app(settings, host)
+
+    assert server.embedded_worker(0)(settings, host, app) is None
+    assert isinstance(intake_for(app).writer.dispatcher, QueueDispatcher)
