@@ -1,9 +1,11 @@
 """Knowledge indexes built from the store, one per workspace, kept in step incrementally.
 
-The store's ``knowledge_passages`` (with their documents) are read through SQLAlchemy. Each
-workspace's index is checked at most every ``check_every`` seconds with one aggregate query (row
-count, highest passage id, latest document sync time); when that fingerprint moves, only the
-passages that appeared, disappeared or whose document was re-synced are loaded or dropped.
+The store replaces a document's passages (new ids) whenever its content changes, so a passage id
+always means the same text. Each workspace's index is checked at most every ``check_every``
+seconds with two single-table aggregates (passage count and highest id; document count and latest
+sync time); when that fingerprint moves, the passage ids are listed and only passages that
+appeared are loaded and those that disappeared dropped. Single-table reads, joined here, follow
+the store's advice (a join's plan can turn quadratic on PostgreSQL after a fresh sync).
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -22,35 +23,36 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.store.knowledge import PassageRow, iter_passages
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage
 
 log = logging.getLogger(__name__)
 
-Fingerprint = tuple[int, int | None, datetime | None]
+Fingerprint = tuple[int, int | None, int, datetime | None]
+LOAD_BATCH = 500
 
 
 @dataclass
 class _Cached:
     index: KnowledgeIndex = field(default_factory=KnowledgeIndex)
-    stamps: dict[str, datetime | None] = field(default_factory=dict)
     fingerprint: Fingerprint | None = None
     checked_at: float = float("-inf")
 
 
-def to_passage(passage: KnowledgePassage, document: KnowledgeDocument) -> Passage:
+def to_passage(row: PassageRow) -> Passage:
     """The search view of a stored passage; its heading joins the document title."""
-    title = document.title or ""
-    if passage.heading and passage.heading != title:
-        title = f"{title} — {passage.heading}" if title else passage.heading
+    title = row.title or ""
+    if row.heading and row.heading != title:
+        title = f"{title} — {row.heading}" if title else row.heading
     return Passage(
-        id=str(passage.id),
-        doc_id=document.external_id,
+        id=str(row.passage_id),
+        doc_id=row.external_id,
         title=title,
-        text=passage.text,
-        url=document.url,
-        locale=document.locale or None,
-        visibility="public" if document.visibility == "public" else "internal",
-        source=document.source,
+        text=row.text,
+        url=row.url,
+        locale=row.locale or None,
+        visibility="public" if row.visibility == "public" else "internal",
+        source=row.source,
     )
 
 
@@ -112,50 +114,69 @@ class StoreKnowledge:
                     self._cache[key].checked_at = float("-inf")
 
     def _refresh(self, workspace_id: str, cached: _Cached) -> None:
-        with Session(self.engine) as conn:
-            fingerprint = _fingerprint(conn, workspace_id)
+        with Session(self.engine) as session:
+            fingerprint = _fingerprint(session, workspace_id)
             if fingerprint == cached.fingerprint:
                 return
-            current = dict(_stamps(conn, workspace_id))
-            gone = [pid for pid, stamp in cached.stamps.items() if current.get(pid, 0) != stamp]
-            wanted = [pid for pid, stamp in current.items() if cached.stamps.get(pid, 0) != stamp]
-            cached.index.remove(gone)
-            cached.index.add(_load(conn, [int(pid) for pid in wanted]))
-        cached.stamps = current
+            index = cached.index
+            if len(index) == 0:
+                index.add(to_passage(row) for row in iter_passages(session, workspace_id))
+            else:
+                current = _passage_ids(session, workspace_id)
+                known = {int(pid) for pid in index.ids()}
+                index.remove(str(pid) for pid in known - current)
+                index.add(_load(session, sorted(current - known)))
         cached.fingerprint = fingerprint
 
 
-def _joined() -> Any:
-    return select(KnowledgePassage, KnowledgeDocument).join(
-        KnowledgeDocument, KnowledgeDocument.id == KnowledgePassage.document_id
-    )
-
-
-def _fingerprint(conn: Session, workspace_id: str) -> Fingerprint:
-    row = conn.execute(
-        select(
-            func.count(KnowledgePassage.id),
-            func.max(KnowledgePassage.id),
-            func.max(KnowledgeDocument.synced_at),
+def _fingerprint(session: Session, workspace_id: str) -> Fingerprint:
+    passages = session.execute(
+        select(func.count(KnowledgePassage.id), func.max(KnowledgePassage.id)).where(
+            KnowledgePassage.workspace_id == workspace_id
         )
-        .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgePassage.document_id)
-        .where(KnowledgePassage.workspace_id == workspace_id)
     ).one()
-    return (row[0], row[1], row[2])
+    documents = session.execute(
+        select(func.count(KnowledgeDocument.id), func.max(KnowledgeDocument.synced_at)).where(
+            KnowledgeDocument.workspace_id == workspace_id
+        )
+    ).one()
+    return (passages[0], passages[1], documents[0], documents[1])
 
 
-def _stamps(conn: Session, workspace_id: str) -> Iterable[tuple[str, datetime | None]]:
-    rows = conn.execute(
-        select(KnowledgePassage.id, KnowledgeDocument.synced_at)
-        .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgePassage.document_id)
-        .where(KnowledgePassage.workspace_id == workspace_id)
-    )
-    return ((str(pid), stamp) for pid, stamp in rows)
+def _passage_ids(session: Session, workspace_id: str) -> set[int]:
+    stmt = select(KnowledgePassage.id).where(KnowledgePassage.workspace_id == workspace_id)
+    return set(session.scalars(stmt))
 
 
-def _load(conn: Session, passage_ids: list[int], batch: int = 500) -> Iterable[Passage]:
-    for start in range(0, len(passage_ids), batch):
-        chunk = passage_ids[start : start + batch]
-        rows = conn.execute(_joined().where(KnowledgePassage.id.in_(chunk)))
-        for passage, document in rows:
-            yield to_passage(passage, document)
+def _load(session: Session, passage_ids: list[int]) -> Iterator[Passage]:
+    """The passages with these ids and their documents' fields, in batches."""
+    doc, passage = KnowledgeDocument, KnowledgePassage
+    for start in range(0, len(passage_ids), LOAD_BATCH):
+        rows = session.execute(
+            select(
+                passage.id,
+                passage.document_id,
+                passage.position,
+                passage.heading,
+                passage.text,
+            ).where(passage.id.in_(passage_ids[start : start + LOAD_BATCH]))
+        ).all()
+        doc_ids = {row[1] for row in rows}
+        docs = {
+            d[0]: d[1:]
+            for d in session.execute(
+                select(
+                    doc.id,
+                    doc.source,
+                    doc.external_id,
+                    doc.locale,
+                    doc.title,
+                    doc.url,
+                    doc.visibility,
+                ).where(doc.id.in_(doc_ids))
+            )
+        }
+        for pid, document_id, position, heading, text in rows:
+            fields = docs.get(document_id)
+            if fields is not None:
+                yield to_passage(PassageRow(pid, document_id, *fields, position, heading, text))

@@ -108,6 +108,11 @@ class KnowledgeIndex:
     def __contains__(self, passage_id: object) -> bool:
         return passage_id in self._slot_of
 
+    def ids(self) -> list[str]:
+        """The ids of the indexed passages."""
+        with self._lock:
+            return list(self._slot_of)
+
     def add(self, passages: Iterable[Passage]) -> None:
         """Add passages; a passage whose id is already indexed replaces the old one."""
         with self._lock:
