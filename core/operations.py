@@ -37,6 +37,7 @@ def worker(workers: int) -> None:
     """Run job consumers and the scheduler alone (no web server) until stopped."""
     settings, host = _loaded()
     upgrade(settings.resolved_database_url())
+    host.hook.startup(settings=settings, app=None)
     runner = Worker(settings, host, workers=workers)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
