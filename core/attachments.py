@@ -85,6 +85,9 @@ class DownloadPolicy:
 
 
 def _split_entry(entry: str) -> tuple[str, int | None]:
+    """``host[:port]`` → host and port; IPv6 addresses take a port only in brackets."""
+    if _is_ip(entry.strip("[]")):
+        return entry.strip("[]"), None
     host, sep, port = entry.rpartition(":")
     if sep and port.isdigit() and not host.endswith(":"):
         return host.strip("[]"), int(port)
@@ -234,7 +237,11 @@ class ImageDownloader:
         remaining = max(0.01, deadline - time.monotonic())
         try:
             response = self.session.get(
-                url, stream=True, allow_redirects=False, timeout=(remaining, remaining)
+                url,
+                stream=True,
+                allow_redirects=False,
+                timeout=(remaining, remaining),
+                headers={"Accept-Encoding": "identity"},
             )
         except requests.Timeout as exc:
             raise DownloadRefused(f"timed out after {self.policy.timeout:g} s") from exc
@@ -265,7 +272,11 @@ class ImageDownloader:
         return data, content_type, extension
 
     def _read_chunk(self, response: requests.Response, deadline: float) -> bytes:
-        """One read of at most 64 KiB, never waiting past ``deadline`` (a slow drip is cut)."""
+        """One read of at most 64 KiB, never waiting past ``deadline`` (a slow drip is cut).
+
+        Bytes are read as sent: a compressed body is never inflated (no decompression bomb) and
+        fails the image check instead.
+        """
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DownloadRefused(f"timed out after {self.policy.timeout:g} s")
@@ -273,7 +284,7 @@ class ImageDownloader:
         if sock is not None:
             sock.settimeout(remaining)
         try:
-            return response.raw.read1(64 * 1024, decode_content=True)
+            return response.raw.read1(64 * 1024, decode_content=False)
         except (TimeoutError, urllib3.exceptions.TimeoutError) as exc:
             raise DownloadRefused(f"timed out after {self.policy.timeout:g} s") from exc
 

@@ -116,11 +116,17 @@ def _handler(state: ImageServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that give up early (timeouts, caps) are what the tests want; stay quiet."""
+
+
 def _serve() -> Iterator[ImageServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server = _QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     state = ImageServer(server)
     server.RequestHandlerClass = _handler(state)
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield state

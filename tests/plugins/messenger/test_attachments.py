@@ -83,6 +83,21 @@ def test_a_port_in_an_entry_must_match() -> None:
     assert not DownloadPolicy(hosts=("localhost:8765",)).trusts_internal("localhost", 8765)
 
 
+@pytest.mark.parametrize(
+    ("entry", "host", "port", "allowed"),
+    [
+        ("[::1]:8765", "::1", 8765, True),
+        ("[::1]:8765", "::1", 8766, False),
+        ("2001:db8:0:0:0:0:0:5", "2001:db8:0:0:0:0:0:5", 443, True),
+        ("fe80::1", "fe80::1", 80, True),
+    ],
+)
+def test_ipv6_entries_take_a_port_only_in_brackets(
+    entry: str, host: str, port: int, allowed: bool
+) -> None:
+    assert DownloadPolicy(hosts=(entry,)).permits(host, port) is allowed
+
+
 def test_an_allowed_name_that_resolves_to_loopback_is_refused_before_connecting(
     tmp_path: Path, image_server: ImageServer
 ) -> None:
