@@ -40,16 +40,22 @@ def _in_language(hits: Sequence[Hit], language: str | None) -> list[Hit]:
     return same or list(hits)
 
 
-def _best_sentences(question: frozenset[str], hits: Sequence[Hit], limit: int) -> list[str]:
-    """Up to ``limit`` sentences that share terms with the question, in reading order."""
+def _best_sentences(
+    question: frozenset[str], hits: Sequence[Hit], limit: int, weight: Weight
+) -> list[str]:
+    """The whole passage when it is short, else the ``limit`` sentences sharing the most
+    (idf-weighted) terms with the question, in reading order."""
+    candidates = [s for hit in hits for s in sentences(hit.passage)]
+    if len(candidates) <= limit:
+        return candidates
     ranked: list[tuple[float, int, str]] = []
-    for order, sentence in enumerate(s for hit in hits for s in sentences(hit.passage)):
-        overlap = len(question & term_set(sentence))
+    for order, sentence in enumerate(candidates):
+        overlap = sum(weight(t) for t in question & term_set(sentence))
         if overlap:
             ranked.append((overlap, -order, sentence))
     chosen = sorted(ranked, reverse=True)[:limit]
     if not chosen:
-        return sentences(hits[0].passage)[:limit]
+        return candidates[:limit]
     return [sentence for _, _, sentence in sorted(chosen, key=lambda c: -c[1])]
 
 
@@ -84,7 +90,7 @@ def compose(
     top = pool[0]
     used = [top, *[h for h in pool[1:PASSAGES_USED] if h.doc_id == top.doc_id]]
     best = coverage(terms, term_set(f"{top.title}\n{top.passage}"), weight)
-    text = _clip(_join(_best_sentences(terms, used, max_sentences)))
+    text = _clip(_join(_best_sentences(terms, used, max_sentences, weight)))
     cited = [h for h in used if any(s in text for s in sentences(h.passage))] or used[:1]
     return Draft(
         text=text,

@@ -101,3 +101,30 @@ def test_hostile_questions_do_not_break_drafting(kb: KnowledgeIndex) -> None:
     for question in ["<script>alert(1)</script> password", "😀 password 😀", "password " * 100_000]:
         draft = compose(question, kb.search(question), "en", weight=kb.idf)
         assert draft is not None and "<script>" not in draft.text
+
+
+def test_a_short_passage_is_quoted_whole(kb: KnowledgeIndex) -> None:
+    draft = draft_for(kb, "How do I reset my password?")
+    assert draft is not None
+    assert draft.text.startswith("Open Settings and choose Security.")
+    assert draft.text.endswith("The link expires after 30 minutes.")
+
+
+def test_a_long_passage_gives_its_most_relevant_sentences_in_reading_order() -> None:
+    passage = (
+        "Welcome to the billing guide. Invoices are issued monthly. "
+        "To add a VAT number, open Billing details. Our office is in Lisbon. "
+        "The VAT number appears on every later invoice. Contact us any time."
+    )
+    weights = {"vat": 3.0, "number": 1.0, "invoic": 0.5}
+    draft = compose(
+        "Where do I add my VAT number?",
+        [Hit("billing", "Billing guide", passage, 2.0)],
+        "en",
+        max_sentences=2,
+        weight=lambda t: weights.get(t, 1.0),
+    )
+    assert draft is not None
+    assert draft.text == (
+        "To add a VAT number, open Billing details. The VAT number appears on every later invoice."
+    )
