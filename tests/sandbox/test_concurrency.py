@@ -76,4 +76,4 @@ def test_server_closes_promptly_with_keep_alive_connections_open(make_app):
     assert session.get(f"{server.base_url}/me", headers=AUTH, timeout=5).status_code == 200
     started = time.monotonic()
     server.close()
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3  # a server that missed the close waits 5 s

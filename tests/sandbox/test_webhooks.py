@@ -166,7 +166,7 @@ def test_delivery_never_happens_inside_the_request(make_app, receiver):
         "/_sandbox/conversations",
         json={"channel": "email", "body": "x", "contact": {"name": "A", "email": "a@x.io"}},
     )
-    assert response.status_code == 201 and time.monotonic() - started < 1
+    assert response.status_code == 201 and time.monotonic() - started < 3
     assert dispatcher.pending() == 1 and receiver.received == []
 
 
