@@ -73,9 +73,14 @@ DEFAULT_SOURCES_LABELS = MappingProxyType(
 )
 
 
+LANGUAGE_CODE = validate.Regexp(
+    r"^[a-z]{2,3}$", error="use a lowercase ISO 639-1 language code such as en, de or fr"
+)
+
+
 def _phrases(defaults: MappingProxyType[str, str]) -> fields.Dict:
     return fields.Dict(
-        keys=fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$")),
+        keys=fields.String(validate=LANGUAGE_CODE),
         values=fields.String(validate=validate.Length(max=500)),
         load_default=lambda: dict(defaults),
     )
@@ -89,7 +94,7 @@ class EmailConfig(Schema):
     initial_delay = fields.Float(load_default=30.0, validate=validate.Range(min=0, max=3600))
     followup_delay = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=3600))
     email_reply_feature = fields.Boolean(load_default=False)
-    default_language = fields.String(load_default="en", validate=validate.Regexp(r"^[a-z]{2,3}$"))
+    default_language = fields.String(load_default="en", validate=LANGUAGE_CODE)
     greetings = _phrases(DEFAULT_GREETINGS)
     sign_offs = _phrases(DEFAULT_SIGN_OFFS)
     signature = fields.String(load_default="", validate=validate.Length(max=1000))

@@ -37,6 +37,13 @@ from deskmate.hookspecs import hookimpl
 NAME = "messenger"
 
 
+HOST_ENTRY = validate.Regexp(
+    r"^(\*\.)?[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$|^[0-9A-Fa-f:.]{2,45}$",
+    error="write a host name (no scheme or path), *.domain for its subdomains, or either with "
+    ":port; IPv6 addresses in brackets",
+)
+
+
 class MessengerConfig(Schema):
     """Options of the ``[plugins.messenger]`` section."""
 
@@ -46,7 +53,7 @@ class MessengerConfig(Schema):
     followup_delay = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=3600))
     download_images = fields.Boolean(load_default=True)
     image_hosts = fields.List(
-        fields.String(validate=validate.Length(min=1, max=253)),
+        fields.String(validate=HOST_ENTRY),
         load_default=lambda: list(DEFAULT_IMAGE_HOSTS),
     )
     image_allow_http = fields.Boolean(load_default=False)

@@ -217,6 +217,8 @@ def test_delays_are_configurable(
         ({"initial_delay": "soon"}, "initial_delay"),
         ({"max_image_bytes": 10**12}, "max_image_bytes"),
         ({"image_hosts": "downloads.intercomcdn.com"}, "image_hosts"),
+        ({"image_hosts": ["https://downloads.intercomcdn.com"]}, "image_hosts"),
+        ({"image_hosts": ["cdn.test/images"]}, "image_hosts"),
         ({"image_timeout": 0}, "image_timeout"),
         ({"autopilott": True}, "autopilott"),
     ],
