@@ -1,38 +1,57 @@
-"""The knowledge_sync plugin: learns from the Intercom Help Center on a schedule.
+"""The knowledge_sync plugin: learns from the Intercom Help Center and from past conversations.
 
-Each workspace's articles are listed and stored as knowledge documents that the brain searches;
-the scheduler runs the sync ``hourly``, ``daily``, on a cron expression or only on demand.
+Each workspace's articles become knowledge documents the brain searches and cites; closed
+conversations that a human rep answered well become learned answers (internal by default). Each
+source is its own scheduled job (``hourly``, ``daily``, a cron expression, or ``manual``), runs
+incrementally from a checkpoint saved per page, and uses at most ``rate_limit_share`` of the
+workspace's rate limit. Article webhooks update single articles between runs. ``deskmate sync``
+runs a sync by hand. docs/knowledge-sync.md has the details.
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validates
+import logging
+
+import click
+from marshmallow import Schema
 
 from deskmate.core.config import Settings
 from deskmate.core.domain import PeriodicJob
-from deskmate.core.intercom.client import IntercomClient
-from deskmate.core.store.db import make_engine, make_session_factory
-from deskmate.core.store.knowledge import record_sync_run
 from deskmate.hookspecs import hookimpl
 from deskmate.plugins.knowledge_sync.articles import SOURCE, SyncReport, sync_articles
+from deskmate.plugins.knowledge_sync.events import (
+    ARTICLE_TOPICS,
+    drain_article_events,
+    handle_article_event,
+)
+from deskmate.plugins.knowledge_sync.options import (
+    NAME,
+    SCHEDULES,
+    SOURCE_NAMES,
+    KnowledgeSyncConfig,
+    sync_options,
+)
+from deskmate.plugins.knowledge_sync.runner import SyncBusy, SyncError, run_sync
 
-NAME = "knowledge_sync"
-SCHEDULES = ("hourly", "daily", "manual")
+__all__ = [
+    "ARTICLE_TOPICS",
+    "NAME",
+    "SCHEDULES",
+    "SOURCE",
+    "KnowledgeSyncConfig",
+    "SyncError",
+    "SyncReport",
+    "drain_article_events",
+    "handle_article_event",
+    "run_sync",
+    "sync_articles",
+    "sync_workspace_articles",
+]
 
+log = logging.getLogger(__name__)
 
-class KnowledgeSyncConfig(Schema):
-    """Options of the ``[plugins.knowledge_sync]`` section."""
-
-    schedule = fields.String(
-        load_default="hourly",
-        metadata={"description": 'When to sync: "hourly", "daily", "manual" or a cron expression'},
-    )
-
-    @validates("schedule")
-    def _schedule(self, value: str, **_: object) -> None:
-        if value in SCHEDULES or len(value.split()) == 5:
-            return
-        raise ValidationError('use "hourly", "daily", "manual" or a 5-field cron expression')
+EVENTS_SCHEDULE = "* * * * *"
+"""Article webhooks stored by the intake are applied within a minute."""
 
 
 @hookimpl
@@ -41,26 +60,43 @@ def config_schema() -> type[Schema]:
 
 
 def sync_workspace_articles(settings: Settings, workspace_id: str) -> SyncReport:
-    """List the workspace's Help Center and store it; records the run in the sync state."""
-    workspace = settings.workspaces[workspace_id]
-    sessions = make_session_factory(make_engine(settings.resolved_database_url()))
-    client = IntercomClient(workspace)
-    report = sync_articles(client.list_articles(), sessions, workspace_id)
-    with sessions.begin() as db:
-        record_sync_run(
-            db, workspace_id, SOURCE, cursor=None, succeeded=True, stats=report.as_dict()
-        )
+    """Sync the workspace's Help Center (incrementally, resuming an interrupted run)."""
+    return run_sync(settings, workspace_id, "articles")
+
+
+def scheduled_sync(settings: Settings, workspace_id: str, source: str) -> SyncReport | None:
+    """A scheduled run: a busy source or a failed run is logged, never raised to the scheduler."""
+    try:
+        report = run_sync(settings, workspace_id, source)
+    except SyncBusy as exc:
+        log.info("%s", exc)
+        return None
+    except SyncError as exc:
+        log.error("%s", exc)
+        return None
+    log.info("knowledge sync of %s: %s", workspace_id, report.summary())
     return report
 
 
 @hookimpl
 def register_jobs(settings: Settings) -> list[PeriodicJob]:
-    schedule = settings.plugin_config(NAME).get("schedule", "hourly")
-    return [
+    options = sync_options(settings)
+    jobs = [
         PeriodicJob(
-            name=f"{NAME}:articles:{workspace_id}",
-            schedule=schedule,
-            func=lambda s, ws=workspace_id: sync_workspace_articles(s, ws),
+            name=f"{NAME}:{source}:{workspace_id}",
+            schedule=options.schedule_of(source),
+            func=lambda s, ws=workspace_id, src=source: scheduled_sync(s, ws, src),
         )
         for workspace_id in settings.workspaces
+        for source in SOURCE_NAMES
+        if options.enabled(source)
     ]
+    jobs.append(PeriodicJob(f"{NAME}:article-events", EVENTS_SCHEDULE, drain_article_events))
+    return jobs
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from deskmate.plugins.knowledge_sync.command import sync_command
+
+    cli.add_command(sync_command)
