@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -66,6 +68,14 @@ def make_conversation(
         author=author or Author("user", "contact-1", "Ada", "ada@example.com"),
     )
     return Conversation(id=id, source=source, admin_assignee_id=admin_assignee_id, **overrides)
+
+
+def webhook_headers(body: bytes, secret: str | None = None) -> dict[str, str]:
+    """The headers Intercom sends with a webhook ``body``: ``X-Hub-Signature: sha1=…`` signed
+    with ``secret`` (default: the client secret of ``make_workspace()``)."""
+    key = secret if secret is not None else make_workspace().client_secret.reveal()
+    digest = hmac.new(key.encode(), body, hashlib.sha1).hexdigest()
+    return {"X-Hub-Signature": f"sha1={digest}", "Content-Type": "application/json"}
 
 
 def make_message(text: str = "Hello, I need help", **overrides: Any) -> Message:
