@@ -12,7 +12,8 @@ batch), wakes the waiting requests, and only then hands the new conversations to
 :class:`Dispatcher`. The outbox is the source of truth: the sweeper re-enqueues a lost enqueue.
 
 Answers: ``HEAD`` 200 (Intercom validates the URL that way); ``ping`` 200, nothing stored;
-stored or duplicate 200; unknown ``app_id`` or unsupported topic 200, ignored and counted;
+stored or duplicate 200 (Help Center ``article.*`` topics are stored without a conversation, for
+the knowledge sync); unknown ``app_id`` or unsupported topic 200, ignored and counted;
 bad or missing signature 401; not a JSON notification 400; body over 1 MiB 413; an unexpected
 shape 200, stored as ``unprocessable`` with the reason; the database unavailable 503 (Intercom
 delivers again).
@@ -41,6 +42,7 @@ from deskmate.core.app import state
 from deskmate.core.config import Settings, WorkspaceSettings
 from deskmate.core.intercom.models import WebhookEvent
 from deskmate.core.intercom.webhooks import (
+    ARTICLE_TOPICS,
     CONVERSATION_TOPICS,
     CUSTOMER_TOPICS,
     PING,
@@ -393,11 +395,12 @@ class WebhookIntake:
         if app_id not in signers:
             return self._reject(401, "bad_signature")
         topic = topic_of(doc)
-        counted_topic = topic if topic in CONVERSATION_TOPICS or topic == PING else "other"
+        stored_topics = CONVERSATION_TOPICS | ARTICLE_TOPICS
+        counted_topic = topic if topic in stored_topics or topic == PING else "other"
         self.metrics.webhooks_received.labels(app_id, counted_topic).inc()
         if topic == PING:
             return Answer(200, "pong", app_id)
-        if topic != "unknown" and topic not in CONVERSATION_TOPICS:
+        if topic != "unknown" and topic not in stored_topics:
             return self._ignore(app_id, "unsupported_topic")
         return self._store(app_id, self._row(app_id, doc, body))
 

@@ -28,6 +28,7 @@ from deskmate.core.intercom.models import Conversation, WebhookEvent
 from deskmate.core.intercom.parse import ShapeError, conversation_from_item, parse_timestamp
 
 __all__ = [
+    "ARTICLE_TOPICS",
     "CONVERSATION_TOPICS",
     "CUSTOMER_TOPICS",
     "LEGACY_REASON",
@@ -59,6 +60,17 @@ CONVERSATION_TOPICS = frozenset(
     }
 )
 """Topics that carry a conversation deskmate acts on or keeps as history; others are ignored."""
+
+ARTICLE_TOPICS = frozenset(
+    {
+        "article.created",
+        "article.published",
+        "article.updated",
+        "article.unpublished",
+        "article.deleted",
+    }
+)
+"""Help Center topics: stored without a conversation for the knowledge sync to apply."""
 
 CUSTOMER_TOPICS = frozenset({"conversation.user.created", "conversation.user.replied"})
 """Topics that bring a customer's message: the ones a channel may delay and the AI may answer."""

@@ -22,6 +22,7 @@ from deskmate.core.config import Settings
 from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.intercom.errors import IntercomError, NotFound
 from deskmate.core.intercom.ratelimit import limiter_for
+from deskmate.core.intercom.webhooks import ARTICLE_TOPICS
 from deskmate.core.store.db import make_engine, make_session_factory
 from deskmate.core.store.events import claim_events, finish_event, retry_event
 from deskmate.core.store.models import EventRecord, EventStatus, utcnow
@@ -32,10 +33,6 @@ from deskmate.plugins.knowledge_sync.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
-ARTICLE_TOPICS = frozenset(
-    {"article.created", "article.published", "article.updated", "article.unpublished",
-     "article.deleted"}
-)  # fmt: skip
 EVENT_LEASE = timedelta(minutes=5)
 RETRY_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5

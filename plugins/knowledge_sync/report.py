@@ -57,8 +57,9 @@ class SyncReport:
         skipped = sum(self.skipped.values())
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
         line = (
-            f"{self.source}s: {self.items} looked at, {self.added} added, {self.updated} updated, {self.removed} removed, "
-            f"{self.unchanged} unchanged, {skipped} skipped"
+            f"{self.source}s: {self.items} looked at, {self.added} added, "
+            f"{self.updated} updated, {self.removed} removed, {self.unchanged} unchanged, "
+            f"{skipped} skipped"
         )
         if reasons:
             line += f" ({reasons})"
