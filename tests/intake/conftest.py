@@ -91,11 +91,10 @@ def intake_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def intake(intake_settings: Settings) -> Iterator[Intake]:
     """A testing app whose database file is migrated; its outbox writer is stopped afterwards."""
-    engine_url = intake_settings.resolved_database_url()
+    upgrade(intake_settings.resolved_database_url())
     app = create_app(intake_settings, testing=True)
     engine = state(app).engine
-    assert engine is not None, engine_url
-    upgrade(engine)
+    assert engine is not None
     yield Intake(app, app.test_client(), engine)
     writer = app.extensions["deskmate_intake"].writer
     if writer is not None:
