@@ -1,0 +1,405 @@
+"""Webhook intake vs a bare Flask route on the same server, in one run.
+
+Starts two servers as subprocesses on loopback, both waitress with the same thread count:
+
+* **intake**: deskmate's real host (``make_server`` + ``run``, what ``deskmate serve`` runs) on a
+  fresh SQLite file, one workspace whose client secret signs every request;
+* **bare**: a Flask app whose ``POST /webhooks/intercom`` returns an empty 200.
+
+Both get byte-identical requests: a real Intercom notification (the 2.x ``operator.replied``
+sample) with a unique notification id each, signed ``X-Hub-Signature: sha1=…``. An asyncio
+HTTP/1.1 keep-alive client drives them open-loop at fixed rates (latency counted from each
+request's scheduled time, so a slow server cannot hide its queue) and closed-loop at saturation.
+At the end every intake row is counted: rows stored must equal requests sent (no event lost).
+
+Run: ``.venv/bin/python benchmarks/webhook_intake.py`` (about a minute; ``--quick`` for less).
+The load generator shares the machine's cores with the servers, so absolute rates are low
+bounds; the ratio intake/bare, measured in the same run, is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SAMPLE = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "intercom-samples"
+    / "conversation.operator.replied.messenger.2x-shape.json"
+)
+FALLBACK_APP_ID = "abc123def"
+SECRET = "bench-client-secret"
+PATH = "/webhooks/intercom"
+POOL = 32  # keep-alive connections of the open-loop client (waitress accepts up to 100)
+
+
+# -- servers (run in subprocesses) ------------------------------------------------------------
+
+
+def serve_intake(port: int, threads: int, instance: Path, app_id: str) -> None:
+    """Serve deskmate's host exactly as ``deskmate serve`` does, with one configured workspace."""
+    from deskmate.core.config import Secret, Settings, WorkspaceSettings
+    from deskmate.core.plugins import make_plugin_manager
+    from deskmate.core.server import make_server, run
+
+    workspace = WorkspaceSettings(
+        app_id=app_id,
+        access_token=Secret("env", "BENCH_TOKEN", "unused"),
+        client_secret=Secret("env", "BENCH_SECRET", SECRET),
+        ai_admin_id="1",
+    )
+    settings = Settings(workspaces={app_id: workspace}, instance_path=instance)
+    host = make_plugin_manager(settings.plugins)
+    server = make_server(settings, host, listen="127.0.0.1", port=port, threads=threads)
+    run(server, settings, host)
+
+
+def serve_bare(port: int, threads: int) -> None:
+    """Serve a Flask route that returns an empty 200, on the same WSGI server and settings."""
+    import flask
+    import waitress
+
+    app = flask.Flask("bare")
+
+    @app.post(PATH)
+    def bare() -> tuple[str, int]:
+        return "", 200
+
+    server = waitress.create_server(
+        app, host="127.0.0.1", port=port, threads=threads, clear_untrusted_proxy_headers=True
+    )
+    server.run()
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+def build_requests(template: dict, tag: str, start: int, count: int, port: int) -> list[bytes]:
+    """Signed POSTs, each with a unique notification id, as raw HTTP/1.1 bytes."""
+    requests = []
+    for i in range(start, start + count):
+        doc = dict(template, id=f"notif_bench_{tag}_{i}")
+        body = json.dumps(doc, separators=(",", ":")).encode()
+        signature = hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+        head = (
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "User-Agent: intercom-parrot-service-client/1.0\r\n"
+            "Content-Type: application/json\r\n"
+            f"X-Hub-Signature: sha1={signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    return requests
+
+
+# -- load generator -----------------------------------------------------------------------------
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection that has at most one request in flight."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        marker = head.find(b"content-length:")
+        length = int(head[marker + 15 :].split(b"\r\n", 1)[0]) if marker >= 0 else 0
+        if len(self.buffer) < end + 4 + length:
+            return
+        status = int(self.buffer[9:12])
+        del self.buffer[: end + 4 + length]
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(0)
+
+    async def request(self, raw: bytes) -> int:
+        self.waiter = asyncio.get_running_loop().create_future()
+        assert self.transport is not None
+        self.transport.write(raw)
+        return await self.waiter
+
+
+@dataclass
+class Run:
+    """What one load phase measured."""
+
+    sent: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+    cpu: float = 0.0
+
+    @property
+    def throughput(self) -> float:
+        return self.sent / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def _connect(port: int) -> Connection:
+    loop = asyncio.get_running_loop()
+    _, conn = await loop.create_connection(Connection, "127.0.0.1", port)
+    conn.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
+async def open_loop(port: int, requests: list[bytes], rate: float) -> Run:
+    """Send ``requests`` at ``rate`` per second whatever the answers, over a fixed pool of
+    keep-alive connections; latency runs from each request's scheduled time."""
+    loop = asyncio.get_running_loop()
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    pool = [await _connect(port) for _ in range(POOL)]
+    for conn in pool:
+        idle.put_nowait(conn)
+    run = Run()
+
+    async def one(raw: bytes, scheduled: float) -> None:
+        conn = await idle.get()
+        status = await conn.request(raw)
+        run.latencies.append(loop.time() - scheduled)
+        run.statuses[status] = run.statuses.get(status, 0) + 1
+        idle.put_nowait(conn)
+
+    tasks = []
+    start = loop.time() + 0.01
+    for i, raw in enumerate(requests):
+        scheduled = start + i / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(raw, scheduled)))
+    await asyncio.gather(*tasks)
+    run.elapsed = loop.time() - start
+    run.sent = len(requests)
+    for conn in pool:
+        conn.transport.close()
+    return run
+
+
+async def closed_loop(port: int, requests: list[bytes], connections: int, seconds: float) -> Run:
+    """Keep ``connections`` requests in flight for ``seconds``; latency from send."""
+    loop = asyncio.get_running_loop()
+    run = Run()
+    feed = iter(requests)
+    deadline = loop.time() + seconds
+
+    async def worker() -> None:
+        conn = await _connect(port)
+        for raw in feed:
+            if loop.time() >= deadline:
+                break
+            sent = loop.time()
+            status = await conn.request(raw)
+            run.latencies.append(loop.time() - sent)
+            run.statuses[status] = run.statuses.get(status, 0) + 1
+            run.sent += 1
+        conn.transport.close()
+
+    start = loop.time()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    run.elapsed = loop.time() - start
+    return run
+
+
+# -- orchestration ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its threads, from /proc."""
+    fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start(args: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start a server subprocess (output to ``log``, never a pipe that could fill and block)."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=out)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server {args} exited: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"server {args} did not start")
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+
+
+class Bench:
+    """Runs the phases against both targets and keeps the per-target request counters."""
+
+    def __init__(self, targets: list[Target], template: dict) -> None:
+        self.targets = targets
+        self.template = template
+        self.sent = {t.name: 0 for t in targets}
+        self.ok = {t.name: 0 for t in targets}
+        self.tag = uuid.uuid4().hex[:8]
+        self.counter = 0
+
+    def _requests(self, target: Target, count: int) -> list[bytes]:
+        reqs = build_requests(self.template, self.tag, self.counter, count, target.port)
+        self.counter += count
+        return reqs
+
+    def measure(self, target: Target, phase: str, count: int, rate: float | None) -> Run:
+        requests = self._requests(target, count)
+        cpu = _cpu_seconds(target.proc.pid)
+        if rate is None:
+            run = asyncio.run(closed_loop(target.port, requests, 16, SATURATION_SECONDS))
+        else:
+            run = asyncio.run(open_loop(target.port, requests, rate))
+        run.cpu = _cpu_seconds(target.proc.pid) - cpu
+        self.sent[target.name] += run.sent
+        self.ok[target.name] += run.statuses.get(200, 0)
+        return run
+
+
+SATURATION_SECONDS = 5.0
+
+
+def _row(name: str, phase: str, run: Run) -> str:
+    bad = {k: v for k, v in run.statuses.items() if k != 200}
+    cpu_us = run.cpu / run.sent * 1e6 if run.sent else float("nan")
+    return (
+        f"{phase:>12} {name:>7} {run.throughput:9.0f} {run.percentile(0.5):8.2f} "
+        f"{run.percentile(0.99):8.2f} {max(run.latencies) * 1000:8.2f} {cpu_us:8.0f}  "
+        f"{bad or ''}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=None, help="waitress threads (both)")
+    parser.add_argument("--quick", action="store_true", help="shorter phases")
+    parser.add_argument("--serve", choices=["intake", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--instance", help=argparse.SUPPRESS)
+    parser.add_argument("--app-id", default=FALLBACK_APP_ID, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve == "intake":
+        return serve_intake(args.port, args.threads, Path(args.instance), args.app_id)
+    if args.serve == "bare":
+        return serve_bare(args.port, args.threads)
+    benchmark(args.threads, args.quick)
+
+
+def benchmark(threads: int | None, quick: bool) -> None:
+    from deskmate.core.server import DEFAULT_THREADS
+
+    threads = threads or DEFAULT_THREADS
+    global SATURATION_SECONDS
+    SATURATION_SECONDS = 2.0 if quick else 5.0
+    seconds = 2.0 if quick else 4.0
+    template = json.loads(SAMPLE.read_text())
+    app_id = template["app_id"]
+    instance = Path(tempfile.mkdtemp(prefix="deskmate-bench-"))
+    intake_port, bare_port = _free_port(), _free_port()
+    common = ["--threads", str(threads)]
+    targets = [
+        Target(
+            "intake",
+            intake_port,
+            _start(
+                [
+                    "--serve=intake",
+                    f"--port={intake_port}",
+                    f"--instance={instance}",
+                    f"--app-id={app_id}",
+                    *common,
+                ],
+                intake_port,
+                instance / "intake.log",
+            ),
+        ),
+        Target(
+            "bare",
+            bare_port,
+            _start(["--serve=bare", f"--port={bare_port}", *common], bare_port, instance / "bare.log"),
+        ),
+    ]
+    bench = Bench(targets, template)
+    print(f"waitress threads={threads}; payload {len(SAMPLE.read_bytes())} B; db {instance}")
+    print(f"{'phase':>12} {'target':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'cpu µs':>8}")
+    try:
+        for target in targets:  # warm-up: imports, connections, SQLite pages
+            bench.measure(target, "warm-up", 400, 200.0)
+        for rate in (200, 500, 1000):
+            for target in targets:
+                run = bench.measure(target, f"{rate}/s", int(rate * seconds), float(rate))
+                print(_row(target.name, f"{rate}/s", run))
+        saturation: dict[str, list[float]] = {t.name: [] for t in targets}
+        for round_ in (1, 2):
+            for target in targets:
+                run = bench.measure(target, "saturation", 40000, None)
+                saturation[target.name].append(run.throughput)
+                print(_row(target.name, f"saturate #{round_}", run))
+    finally:
+        for target in targets:
+            target.proc.terminate()
+            target.proc.wait(10)
+    _summary(bench, saturation, instance)
+
+
+def _summary(bench: Bench, saturation: dict[str, list[float]], instance: Path) -> None:
+    intake, bare = statistics.mean(saturation["intake"]), statistics.mean(saturation["bare"])
+    with sqlite3.connect(instance / "deskmate.db") as conn:
+        rows = conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0]
+    print(
+        f"\nsaturation: intake {intake:.0f} req/s, bare {bare:.0f} req/s, "
+        f"ratio {intake / bare:.2f} (target >= 0.60)"
+    )
+    print(
+        f"intake requests sent {bench.sent['intake']}, answered 200 {bench.ok['intake']}, "
+        f"rows stored {rows}, lost {bench.ok['intake'] - rows}"
+    )
+
+
+if __name__ == "__main__":
+    main()
