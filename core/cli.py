@@ -24,6 +24,7 @@ from deskmate.core.config import (
 )
 from deskmate.core.demo import demo
 from deskmate.core.intake import WEBHOOK_PATH
+from deskmate.core.knowledge_cli import knowledge_group
 from deskmate.core.operations import COMMANDS as OPERATIONS
 from deskmate.core.plugins import (
     PluginHost,
@@ -212,6 +213,7 @@ cli.add_command(demo)
 for _command in OPERATIONS:
     cli.add_command(_command)
 cli.add_command(sandbox_command)
+cli.add_command(knowledge_group)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ at the first article older than its starting point.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.client import article_translations, page_items
 from deskmate.core.intercom.parse import ShapeError, parse_timestamp
+from deskmate.core.passages import split_html
 from deskmate.core.store.knowledge import MAX_PASSAGES, DocumentInput, PassageText
 from deskmate.plugins.knowledge_sync.context import MAX_PAGES, SyncContext
 from deskmate.plugins.knowledge_sync.report import SyncReport
@@ -29,56 +30,18 @@ __all__ = [
     "ArticleApplier",
     "SyncReport",
     "article_documents",
-    "split_passages",
     "sync_article_pages",
     "sync_articles",
 ]
 
 SOURCE = "article"
 PER_PAGE = 150
-MAX_PASSAGE_CHARS = 1200
 MAX_ARTICLE_HTML = 2_000_000
-_HEADING = re.compile(r"<h([1-4])[^>]*>(.*?)</h\1>", re.IGNORECASE | re.DOTALL)
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$")
 
 
 class Unusable(ValueError):
     """An article (or one of its translations) that can't become a document; says why."""
-
-
-def split_passages(html: str) -> list[PassageText]:
-    """Cut an article at its headings; long sections are cut again at paragraph breaks."""
-    pieces: list[PassageText] = []
-    heading: str | None = None
-    position = 0
-    for match in _HEADING.finditer(html):
-        pieces.extend(_chunks(html[position : match.start()], heading))
-        heading = html_to_text(match.group(2)) or None
-        position = match.end()
-    pieces.extend(_chunks(html[position:], heading))
-    return pieces
-
-
-def _chunks(html: str, heading: str | None) -> Iterator[PassageText]:
-    text = html_to_text(html)
-    chunk = ""
-    for paragraph in (p.strip() for p in text.split("\n\n")):
-        if not paragraph:
-            continue
-        while len(paragraph) > MAX_PASSAGE_CHARS:  # one huge paragraph: cut it at a space
-            cut = paragraph.rfind(" ", 0, MAX_PASSAGE_CHARS)
-            cut = cut if cut > MAX_PASSAGE_CHARS // 2 else MAX_PASSAGE_CHARS
-            if chunk:
-                yield PassageText(chunk, heading)
-                chunk = ""
-            yield PassageText(paragraph[:cut].strip(), heading)
-            paragraph = paragraph[cut:].strip()
-        if chunk and len(chunk) + len(paragraph) > MAX_PASSAGE_CHARS:
-            yield PassageText(chunk, heading)
-            chunk = ""
-        chunk = f"{chunk}\n\n{paragraph}" if chunk else paragraph
-    if chunk:
-        yield PassageText(chunk, heading)
 
 
 def article_updated_at(article: Mapping[str, Any]) -> int | None:
@@ -141,7 +104,7 @@ def _document(
     state = content.get("state") or article.get("state")
     title = content.get("title") or article.get("title")
     url = content.get("url") or article.get("url")
-    passages = (split_passages(body) or [PassageText(text)])[:MAX_PASSAGES]
+    passages = (split_html(body) or [PassageText(text)])[:MAX_PASSAGES]
     return DocumentInput(
         source=SOURCE,
         external_id=article_id,
