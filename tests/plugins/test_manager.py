@@ -368,3 +368,12 @@ def test_manager_is_built_per_call_not_shared() -> None:
 
     assert first.pm is not second.pm
     assert isinstance(first.pm, pluggy.PluginManager)
+
+
+def test_every_builtin_plugin_loads_and_implements_only_known_hooks() -> None:
+    host = make_plugin_manager(env={"DESKMATE_STRICT_PLUGINS": "1"})
+
+    host.pm.check_pending()
+    builtin = {*DEFAULT_PLUGINS, "messenger", "email", "knowledge_sync"}
+    assert builtin <= set(host.loaded())
+    assert all(host.infos[name].hooks for name in builtin)
