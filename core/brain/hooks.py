@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from deskmate.core.brain import compose, escalation, runtime, sentiment, summary
 from deskmate.core.brain import language as lang
+from deskmate.core.brain.knowledge import STORE_ERRORS
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.hookspecs import hookimpl
 
@@ -28,7 +27,7 @@ def _index(turn: Turn | None) -> KnowledgeIndex | None:
     workspace = turn.workspace.app_id if turn is not None else None
     try:
         return runtime.current().index(workspace)
-    except SQLAlchemyError as exc:
+    except STORE_ERRORS as exc:
         log.warning("knowledge store unavailable, answering without it: %s", type(exc).__name__)
         return None
 

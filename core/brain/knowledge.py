@@ -20,13 +20,17 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.store.db import DatabaseError, make_session_factory
 from deskmate.core.store.knowledge import PassageRow, iter_passages
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage
 
 log = logging.getLogger(__name__)
+
+STORE_ERRORS = (SQLAlchemyError, DatabaseError)
+"""What reading the store may raise: an unreachable, unmigrated or misplaced database."""
 
 Fingerprint = tuple[int, int | None, int, datetime | None]
 LOAD_BATCH = 500
@@ -72,6 +76,7 @@ class StoreKnowledge:
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
+        self._session_factory: sessionmaker[Session] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -102,7 +107,7 @@ class StoreKnowledge:
         for workspace_id in workspace_ids:
             try:
                 self.index(workspace_id)
-            except SQLAlchemyError as exc:
+            except STORE_ERRORS as exc:
                 log.warning("could not load knowledge for %s: %s", workspace_id, type(exc).__name__)
 
     def invalidate(self, workspace_id: str | None = None) -> None:
@@ -114,19 +119,29 @@ class StoreKnowledge:
                     self._cache[key].checked_at = float("-inf")
 
     def _refresh(self, workspace_id: str, cached: _Cached) -> None:
-        with Session(self.engine) as session:
+        """Read what changed in one short read-only transaction, then index it outside."""
+        index = cached.index
+        gone: set[int] = set()
+        with self._read_session() as session:
             fingerprint = _fingerprint(session, workspace_id)
             if fingerprint == cached.fingerprint:
                 return
-            index = cached.index
             if len(index) == 0:
-                index.add(to_passage(row) for row in iter_passages(session, workspace_id))
+                added = [to_passage(row) for row in iter_passages(session, workspace_id)]
             else:
                 current = _passage_ids(session, workspace_id)
                 known = {int(pid) for pid in index.ids()}
-                index.remove(str(pid) for pid in known - current)
-                index.add(_load(session, sorted(current - known)))
+                gone = known - current
+                added = list(_load(session, sorted(current - known)))
+        index.remove(str(pid) for pid in gone)
+        index.add(added)
         cached.fingerprint = fingerprint
+
+    def _read_session(self) -> Session:
+        """A read-only session: on SQLite a deferred transaction that never takes the write lock."""
+        if self._session_factory is None:
+            self._session_factory = make_session_factory(self.engine, read_only=True)
+        return self._session_factory()
 
 
 def _fingerprint(session: Session, workspace_id: str) -> Fingerprint:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,7 @@ from deskmate.core.store.knowledge import (
     delete_documents,
 )
 from deskmate.core.store.knowledge import upsert_document as store_document
+from deskmate.core.store.models import KnowledgePassage
 
 
 @pytest.fixture
@@ -126,3 +129,23 @@ def test_a_passage_of_an_unknown_visibility_is_kept_internal() -> None:
     passage = to_passage(row)
     assert passage.visibility == "internal"
     assert passage.title == "Odd — Plans" and passage.locale is None
+
+
+def test_reading_knowledge_does_not_wait_for_a_writer(engine: Engine) -> None:
+    put(engine, "42", "Passwords", ["Click Reset password."])
+    knowledge = StoreKnowledge(engine, check_every=0)
+    with Session(engine) as writer, writer.begin():
+        writer.execute(delete(KnowledgePassage).where(KnowledgePassage.id < 0))  # takes the lock
+        start = time.monotonic()
+        assert len(knowledge.index("app1")) == 1
+        assert time.monotonic() - start < 2.0
+
+
+def test_a_database_that_cannot_be_created_is_logged_and_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    url = f"sqlite:///{tmp_path / 'a-file' / 'deskmate.db'}"
+    knowledge = StoreKnowledge(lambda: make_engine(url))
+    knowledge.warm(["app1"]).join(timeout=10)
+    assert "could not load knowledge for app1: DatabaseError" in caplog.text
