@@ -66,7 +66,7 @@ SILENT_ASSIST = frozenset({"low_confidence", "no_knowledge", "handoff_topic"})
 CONFIDENT_LANGUAGE = 0.5
 HISTORY_LIMIT = 50
 KNOWLEDGE_LIMIT = 5
-BACKOFF_SECONDS = 5.0
+BACKOFF_SECONDS = 2.0
 AUTH_RETRY = timedelta(minutes=5)
 
 
@@ -91,6 +91,8 @@ class Claimed:
     """An event taken by a run, detached from its database session."""
 
     id: int
+    workspace_id: str
+    conversation_id: str
     topic: str
     payload: str
     attempts: int
@@ -130,6 +132,9 @@ class Engine:
         self.lease = lease
         self.max_attempts = max_attempts
         self._clients: dict[str, Any] = {}
+        self.on_retry: Callable[[str, str, float], None] | None = None
+        """Called after a retryable failure with (workspace, conversation, delay in seconds), so
+        the job queue runs the conversation again then; the sweeper is the safety net."""
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -159,7 +164,7 @@ class Engine:
         while True:
             with self.sessions.begin() as db:
                 events = [
-                    Claimed(e.id, e.topic, e.payload, e.attempts)
+                    Claimed(e.id, workspace_id, conversation_id, e.topic, e.payload, e.attempts)
                     for e in claim_events(db, workspace_id, conversation_id, lease=self.lease)
                 ]
             if not events:
@@ -216,7 +221,7 @@ class Engine:
             )
         except Exception as exc:
             log.exception("event %s failed", claimed.id)
-            delay = timedelta(seconds=BACKOFF_SECONDS * 2 ** min(claimed.attempts, 8))
+            delay = timedelta(seconds=BACKOFF_SECONDS * 2 ** min(claimed.attempts - 1, 8))
             self._retry(claimed, f"{type(exc).__name__}: {exc}", delay)
         else:
             self._finish(claimed.id, outcome.status, outcome.reason)
@@ -234,8 +239,10 @@ class Engine:
                     EventStatus.DEAD,
                     f"gave up after {claimed.attempts} attempts: {reason}",
                 )
-            else:
-                retry_event(db, claimed.id, reason, at=utcnow() + delay)
+                return
+            retry_event(db, claimed.id, reason, at=utcnow() + delay)
+        if self.on_retry is not None:
+            self.on_retry(claimed.workspace_id, claimed.conversation_id, delay.total_seconds())
 
     # -- one event -------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class Worker:
         self.workers = workers
         self.engine = build_engine(settings, host)
         self.queue = JobQueue(make_huey(settings), self.engine.run_conversation)
+        self.engine.on_retry = self.queue.dispatch
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._consumer: Any = None
 
