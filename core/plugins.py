@@ -241,9 +241,13 @@ def is_enabled(
     deny = _env_names(env, "DESKMATE_DISABLE_PLUGINS") or set()
     if name in deny:
         return False, "listed in DESKMATE_DISABLE_PLUGINS"
-    section = plugin_sections.get(name) or {}
-    if section.get("enabled", True) is False:
-        return False, f"[plugins.{name}] enabled = false"
+    section = plugin_sections.get(name, {})
+    if not isinstance(section, Mapping):
+        return False, f"[plugins.{name}] is not a table"
+    enabled = section.get("enabled", True)
+    if enabled is not True:
+        shown = "false" if enabled is False else repr(enabled)
+        return False, f"[plugins.{name}] enabled = {shown}"
     return True, None
 
 

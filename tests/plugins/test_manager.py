@@ -183,6 +183,23 @@ def test_config_section_disables_a_plugin() -> None:
 
 
 @pytest.mark.parametrize(
+    ("section", "reason"),
+    [
+        ({"enabled": "yes"}, "[plugins.email] enabled = 'yes'"),
+        ({"enabled": 1}, "[plugins.email] enabled = 1"),
+        (["enabled"], "[plugins.email] is not a table"),
+        ("x" * 100_000, "[plugins.email] is not a table"),
+    ],
+    ids=["string", "number", "list", "oversized-string"],
+)
+def test_malformed_section_disables_the_plugin_safely(section: object, reason: str) -> None:
+    host = make_plugin_manager({"email": section}, env={})  # type: ignore[dict-item]
+
+    assert (host.infos["email"].status, host.infos["email"].reason) == ("disabled", reason)
+    assert host.infos["messenger"].status == "loaded"
+
+
+@pytest.mark.parametrize(
     ("env", "loaded"),
     [
         ({"DESKMATE_LOAD_PLUGINS": "messenger"}, {"messenger"}),
