@@ -227,8 +227,9 @@ def _env_names(env: Mapping[str, str], key: str) -> set[str] | None:
     return {n.strip() for n in raw.split(",") if n.strip()}
 
 
-def _env_flag(env: Mapping[str, str], key: str) -> bool:
-    return env.get(key, "").strip().lower() not in ("", "0", "false", "no")
+def env_flag(env: Mapping[str, str], key: str) -> bool:
+    """Whether the environment switch ``key`` is on (``1``, ``true`` or ``yes``)."""
+    return env.get(key, "").strip().lower() in ("1", "true", "yes")
 
 
 def is_enabled(
@@ -271,7 +272,7 @@ def make_plugin_manager(
     """
     env = os.environ if env is None else env
     sections = plugin_sections or {}
-    strict = _env_flag(env, "DESKMATE_STRICT_PLUGINS")
+    strict = env_flag(env, "DESKMATE_STRICT_PLUGINS")
     host = PluginHost()
     for module_name in DEFAULT_PLUGINS:
         host.register(importlib.import_module(module_name), module_name, version=None, default=True)
@@ -283,7 +284,7 @@ def make_plugin_manager(
     for name, load, version in sorted(loaders, key=lambda x: x[0]):
         _load_one(host, name, load, version, sections, env, strict)
     _report_missing(host, _env_names(env, "DESKMATE_LOAD_PLUGINS") or set())
-    if _env_flag(env, "DESKMATE_TRACE_PLUGINS"):
+    if env_flag(env, "DESKMATE_TRACE_PLUGINS"):
         enable_tracing(host)
     return host
 
