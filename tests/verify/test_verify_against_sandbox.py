@@ -1,4 +1,4 @@
-"""`deskmate verify` against the local sandbox: passes with the right token, explains a wrong one."""
+"""`deskmate verify` against the local sandbox: passes with the right token, explains a bad one."""
 
 from __future__ import annotations
 
