@@ -40,7 +40,7 @@ CUSTOMERS = frozenset({"user", "lead", "contact"})
 INBOX_HOSTS = {"us": "app.intercom.com", "eu": "app.eu.intercom.com", "au": "app.au.intercom.com"}
 _GREETING = re.compile(
     r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|bonjour|hola|ciao|olá)"
-    r"\b[^\n.!?]{0,40}[,!.]?\s*",
+    r"\b[^\n.!?,]{0,40}(?:[,!.]|\n)\s*",
     re.IGNORECASE,
 )
 _SEPARATOR = "\n\nA: "

@@ -17,7 +17,7 @@ CARD = "[card]"
 ADDRESS = "[address]"
 NAME = "[name]"
 
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d(?:[ .-]?\d){6,14}(?!\w)"
@@ -32,7 +32,8 @@ _STREET = re.compile(
     re.IGNORECASE,
 )
 _EU_STREET = re.compile(
-    r"\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|platz|allee|gasse|laan|straat|gracht)"
+    r"(?<![\w-])[A-ZÄÖÜ][\wäöüß-]{0,40}"
+    r"(?:straße|strasse|str\.|weg|platz|allee|gasse|laan|straat|gracht)"
     r"\s+\d{1,4}[a-z]?\b",
     re.IGNORECASE,
 )

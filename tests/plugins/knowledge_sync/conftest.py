@@ -1,0 +1,116 @@
+"""A seeded sandbox Intercom, settings pointing at it, and a migrated store, per test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from deskmate.core.config import Settings
+from deskmate.core.intercom.client import IntercomClient, RetryPolicy
+from deskmate.core.intercom.ratelimit import limiters
+from deskmate.core.sandbox import SandboxServer, SeedOptions, create_sandbox_app
+from deskmate.core.store.db import make_engine, make_session_factory, upgrade
+from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage
+from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID, make_workspace
+
+FAST_RETRY = RetryPolicy(max_retries=6, backoff_base=0.01, backoff_cap=0.05)
+
+
+@dataclass
+class Synced:
+    """A sandbox and a deskmate store to sync it into."""
+
+    server: SandboxServer
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+    @property
+    def state(self) -> Any:
+        return self.server.sandbox.state
+
+    def control(self, method: str, path: str, **body: Any) -> requests.Response:
+        url = f"{self.server.base_url}/_sandbox{path}"
+        return requests.request(method, url, json=body or None, timeout=10)
+
+    def fault(self, status: int | str, rate: float = 1.0, paths: tuple[str, ...] = ()) -> None:
+        answer = self.control(
+            "POST", "/faults", status=status, rate=rate, paths=list(paths), seed=1
+        )
+        assert answer.status_code == 201, answer.text
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.control("GET", "/requests").json()["requests"]
+
+    def client(self) -> IntercomClient:
+        """A client that retries fast (tests never wait for real backoff)."""
+        return IntercomClient(self.settings.workspaces[TEST_APP_ID], retry=FAST_RETRY)
+
+    def with_options(self, **section: Any) -> Settings:
+        plugins = {"knowledge_sync": {**self.settings.plugins.get("knowledge_sync", {}), **section}}
+        self.settings = replace(self.settings, plugins=plugins)
+        return self.settings
+
+    def documents(self, source: str | None = None) -> dict[tuple[str, str, str], tuple]:
+        """Every stored document with what a reader sees, and its passages."""
+        doc, passage = KnowledgeDocument, KnowledgePassage
+        with self.sessions() as db:
+            stmt = select(doc).where(doc.workspace_id == TEST_APP_ID)
+            if source:
+                stmt = stmt.where(doc.source == source)
+            found = {}
+            for d in db.scalars(stmt):
+                texts = db.scalars(
+                    select(passage.text)
+                    .where(passage.document_id == d.id)
+                    .order_by(passage.position)
+                ).all()
+                key = (d.source, d.external_id, d.locale)
+                found[key] = (d.title, d.url, d.visibility, d.body, tuple(texts))
+            return found
+
+
+@pytest.fixture
+def synced(tmp_path: Path) -> Iterator[Callable[..., Synced]]:
+    """``synced(articles=…, conversations=…, **plugin_options)`` starts a seeded sandbox."""
+    servers: list[SandboxServer] = []
+
+    def start(
+        articles: int = 0,
+        conversations: int = 0,
+        help_center: bool = True,
+        rate_limit: int = 100_000,
+        folder: str = "instance",
+        **options: Any,
+    ) -> Synced:
+        limiters.clear()
+        workspace = make_workspace()
+        seed = SeedOptions(help_center=help_center, articles=articles, conversations=conversations)
+        app = create_sandbox_app(
+            workspace.access_token.reveal(), workspace.client_secret.reveal(), TEST_APP_ID,
+            rate_limit=rate_limit, seed=seed,
+        )  # fmt: skip
+        server = SandboxServer(app).__enter__()
+        servers.append(server)
+        workspace = make_workspace(
+            base_url=server.base_url, ai_admin_id=SANDBOX_AI_ADMIN_ID, rate_limit=rate_limit
+        )
+        settings = Settings(
+            workspaces={TEST_APP_ID: workspace},
+            instance_path=tmp_path / folder,
+            plugins={"knowledge_sync": {"conversation_days": 0, **options}},
+        )
+        engine = make_engine(settings.resolved_database_url())
+        upgrade(engine)
+        return Synced(server, settings, make_session_factory(engine))
+
+    yield start
+    for server in servers:
+        server.close()
+    limiters.clear()
