@@ -217,5 +217,5 @@ cli.add_command(knowledge_group)
 
 
 def main() -> None:
-    add_plugin_commands(cli, make_plugin_manager())
+    add_plugin_commands(cli, make_plugin_manager(quiet=True))
     cli()

@@ -89,6 +89,7 @@ class PluginHost:
         self.pm: pluggy.PluginManager = _IsolatingManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
+        self.quiet = False
 
     @property
     def hook(self) -> Any:
@@ -114,7 +115,11 @@ class PluginHost:
         known = self.infos.get(name)
         version = version or (known.version if known else None)
         self.infos[name] = PluginInfo(name, version, "failed", reason=reason)
-        log.error("plugin %r failed, deskmate goes on without it: %s", name, reason)
+        self.log("plugin %r failed, deskmate goes on without it: %s", name, reason)
+
+    def log(self, message: str, *args: object) -> None:
+        """Log a plugin problem as an error (as debug while ``quiet``: it is reported elsewhere)."""
+        log.log(logging.DEBUG if self.quiet else logging.ERROR, message, *args)
 
     def register(self, plugin: object, name: str, *, version: str | None, default: bool) -> None:
         """Register ``plugin`` under ``name`` and validate its hooks.
@@ -263,17 +268,21 @@ def make_plugin_manager(
     env: Mapping[str, str] | None = None,
     entry_points: Iterable[metadata.EntryPoint] | None = None,
     extra_plugins: Iterable[tuple[str, object]] = (),
+    quiet: bool = False,
 ) -> PluginHost:
     """Build a plugin host: defaults, then entry-point plugins the config and env allow.
 
     ``plugin_sections`` is the raw ``[plugins.*]`` part of the config; ``entry_points`` replaces
     discovery (``()`` loads no installed plugin); ``extra_plugins`` are ``(name, module-or-object)``
     pairs loaded like entry points (tests, embedding). Plugins register in name order.
+    ``quiet`` logs load failures at debug level only, for a host whose report nobody reads
+    (the command line's discovery of plugin commands).
     """
     env = os.environ if env is None else env
     sections = plugin_sections or {}
     strict = env_flag(env, "DESKMATE_STRICT_PLUGINS")
     host = PluginHost()
+    host.quiet = quiet
     for module_name in DEFAULT_PLUGINS:
         host.register(importlib.import_module(module_name), module_name, version=None, default=True)
     eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
@@ -284,6 +293,7 @@ def make_plugin_manager(
     for name, load, version in sorted(loaders, key=lambda x: x[0]):
         _load_one(host, name, load, version, sections, env, strict)
     _report_missing(host, _env_names(env, "DESKMATE_LOAD_PLUGINS") or set())
+    host.quiet = False
     if env_flag(env, "DESKMATE_TRACE_PLUGINS"):
         enable_tracing(host)
     return host
@@ -296,7 +306,7 @@ def _report_missing(host: PluginHost, wanted: set[str]) -> None:
             f"listed in DESKMATE_LOAD_PLUGINS but not installed{did_you_mean(name, host.infos)}"
         )
         host.infos[name] = PluginInfo(name, None, "failed", reason=reason)
-        log.error("plugin %r was not loaded: %s", name, reason)
+        host.log("plugin %r was not loaded: %s", name, reason)
 
 
 def _given(obj: object) -> object:
@@ -316,7 +326,7 @@ def _load_one(
         reason = f"another plugin is already named {name!r}; this one was not loaded"
         duplicates = sum(info.name == name for info in host.infos.values())
         host.infos[f"{name}#{duplicates + 1}"] = PluginInfo(name, version, "failed", reason=reason)
-        log.error("a second plugin named %r was not loaded", name)
+        host.log("a second plugin named %r was not loaded", name)
         return
     enabled, why = is_enabled(name, sections, env)
     if not enabled:

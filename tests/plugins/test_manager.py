@@ -394,3 +394,25 @@ def test_every_builtin_plugin_loads_and_implements_only_known_hooks() -> None:
     builtin = {*DEFAULT_PLUGINS, "messenger", "email", "knowledge_sync"}
     assert builtin <= set(host.loaded())
     assert all(host.infos[name].hooks for name in builtin)
+
+
+@pytest.mark.usefixtures("good_and_broken")
+def test_quiet_host_reports_load_failures_without_logging_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BadCommands:
+        @hookimpl
+        def register_commands(self) -> None:
+            raise RuntimeError("no commands today")
+
+    with caplog.at_level(logging.DEBUG, logger="deskmate.core.plugins"):
+        host = make_plugin_manager(quiet=True, extra_plugins=[("bad_commands", BadCommands())])
+        load_errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        host.call_each("register_commands", lambda _: None, cli=None)
+
+    assert host.infos["broken"].status == "failed"
+    assert load_errors == []
+    assert "boom while importing" in caplog.text
+    assert [r.levelname for r in caplog.records if "no commands today" in r.getMessage()] == [
+        "ERROR"
+    ]
