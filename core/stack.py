@@ -47,6 +47,7 @@ class StackOptions:
     duplicate_webhooks: int = 1
     rate_limit: int = 10_000
     workers: int = 2
+    redis_url: str | None = None
     sandbox_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,6 +87,8 @@ class LocalStack:
             instance_path=self.folder,
             admin_token=Secret("sandbox", "admin token", secrets.token_urlsafe(16)),
             plugins=self.options.plugins,
+            jobs_backend="redis" if self.options.redis_url else "sqlite",
+            redis_url=self.options.redis_url,
         )
         self.host: PluginHost = make_plugin_manager(self.options.plugins, env={})
         self.app = create_app(self.settings, self.host)
