@@ -31,6 +31,7 @@ from sqlalchemy.pool import StaticPool
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 READ_ONLY = "deskmate_read_only"
+MIGRATION_LOCK_ID = 0x6465736B6D617465  # "deskmate"
 
 
 class DatabaseError(Exception):
@@ -90,10 +91,15 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
 
 
 def upgrade(target: str | Engine, revision: str = "head") -> str | None:
-    """Apply the shipped migrations up to ``revision``; return the revision the database is at."""
+    """Apply the shipped migrations up to ``revision``; return the revision the database is at.
+
+    Safe when several processes start at once: they take turns, and the later ones find the
+    schema up to date (SQLite's write lock, a PostgreSQL advisory lock).
+    """
     with _connection(target) as conn:
-        config = _alembic_config(conn)
-        command.upgrade(config, revision)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+        command.upgrade(_alembic_config(conn), revision)
         conn.commit()
         return _current(conn)
 
