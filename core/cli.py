@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from deskmate import __version__
+from deskmate.core.clicontext import CliState, load_config
 from deskmate.core.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG_NAME,
-    ConfigInvalid,
-    Settings,
     config_path,
     describe,
     env_references,
-    load,
     parse_toml,
     starter_text,
     write_starter,
@@ -27,7 +24,6 @@ from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.knowledge_cli import knowledge_group
 from deskmate.core.operations import COMMANDS as OPERATIONS
 from deskmate.core.plugins import (
-    PluginHost,
     add_plugin_commands,
     did_you_mean,
     make_plugin_manager,
@@ -48,14 +44,6 @@ from deskmate.core.store.db import DatabaseError
 from deskmate.core.verify import render_text, verify_settings
 
 
-@dataclass
-class CliState:
-    """What the ``deskmate`` group passes to its commands: the config file, loaded once."""
-
-    config_path: Path | None = None
-    loaded: tuple[Settings, PluginHost] | None = None
-
-
 @click.group()
 @click.option(
     "--config",
@@ -69,28 +57,6 @@ class CliState:
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """deskmate: an AI teammate that works inside Intercom."""
     ctx.obj = CliState(config_path)
-
-
-def load_config(
-    ctx: click.Context | None = None, *, strict: bool = False
-) -> tuple[Settings, PluginHost]:
-    """Return ``(settings, plugin host)`` for the ``--config`` file, loaded once per run.
-
-    On an invalid config, print every problem as ``path: message (hint)`` to stderr and exit 2.
-    ``strict`` also treats an invalid plugin section as fatal instead of failing that plugin.
-    """
-    ctx = ctx or click.get_current_context()
-    state = ctx.find_object(CliState) or CliState()
-    if state.loaded is None:
-        try:
-            state.loaded = load(state.config_path, strict=strict)
-        except ConfigInvalid as exc:
-            for error in exc.errors:
-                click.echo(str(error), err=True)
-            count = len(exc.errors)
-            click.echo(f"{count} problem{'s' * (count != 1)} in the configuration.", err=True)
-            ctx.exit(2)
-    return state.loaded
 
 
 @cli.command()

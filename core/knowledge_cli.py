@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.brain.knowledge import StoreKnowledge
+from deskmate.core.clicontext import load_config
 from deskmate.core.config import Settings
 from deskmate.core.html import html_to_text
 from deskmate.core.passages import split_html, split_markdown, split_text
@@ -41,7 +42,6 @@ class Store:
 
 
 def _open(ctx: click.Context, workspace_id: str | None) -> Store:
-    from deskmate.core.cli import load_config
 
     settings = load_config(ctx)[0]
     if workspace_id is None:

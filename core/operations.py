@@ -11,6 +11,7 @@ import click
 from sqlalchemy import select
 
 from deskmate.core.brain.commands import ask
+from deskmate.core.clicontext import load_config
 from deskmate.core.reports import session_detail, session_summary
 from deskmate.core.runtime import Worker
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
@@ -18,14 +19,8 @@ from deskmate.core.store.events import list_events, replay_event
 from deskmate.core.store.models import EventStatus, SessionRecord
 
 
-def _loaded() -> tuple[Any, Any]:
-    from deskmate.core.cli import load_config
-
-    return load_config()
-
-
 def _sessions() -> Any:
-    settings, _ = _loaded()
+    settings, _ = load_config()
     url = settings.resolved_database_url()
     upgrade(url)
     return make_session_factory(make_engine(url))
@@ -35,7 +30,7 @@ def _sessions() -> Any:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def worker(workers: int) -> None:
     """Run job consumers and the scheduler alone (no web server) until stopped."""
-    settings, host = _loaded()
+    settings, host = load_config()
     upgrade(settings.resolved_database_url())
     host.hook.startup(settings=settings, app=None)
     runner = Worker(settings, host, workers=workers)

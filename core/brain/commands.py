@@ -9,6 +9,7 @@ import click
 
 from deskmate.core.brain.knowledge import StoreKnowledge
 from deskmate.core.brain.preview import Preview, answer_preview
+from deskmate.core.clicontext import load_config
 from deskmate.core.store.db import make_engine, upgrade
 
 
@@ -28,7 +29,6 @@ def ask(
     question: str, language: str | None, workspace: str | None, internal: bool, as_json: bool
 ) -> None:
     """Show what the AI would answer to QUESTION, with the hits and their scores."""
-    from deskmate.core.cli import load_config
 
     settings, _ = load_config()
     workspace = workspace or next(iter(settings.workspaces), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from deskmate.core.clicontext import load_config
 from deskmate.core.store.db import DatabaseError, check_schema, current_revision, masked, upgrade
 
 database_url_option = click.option(
@@ -17,8 +18,6 @@ def _url(database_url: str | None) -> str:
     """``--database-url`` if given, else the configured database (the config must load)."""
     if database_url:
         return database_url
-    from deskmate.core.cli import load_config  # the cli imports this module
-
     settings, _host = load_config()
     return settings.resolved_database_url()
 
