@@ -36,8 +36,8 @@ def test_upgrade_creates_every_table_on_a_fresh_sqlite_file(tmp_path):
 def test_processes_starting_together_migrate_once(empty_url):
     """Several ``serve`` processes upgrading one fresh database at once all succeed."""
     script = "import sys; from deskmate.core.store.db import upgrade; print(upgrade(sys.argv[1]))"
-    command = [sys.executable, "-c", script, empty_url]
-    starts = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    argv = [sys.executable, "-c", script, empty_url]
+    starts = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(3)]
     outputs = [p.communicate(timeout=60)[0].strip() for p in starts]
     assert [p.returncode for p in starts] == [0, 0, 0]
     assert outputs == [db.head_revision()] * 3
