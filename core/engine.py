@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 from itertools import chain
 from typing import Any
@@ -96,6 +96,7 @@ class Claimed:
     topic: str
     payload: str
     attempts: int
+    received_at: datetime | None = None
 
 
 ClientFactory = Callable[[WorkspaceSettings], Any]
@@ -135,6 +136,9 @@ class Engine:
         self.on_retry: Callable[[str, str, float], None] | None = None
         """Called after a retryable failure with (workspace, conversation, delay in seconds), so
         the job queue runs the conversation again then; the sweeper is the safety net."""
+        self.on_settled: Callable[[Claimed, str], None] | None = None
+        """Called after each attempt at an event with its new status (a final one, or ``failed``
+        when it will be retried), for the health metrics."""
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -164,7 +168,15 @@ class Engine:
         while True:
             with self.sessions.begin() as db:
                 events = [
-                    Claimed(e.id, workspace_id, conversation_id, e.topic, e.payload, e.attempts)
+                    Claimed(
+                        e.id,
+                        workspace_id,
+                        conversation_id,
+                        e.topic,
+                        e.payload,
+                        e.attempts,
+                        e.received_at,
+                    )
                     for e in claim_events(db, workspace_id, conversation_id, lease=self.lease)
                 ]
             if not events:
@@ -214,7 +226,7 @@ class Engine:
                 event.conversation.admin_assignee_id, event.conversation.team_assignee_id = owner
             outcome = self.handle(event, event_id=claimed.id, answer=answer)
         except UnprocessableEvent as exc:
-            self._finish(claimed.id, EventStatus.UNPROCESSABLE, str(exc))
+            self._finish(claimed, EventStatus.UNPROCESSABLE, str(exc))
         except (Unauthorized, Forbidden) as exc:
             self._retry(
                 claimed, f"Intercom refused the token: {exc}; run `deskmate verify`", AUTH_RETRY
@@ -224,23 +236,29 @@ class Engine:
             delay = timedelta(seconds=BACKOFF_SECONDS * 2 ** min(claimed.attempts - 1, 8))
             self._retry(claimed, f"{type(exc).__name__}: {exc}", delay)
         else:
-            self._finish(claimed.id, outcome.status, outcome.reason)
+            self._finish(claimed, outcome.status, outcome.reason)
 
-    def _finish(self, event_id: int, status: str, reason: str) -> None:
+    def _finish(self, claimed: Claimed, status: str, reason: str) -> None:
         with self.sessions.begin() as db:
-            finish_event(db, event_id, status, reason)
+            finish_event(db, claimed.id, status, reason)
+        self._settled(claimed, status)
+
+    def _settled(self, claimed: Claimed, status: str) -> None:
+        if self.on_settled is None:
+            return
+        try:
+            self.on_settled(claimed, status)
+        except Exception:
+            log.exception("the on_settled callback failed for event %s", claimed.id)
 
     def _retry(self, claimed: Claimed, reason: str, delay: timedelta) -> None:
+        if claimed.attempts >= self.max_attempts:
+            why = f"gave up after {claimed.attempts} attempts: {reason}"
+            self._finish(claimed, EventStatus.DEAD, why)
+            return
         with self.sessions.begin() as db:
-            if claimed.attempts >= self.max_attempts:
-                finish_event(
-                    db,
-                    claimed.id,
-                    EventStatus.DEAD,
-                    f"gave up after {claimed.attempts} attempts: {reason}",
-                )
-                return
             retry_event(db, claimed.id, reason, at=utcnow() + delay)
+        self._settled(claimed, EventStatus.FAILED)
         if self.on_retry is not None:
             self.on_retry(claimed.workspace_id, claimed.conversation_id, delay.total_seconds())
 

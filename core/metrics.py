@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 import flask
 from prometheus_client import (
@@ -35,8 +36,12 @@ UNROUTED = "unrouted"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 API_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
+FINAL_OUTCOMES = frozenset({"done", "skipped", "unprocessable", "dead"})
+RETRIED = "retried"
+"""Outcome label of an attempt that failed and will be retried (event status ``failed``)."""
 
-ApiCallObserver = Callable[[str, int, float], None]
+ApiCallObserver = Callable[[str, int | None, float], None]
 
 
 class Metrics:
@@ -103,16 +108,35 @@ class Metrics:
         )
         self.rate_limit_headroom = Gauge(
             "deskmate_intercom_rate_limit_headroom",
-            "Intercom API calls still allowed in the current rate-limit window.",
+            "Fraction (0-1) of the current rate-limit window's budget still free.",
             ["workspace"],
+            registry=r,
+        )
+        self.events_processed = Counter(
+            "deskmate_events_processed",
+            "Attempts at stored events by outcome: done, skipped, unprocessable, dead, retried.",
+            ["workspace", "outcome"],
+            registry=r,
+        )
+        self.processing_seconds = Histogram(
+            "deskmate_event_processing_seconds",
+            "Time from receiving a webhook to settling its event, channel delay included.",
+            ["workspace"],
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
+        )
+        self.hook_failures = Counter(
+            "deskmate_plugin_hook_failures",
+            "Event hook implementations that raised (isolated: the others still ran), by plugin.",
+            ["plugin", "hook"],
             registry=r,
         )
 
     def api_call_observer(self, workspace: str) -> ApiCallObserver:
         """Return the ``on_call(endpoint, status, seconds)`` callback for one workspace's client."""
 
-        def on_call(endpoint: str, status: int, seconds: float) -> None:
-            self.api_calls.labels(workspace, endpoint, str(status)).inc()
+        def on_call(endpoint: str, status: int | None, seconds: float) -> None:
+            self.api_calls.labels(workspace, endpoint, str(status or 0)).inc()
             self.api_seconds.labels(workspace, endpoint).observe(seconds)
 
         return on_call
@@ -120,6 +144,20 @@ class Metrics:
     def track_headroom(self, workspace: str, headroom: Callable[[], float]) -> None:
         """Read the workspace's rate-limit headroom from ``headroom()`` at every scrape."""
         self.rate_limit_headroom.labels(workspace).set_function(headroom)
+
+    def event_settled(
+        self, workspace: str, status: str, received_at: datetime | None, now: datetime
+    ) -> None:
+        """Count one attempt at an event by its new ``status``; time the ones that are final."""
+        outcome = status if status in FINAL_OUTCOMES else RETRIED
+        self.events_processed.labels(workspace, outcome).inc()
+        if outcome != RETRIED and received_at is not None:
+            seconds = max(0.0, (now - received_at).total_seconds())
+            self.processing_seconds.labels(workspace).observe(seconds)
+
+    def hook_failed(self, plugin: str, hook: str) -> None:
+        """Count a plugin's event hook that raised (a ``PluginHost.on_hook_failure`` listener)."""
+        self.hook_failures.labels(plugin, hook).inc()
 
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""

@@ -44,6 +44,8 @@ DEFAULT_PLUGINS = (
 )
 
 Status = Literal["loaded", "disabled", "failed"]
+FailureListener = Callable[[str, str], None]
+"""Told ``(plugin_name, hook_name)`` when an isolated event hook implementation raises."""
 
 
 @dataclass
@@ -75,18 +77,30 @@ class _IsolatingManager(pluggy.PluginManager):
     (a test, an embedding application) is isolated too.
     """
 
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.failure_listeners: list[FailureListener] = []
+
     def register(self, plugin: object, name: str | None = None) -> str | None:
         registered = super().register(plugin, name)
         if registered is not None:
             _isolate_events(self, plugin, registered)
         return registered
 
+    def report_failure(self, plugin_name: str, hook_name: str) -> None:
+        """Tell every listener that ``plugin_name`` raised in ``hook_name`` (never raises)."""
+        for listener in self.failure_listeners:
+            try:
+                listener(plugin_name, hook_name)
+            except Exception:
+                log.exception("a hook failure listener failed")
+
 
 class PluginHost:
     """A pluggy manager plus the load report of every plugin it was asked to load."""
 
     def __init__(self) -> None:
-        self.pm: pluggy.PluginManager = _IsolatingManager(hookspecs.PROJECT)
+        self.pm = _IsolatingManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.quiet = False
@@ -107,6 +121,11 @@ class PluginHost:
 
     def plugin(self, name: str) -> object | None:
         return self.pm.get_plugin(name)
+
+    def on_hook_failure(self, listener: FailureListener) -> None:
+        """Call ``listener(plugin_name, hook_name)`` whenever an isolated event hook raises
+        (the metrics count them)."""
+        self.pm.failure_listeners.append(listener)
 
     def fail(self, name: str, reason: str, version: str | None = None) -> None:
         """Record ``name`` as failed and unregister it if it is registered."""
@@ -203,23 +222,26 @@ def _event_wrappers(pm: pluggy.PluginManager, plugin: object) -> list[str]:
     ]
 
 
-def _isolate_events(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+def _isolate_events(pm: _IsolatingManager, plugin: object, name: str) -> None:
     """Wrap ``plugin``'s event implementations so one failure never stops the others."""
     for caller in pm.get_hookcallers(plugin) or []:
         if caller.name not in hookspecs.EVENT_HOOKS:
             continue
         for impl in caller.get_hookimpls():
             if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
-                impl.function = _isolated(impl.function, name, caller.name)  # type: ignore[misc]
+                impl.function = _isolated(impl.function, name, caller.name, pm)  # type: ignore[misc]
 
 
-def _isolated(func: Callable[..., Any], plugin_name: str, hook_name: str) -> Callable[..., Any]:
+def _isolated(
+    func: Callable[..., Any], plugin_name: str, hook_name: str, pm: _IsolatingManager
+) -> Callable[..., Any]:
     @functools.wraps(func)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except Exception:
             log.exception("plugin %r failed in %s; other plugins still ran", plugin_name, hook_name)
+            pm.report_failure(plugin_name, hook_name)
             return None
 
     return call

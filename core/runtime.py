@@ -8,7 +8,7 @@ scheduler); ``deskmate worker`` runs one alone. The intake hands new conversatio
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,10 +16,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from deskmate.core.config import Settings
+from deskmate.core.config import Settings, WorkspaceSettings
 from deskmate.core.engine import Engine
 from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.jobs import JobQueue, make_huey, start_consumer
+from deskmate.core.metrics import Metrics, default_metrics
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.db import make_engine, make_session_factory
 from deskmate.core.store.events import due_events
@@ -32,17 +33,37 @@ SWEEP_GRACE = timedelta(seconds=5)
 SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1)}
 
 
-def build_engine(settings: Settings, host: PluginHost) -> Engine:
-    """An engine on the configured database, with one Intercom client per workspace."""
+def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None = None) -> Engine:
+    """An engine on the configured database, with one Intercom client per workspace.
+
+    With ``metrics``, the clients report every call and their rate-limit headroom, and each
+    attempt at an event is counted and, once settled, timed.
+    """
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
-    return Engine(
+    engine = Engine(
         settings,
         host,
         sessions,
-        IntercomClient,
+        IntercomClient if metrics is None else _measured_clients(metrics),
         lease=timedelta(seconds=settings.jobs_lease_seconds),
         max_attempts=settings.jobs_max_attempts,
     )
+    if metrics is not None:
+        engine.on_settled = lambda event, status: metrics.event_settled(
+            event.workspace_id, status, event.received_at, utcnow()
+        )
+    return engine
+
+
+def _measured_clients(metrics: Metrics) -> Callable[[WorkspaceSettings], IntercomClient]:
+    """An Intercom client factory whose clients report into ``metrics``."""
+
+    def make(workspace: WorkspaceSettings) -> IntercomClient:
+        client = IntercomClient(workspace, on_call=metrics.api_call_observer(workspace.app_id))
+        metrics.track_headroom(workspace.app_id, client.limiter.headroom)
+        return client
+
+    return make
 
 
 class QueueDispatcher:
@@ -81,11 +102,20 @@ class Worker:
 
     name = "worker"
 
-    def __init__(self, settings: Settings, host: PluginHost, *, workers: int = 2) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        host: PluginHost,
+        *,
+        workers: int = 2,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
         self.host = host
         self.workers = workers
-        self.engine = build_engine(settings, host)
+        self.metrics = metrics if metrics is not None else default_metrics()
+        self.engine = build_engine(settings, host, self.metrics)
+        host.on_hook_failure(self.metrics.hook_failed)
         self.queue = JobQueue(make_huey(settings), self.engine.run_conversation)
         self.engine.on_retry = self.queue.dispatch
         self.scheduler = BackgroundScheduler(timezone="UTC")
