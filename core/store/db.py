@@ -31,6 +31,7 @@ from sqlalchemy.pool import StaticPool
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 READ_ONLY = "deskmate_read_only"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 MIGRATION_LOCK_ID = 0x6465736B6D617465  # "deskmate"
 
 
@@ -124,12 +125,15 @@ def check_schema(target: str | Engine) -> SchemaStatus:
 
 def _parse(url: str) -> URL:
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() not in SUPPORTED_BACKENDS:
         raise DatabaseError(
-            f"{masked(url)}: database_url must look like sqlite:///path/to/deskmate.db "
-            "or postgresql+psycopg://user:password@host/dbname"
-        ) from None
+            f"{masked(url)}: deskmate stores its data in SQLite or PostgreSQL; database_url must "
+            "look like sqlite:///path/to/deskmate.db or postgresql+psycopg://user:password@host/db"
+        )
+    return parsed
 
 
 def _create(url: URL, **kwargs: Any) -> Engine:
@@ -146,8 +150,8 @@ def _create(url: URL, **kwargs: Any) -> Engine:
 
 def _driver_hint(url: URL) -> str:
     if url.get_backend_name() == "postgresql":
-        return "install it with `pip install 'deskmate[postgres]'` and use postgresql+psycopg://"
-    return "deskmate supports sqlite:/// and postgresql+psycopg:// URLs"
+        return "install psycopg with `pip install 'deskmate[postgres]'`, use postgresql+psycopg://"
+    return "use sqlite:///path/to/deskmate.db"
 
 
 def _make_parent(path: Path, url: URL) -> None:

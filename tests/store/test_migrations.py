@@ -145,8 +145,8 @@ def unreachable_postgres() -> str:
             "Can't use the database postgresql+psycopg://deskmate:***@127.0.0.1",
         ),
         ("not a url", "database_url must look like sqlite:///"),
-        ("mysql+pymysql://u:hunter2@h/d", "driver module 'pymysql' is not installed"),
-        ("nosuchdb://u:hunter2@h/d", "unknown database driver"),
+        ("mysql+pymysql://u:hunter2@h/d", "deskmate stores its data in SQLite or PostgreSQL"),
+        ("postgresql+nodriver://u:hunter2@h/d", "unknown database driver; install psycopg"),
     ],
 )
 def test_unusable_database_gives_a_helpful_error_without_the_password(url, expected):
@@ -198,3 +198,11 @@ def test_a_write_session_takes_the_write_lock_when_it_begins(sqlite_url):
     with other.begin() as conn:
         conn.execute(text("DELETE FROM sessions"))
     other.dispose()
+
+
+def test_missing_postgresql_driver_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(db.DatabaseError, match=r"pip install 'deskmate\[postgres\]'") as info:
+        db.make_engine("postgresql+psycopg://deskmate:hunter2@db/deskmate")
+    assert "driver module 'psycopg' is not installed" in str(info.value)
+    assert "hunter2" not in str(info.value)
