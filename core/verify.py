@@ -4,14 +4,22 @@ Per workspace: the token works (``GET /me``) on the configured region's host and
 configured workspace, the AI admin exists, the routing target exists, conversations can be
 listed. Then the webhook URL to paste and the topics to subscribe. Every failing check carries
 the fix, after the troubleshooting table of OpenCX's Intercom integration.
+
+For "the AI is not replying", each workspace also shows what deskmate's database knows: when the
+last webhook arrived, and the recent conversations the AI left alone with the reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from deskmate.core.config import REGION_BASE_URLS, Settings, WorkspaceSettings
 from deskmate.core.intake import WEBHOOK_PATH
@@ -24,12 +32,16 @@ from deskmate.core.intercom.errors import (
     Timeout,
     Unauthorized,
 )
+from deskmate.core.reports import Activity, workspace_activity
+from deskmate.core.store.db import DatabaseError, make_engine, make_session_factory, masked
+from deskmate.core.store.models import utcnow
 
 __all__ = [
     "WEBHOOK_TOPICS",
     "Check",
     "VerifyReport",
     "WorkspaceReport",
+    "read_activity",
     "render_text",
     "verify_settings",
     "verify_workspace",
@@ -49,6 +61,7 @@ MAX_LISTED = 10
 
 Status = Literal["ok", "fail", "warn", "skip"]
 ClientFactory = Callable[[WorkspaceSettings], IntercomClient]
+ActivityReader = Callable[[Settings], Mapping[str, Activity]]
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,8 @@ class WorkspaceReport:
     app_id: str
     name: str | None
     checks: list[Check] = field(default_factory=list)
+    activity: Activity | None = None
+    """What the database says about recent webhooks and silences (never fails the report)."""
 
     @property
     def ok(self) -> bool:
@@ -86,6 +101,7 @@ class WorkspaceReport:
             "name": self.name,
             "ok": self.ok,
             "checks": [check.as_dict() for check in self.checks],
+            "activity": self.activity.as_dict() if self.activity else None,
         }
 
 
@@ -118,21 +134,73 @@ def _default_client(workspace: WorkspaceSettings) -> IntercomClient:
     return IntercomClient(workspace, timeout=VERIFY_TIMEOUT, retry=VERIFY_RETRY)
 
 
+def read_activity(settings: Settings) -> dict[str, Activity]:
+    """Each workspace's recent activity from deskmate's database, read-only.
+
+    A SQLite file that does not exist yet is never created: every workspace then shows no
+    webhook. A database that can't be read gives each workspace an :class:`Activity` with the
+    ``error``.
+    """
+    url = settings.resolved_database_url()
+    if _missing_sqlite_file(url):
+        return {app_id: Activity(app_id, None) for app_id in settings.workspaces}
+    try:
+        engine = make_engine(url)
+    except DatabaseError as exc:
+        return _unreadable(settings, str(exc))
+    try:
+        with make_session_factory(engine, read_only=True)() as db:
+            return {app_id: workspace_activity(db, app_id) for app_id in settings.workspaces}
+    except SQLAlchemyError as exc:
+        why = type(exc.orig or exc).__name__
+        return _unreadable(
+            settings,
+            f"can't read the database {masked(url)} ({why}): run `deskmate db upgrade`, "
+            "and check database_url",
+        )
+    finally:
+        engine.dispose()
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    database = parsed.database or ""
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not Path(database).expanduser().exists()
+    )
+
+
+def _unreadable(settings: Settings, error: str) -> dict[str, Activity]:
+    return {app_id: Activity(app_id, None, error=error) for app_id in settings.workspaces}
+
+
 def verify_settings(
     settings: Settings,
     *,
     email_channel: bool = False,
     make_client: ClientFactory = _default_client,
+    activity: ActivityReader = read_activity,
 ) -> VerifyReport:
     """Run every check for every workspace of ``settings``.
 
-    ``email_channel``: the email channel plugin is enabled, so warn about Intercom's email
-    replies.
+    ``email_channel``: the email channel plugin is loaded; when autopilot answers email and the
+    ``[plugins.email]`` section does not say ``email_reply_feature = true``, warn about
+    Intercom's email replies. ``activity`` reads each workspace's recent activity.
     """
+    email_reply_feature = settings.plugin_config("email").get("email_reply_feature") is True
+    warn_email = email_channel and not email_reply_feature
     reports = [
-        verify_workspace(ws, email_channel=email_channel, make_client=make_client)
+        verify_workspace(ws, email_channel=warn_email, make_client=make_client)
         for ws in settings.workspaces.values()
     ]
+    found = activity(settings)
+    for report in reports:
+        report.activity = found.get(report.app_id) or Activity(report.app_id, None)
     url = settings.public_url.rstrip("/") + WEBHOOK_PATH
     return VerifyReport(reports, url, notes=_webhook_notes(url))
 
@@ -343,7 +411,8 @@ def _email_warning() -> Check:
         "Email channel: Intercom does not email bot or API replies to inbound email "
         "conversations by default; they are stored in the conversation only",
         "Ask your Intercom accounts team to turn on the email-reply feature for the workspace, "
-        "or replies to email conversations never reach the customer's mailbox.",
+        "or replies to email conversations never reach the customer's mailbox. Once it is on, "
+        "set email_reply_feature = true under [plugins.email].",
     )
 
 
@@ -406,6 +475,8 @@ def render_text(report: VerifyReport) -> str:
         title = f"{ws.name} ({ws.app_id})" if ws.name else ws.app_id
         lines.append(f"Workspace {title}")
         lines += _render_checks(ws.checks)
+        if ws.activity is not None:
+            lines += _render_activity(ws.activity, utcnow())
         lines.append("")
     lines.append("Webhook (Developer Hub > your app > Configure > Webhooks)")
     lines.append(f"  URL to paste:  {report.webhook_url}")
@@ -418,6 +489,45 @@ def render_text(report: VerifyReport) -> str:
     plural = "s" if failures != 1 else ""
     lines.append("All checks passed." if report.ok else f"{failures} check{plural} failed.")
     return "\n".join(lines)
+
+
+def _render_activity(activity: Activity, now: datetime) -> list[str]:
+    """Why the AI may be silent: the last webhook and the conversations it left alone."""
+    lines = ["  Activity (deskmate's database)"]
+    if activity.error:
+        return [*lines, f"    ! {activity.error}"]
+    if activity.last_webhook_at is None:
+        lines.append("    ! Last webhook: never")
+        lines.append(
+            "        fix: check the webhook URL and topics in the Developer Hub (below), and "
+            "that `deskmate serve` is reachable at public_url."
+        )
+    else:
+        lines.append(f"    Last webhook: {_when(activity.last_webhook_at, now)}")
+    if not activity.left_alone:
+        return lines
+    lines.append(f"    Left alone recently ({len(activity.left_alone)}, newest first):")
+    for item in activity.left_alone:
+        session = f", session {item['session']}" if item["session"] is not None else ""
+        lines.append(
+            f"      conversation {item['conversation']}{session}: {item['status']}, "
+            f"{item['reason'] or 'no reason recorded'}"
+        )
+    lines.append("    (`deskmate sessions show ID` tells what the AI saw and decided)")
+    return lines
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 120:
+        ago = f"{seconds} s ago"
+    elif seconds < 2 * 3600:
+        ago = f"{seconds // 60} min ago"
+    elif seconds < 2 * 86400:
+        ago = f"{seconds // 3600} h ago"
+    else:
+        ago = f"{seconds // 86400} days ago"
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({ago})"
 
 
 def _render_checks(checks: Iterable[Check]) -> list[str]:
