@@ -8,39 +8,66 @@ import threading
 from typing import Any
 
 import click
+from prometheus_client import start_http_server
 from sqlalchemy import select
 
 from deskmate.core.brain.commands import ask
 from deskmate.core.clicontext import load_config
+from deskmate.core.jobs import JobQueue, make_huey
 from deskmate.core.reports import session_detail, session_summary
 from deskmate.core.runtime import Worker
-from deskmate.core.store.db import make_engine, make_session_factory, upgrade
+from deskmate.core.store.db import DatabaseError, make_engine, make_session_factory, upgrade
 from deskmate.core.store.events import list_events, replay_event
 from deskmate.core.store.models import EventStatus, SessionRecord
 
 
 def _sessions() -> Any:
+    """Sessions on the configured database, migrated first (a helpful message if it can't be)."""
     settings, _ = load_config()
     url = settings.resolved_database_url()
-    upgrade(url)
-    return make_session_factory(make_engine(url))
+    try:
+        upgrade(url)
+        return make_session_factory(make_engine(url))
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command()
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def worker(workers: int) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve this process's Prometheus metrics at http://HOST:PORT/metrics.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(workers: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run job consumers and the scheduler alone (no web server) until stopped."""
     settings, host = load_config()
-    upgrade(settings.resolved_database_url())
+    _sessions()
     host.hook.startup(settings=settings, app=None)
     runner = Worker(settings, host, workers=workers)
+    exporter = None
+    if metrics_port is not None:
+        try:
+            exporter, _ = start_http_server(
+                metrics_port, addr=metrics_host, registry=runner.metrics.registry
+            )
+        except OSError as exc:
+            raise click.ClickException(
+                f"can't serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}. "
+                "Choose another --metrics-port."
+            ) from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runner.start()
     click.echo(f"deskmate worker running with {workers} consumer thread(s) (Ctrl-C to stop)")
+    if exporter is not None:
+        click.echo(f"metrics at http://{metrics_host}:{metrics_port}/metrics")
     stop.wait()
     runner.stop()
+    if exporter is not None:
+        exporter.shutdown()
     click.echo("deskmate worker stopped; unfinished events stay queued in the database")
 
 
@@ -87,14 +114,32 @@ def events_list(failed: bool, status: str | None, limit: int, as_json: bool) -> 
 @events.command("replay")
 @click.argument("event_id", type=int)
 def events_replay(event_id: int) -> None:
-    """Queue an event again from scratch (a worker or `serve` picks it up)."""
+    """Queue an event again from scratch; a running worker or `serve` picks it up."""
     with _sessions().begin() as db:
         event = replay_event(db, event_id)
         if event is None:
             raise click.ClickException(
                 f"event {event_id} does not exist or is running now; see `deskmate events list`"
             )
-    click.echo(f"event {event_id} queued again")
+        workspace_id, conversation_id = event.workspace_id, event.conversation_id
+    when = "now" if conversation_id and _enqueue(workspace_id, conversation_id) else "shortly"
+    click.echo(f"event {event_id} queued again; a running worker or `serve` handles it {when}")
+
+
+def _enqueue(workspace_id: str, conversation_id: str) -> bool:
+    """Ask the job queue to run the conversation at once; False if the queue can't be reached
+    (harmless: the sweeper re-enqueues due events within seconds)."""
+    settings, _ = load_config()
+    try:
+        JobQueue(make_huey(settings), _run_elsewhere).dispatch(workspace_id, conversation_id)
+    except Exception as exc:  # any queue failure leaves the job to the sweeper
+        click.echo(f"(could not reach the job queue: {type(exc).__name__})", err=True)
+        return False
+    return True
+
+
+def _run_elsewhere(workspace_id: str, conversation_id: str) -> None:
+    """This process only enqueues; the consumers of `serve` or `worker` run the job."""
 
 
 @click.group()
@@ -136,11 +181,18 @@ def sessions_show(session_id: int, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
         return
     s = data["session"]
-    click.echo(f"session {s['id']} · conversation {s['conversation']} · {s['state']}")
+    click.echo(
+        f"session {s['id']} · conversation {s['conversation']} · {s['channel'] or '-'} · "
+        f"{s['state']} · language {s['language'] or '-'} · sentiment {s['sentiment'] or '-'}"
+    )
+    if s["summary"]:
+        click.echo(f"summary: {s['summary']}")
+    click.echo("messages:")
     for m in data["messages"]:
         click.echo(f"  [{m['author']}] {m['text'][:200]}")
+    click.echo("audit:")
     for a in data["audit"]:
-        click.echo(f"  - {a['kind']}: {json.dumps(a['data'], default=str)[:300]}")
+        click.echo(f"  {a['at'][:19]} {a['kind']:<8} {a['headline'][:300]}")
 
 
 COMMANDS = (worker, events, sessions, ask)

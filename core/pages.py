@@ -2,7 +2,8 @@
 
 A link in an Intercom note can't carry a header, so each session link is signed with the admin
 token (``?sig=``); a request with ``Authorization: Bearer <admin token>`` is accepted too. Without
-an ``admin_token`` in the config the pages stay closed.
+an ``admin_token`` in the config the pages stay closed. Pages are never cached, never send the
+signed URL on as a referrer, and run no script (a strict Content-Security-Policy).
 """
 
 from __future__ import annotations
@@ -11,15 +12,27 @@ import hashlib
 import hmac
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
-from sqlalchemy.orm import Session
+from flask import Blueprint, Response, abort, render_template, request
 
 from deskmate.core.app import state
 from deskmate.core.config import Settings
 from deskmate.core.reports import session_detail
+from deskmate.core.store.db import make_session_factory
 from deskmate.core.store.models import SessionRecord
 
 bp = Blueprint("deskmate_pages", __name__, template_folder="templates")
+
+MAX_SESSION_ID = 2**63 - 1
+"""Larger ids can't be stored, so they can't exist (and would overflow the database driver)."""
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def _signature(settings: Settings, session_id: int) -> str | None:
@@ -60,9 +73,18 @@ def session_page(session_id: int) -> Any:
         abort(401, "open this page from a handoff note, or send the admin token")
     if host_state.engine is None:
         abort(503, "the database is unavailable")
-    with Session(host_state.engine) as db:
+    if session_id > MAX_SESSION_ID:
+        abort(404, "no such session")
+    with make_session_factory(host_state.engine, read_only=True)() as db:
         record = db.get(SessionRecord, session_id)
         if record is None:
             abort(404, "no such session")
         data = session_detail(db, record)
     return render_template("session.html", **data)
+
+
+@bp.after_request
+def _secure(response: Response) -> Response:
+    """Session pages and their errors: no caching, no referrer, no scripts, no framing."""
+    response.headers.update(SECURITY_HEADERS)
+    return response
