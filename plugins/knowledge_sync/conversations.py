@@ -238,12 +238,14 @@ def _search_page(ctx: SyncContext) -> dict[str, Any]:
     run = ctx.run
     query = conversation_query(run.since)
     try:
-        return ctx.client.search_conversations_page(query, starting_after=run.cursor)
+        return ctx.client.search_conversations_page(
+            query, per_page=PER_PAGE, starting_after=run.cursor
+        )
     except BadRequest:
         if run.cursor is None:
             raise
         run.cursor = None
-        return ctx.client.search_conversations_page(query)
+        return ctx.client.search_conversations_page(query, per_page=PER_PAGE)
 
 
 def sync_conversation_pages(ctx: SyncContext, done: Mapping[str, int]) -> None:

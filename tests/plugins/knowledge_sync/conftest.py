@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,13 +16,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.config import Settings
 from deskmate.core.intercom.client import IntercomClient, RetryPolicy
-from deskmate.core.intercom.ratelimit import limiters
+from deskmate.core.intercom.ratelimit import RateLimiter, limiters
 from deskmate.core.sandbox import SandboxServer, SeedOptions, create_sandbox_app
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage
 from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID, make_workspace
 
 FAST_RETRY = RetryPolicy(max_retries=6, backoff_base=0.01, backoff_cap=0.05)
+
+
+class SimulatedClock:
+    """A clock that moves only when something sleeps on it (thread-safe)."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += max(0.0, seconds)
 
 
 @dataclass
@@ -49,8 +67,13 @@ class Synced:
         return self.control("GET", "/requests").json()["requests"]
 
     def client(self) -> IntercomClient:
-        """A client that retries fast (tests never wait for real backoff)."""
-        return IntercomClient(self.settings.workspaces[TEST_APP_ID], retry=FAST_RETRY)
+        """A client on a simulated clock: backoff and rate-limit waits take no real time."""
+        clock = SimulatedClock(time.time())
+        limiter = RateLimiter(100_000, clock=clock, sleep=clock.sleep)
+        workspace = self.settings.workspaces[TEST_APP_ID]
+        return IntercomClient(
+            workspace, retry=FAST_RETRY, limiter=limiter, clock=clock, sleep=clock.sleep
+        )
 
     def with_options(self, **section: Any) -> Settings:
         plugins = {"knowledge_sync": {**self.settings.plugins.get("knowledge_sync", {}), **section}}
