@@ -2,12 +2,15 @@
 
 Starts two servers as subprocesses on loopback, both waitress with the same thread count:
 
-* **intake**: deskmate's real host (``make_server`` + ``run``, what ``deskmate serve`` runs) on a
-  fresh SQLite file, one workspace whose client secret signs every request;
+* **intake**: ``deskmate serve --workers 0`` on a fresh instance folder (SQLite database and
+  SQLite job queue), one workspace whose client secret signs every request; every accepted event
+  is committed and its conversation enqueued, as in production (no consumer runs, so the
+  figures are the intake's alone);
 * **bare**: a Flask app whose ``POST /webhooks/intercom`` returns an empty 200.
 
-Both get byte-identical requests: a real Intercom notification (the 2.x ``operator.replied``
-sample) with a unique notification id each, signed ``X-Hub-Signature: sha1=…``. An asyncio
+Both get byte-identical requests: a real Intercom notification (the 2.x sample, as a
+``conversation.user.replied``) with a unique notification id and conversation id each, signed
+``X-Hub-Signature: sha1=…``. An asyncio
 HTTP/1.1 keep-alive client drives them open-loop at fixed rates (latency counted from each
 request's scheduled time, so a slow server cannot hide its queue) and closed-loop at saturation.
 At the end every intake row is counted: rows stored must equal requests sent (no event lost).
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +46,6 @@ SAMPLE = (
     / "intercom-samples"
     / "conversation.operator.replied.messenger.2x-shape.json"
 )
-FALLBACK_APP_ID = "abc123def"
 SECRET = "bench-client-secret"
 PATH = "/webhooks/intercom"
 POOL = 32  # keep-alive connections of the open-loop client (waitress accepts up to 100)
@@ -51,22 +54,34 @@ POOL = 32  # keep-alive connections of the open-loop client (waitress accepts up
 # -- servers (run in subprocesses) ------------------------------------------------------------
 
 
-def serve_intake(port: int, threads: int, instance: Path, app_id: str) -> None:
-    """Serve deskmate's host exactly as ``deskmate serve`` does, with one configured workspace."""
-    from deskmate.core.config import Secret, Settings, WorkspaceSettings
-    from deskmate.core.plugins import make_plugin_manager
-    from deskmate.core.server import make_server, run
+CONFIG = """\
+instance_path = "{instance}"
 
-    workspace = WorkspaceSettings(
-        app_id=app_id,
-        access_token=Secret("env", "BENCH_TOKEN", "unused"),
-        client_secret=Secret("env", "BENCH_SECRET", SECRET),
-        ai_admin_id="1",
-    )
-    settings = Settings(workspaces={app_id: workspace}, instance_path=instance)
-    host = make_plugin_manager(settings.plugins)
-    server = make_server(settings, host, listen="127.0.0.1", port=port, threads=threads)
-    run(server, settings, host)
+[workspaces.{app_id}]
+access_token = {{ env = "BENCH_INTERCOM_TOKEN" }}
+client_secret = {{ env = "BENCH_INTERCOM_CLIENT_SECRET" }}
+ai_admin_id = "1"
+base_url = "http://127.0.0.1:9"
+"""
+
+
+def serve_intake_command(port: int, threads: int, instance: Path, app_id: str) -> list[str]:
+    """``deskmate serve`` on a fresh instance folder with one workspace; no job consumer runs
+    (``--workers 0``: runs are enqueued to the SQLite job queue, as in production, and wait)."""
+    config = instance / "deskmate.toml"
+    config.write_text(CONFIG.format(instance=instance, app_id=app_id))
+    launcher = "from deskmate.core.cli import main; main()"
+    return [
+        sys.executable,
+        "-c",
+        launcher,
+        "--config",
+        str(config),
+        "serve",
+        f"--port={port}",
+        f"--threads={threads}",
+        "--workers=0",
+    ]
 
 
 def serve_bare(port: int, threads: int) -> None:
@@ -93,7 +108,11 @@ def build_requests(template: dict, tag: str, start: int, count: int, port: int) 
     """Signed POSTs, each with a unique notification id, as raw HTTP/1.1 bytes."""
     requests = []
     for i in range(start, start + count):
-        doc = dict(template, id=f"notif_bench_{tag}_{i}")
+        doc = dict(template, id=f"notif_bench_{tag}_{i}", topic="conversation.user.replied")
+        doc["data"] = {
+            **template["data"],
+            "item": {**template["data"]["item"], "id": str(10**12 + i)},
+        }
         body = json.dumps(doc, separators=(",", ":")).encode()
         signature = hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
         head = (
@@ -247,21 +266,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start(args: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """Start a server subprocess (output to ``log``, never a pipe that could fill and block)."""
+    env = dict(os.environ, BENCH_INTERCOM_TOKEN="unused", BENCH_INTERCOM_CLIENT_SECRET=SECRET)
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=out)
+        proc = subprocess.Popen(command, stdout=out, stderr=out, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server {args} exited: {log.read_text()[-2000:]}")
+            raise SystemExit(f"server {command[-4:]} exited: {log.read_text()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return proc
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit(f"server {args} did not start")
+    raise SystemExit(f"server {command[-4:]} did not start")
 
 
 @dataclass
@@ -317,14 +337,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=None, help="waitress threads (both)")
     parser.add_argument("--quick", action="store_true", help="shorter phases")
-    parser.add_argument("--serve", choices=["intake", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--instance", help=argparse.SUPPRESS)
-    parser.add_argument("--app-id", default=FALLBACK_APP_ID, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve == "intake":
-        return serve_intake(args.port, args.threads, Path(args.instance), args.app_id)
-    if args.serve == "bare":
+    if args.serve_bare:
         return serve_bare(args.port, args.threads)
     benchmark(args.threads, args.quick)
 
@@ -340,19 +356,13 @@ def benchmark(threads: int | None, quick: bool) -> None:
     app_id = template["app_id"]
     instance = Path(tempfile.mkdtemp(prefix="deskmate-bench-"))
     intake_port, bare_port = _free_port(), _free_port()
-    common = ["--threads", str(threads)]
+    bare_command = [sys.executable, __file__, "--serve-bare", f"--port={bare_port}"]
     targets = [
         Target(
             "intake",
             intake_port,
             _start(
-                [
-                    "--serve=intake",
-                    f"--port={intake_port}",
-                    f"--instance={instance}",
-                    f"--app-id={app_id}",
-                    *common,
-                ],
+                serve_intake_command(intake_port, threads, instance, app_id),
                 intake_port,
                 instance / "intake.log",
             ),
@@ -360,13 +370,15 @@ def benchmark(threads: int | None, quick: bool) -> None:
         Target(
             "bare",
             bare_port,
-            _start(["--serve=bare", f"--port={bare_port}", *common], bare_port, instance / "bare.log"),
+            _start([*bare_command, f"--threads={threads}"], bare_port, instance / "bare.log"),
         ),
     ]
     bench = Bench(targets, template)
     print(f"waitress threads={threads}; payload {len(SAMPLE.read_bytes())} B; db {instance}")
-    print(f"{'phase':>12} {'target':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'cpu µs':>8}")
+    print(
+        f"{'phase':>12} {'target':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'cpu µs':>8}"
+    )
     try:
         for target in targets:  # warm-up: imports, connections, SQLite pages
             bench.measure(target, "warm-up", 400, 200.0)
@@ -380,11 +392,26 @@ def benchmark(threads: int | None, quick: bool) -> None:
                 run = bench.measure(target, "saturation", 40000, None)
                 saturation[target.name].append(run.throughput)
                 print(_row(target.name, f"saturate #{round_}", run))
+        batches = _mean_batch(intake_port)
     finally:
         for target in targets:
             target.proc.terminate()
             target.proc.wait(10)
     _summary(bench, saturation, instance)
+    print(f"mean outbox batch (rows per commit, whole run): {batches:.2f}")
+
+
+def _mean_batch(port: int) -> float:
+    """Rows per outbox commit over the run, from the intake's own /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    values = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("deskmate_outbox_batch_size_")
+    }
+    count = values.get("deskmate_outbox_batch_size_count", 0.0)
+    return values.get("deskmate_outbox_batch_size_sum", 0.0) / count if count else float("nan")
 
 
 def _summary(bench: Bench, saturation: dict[str, list[float]], instance: Path) -> None:

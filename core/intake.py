@@ -397,7 +397,7 @@ class WebhookIntake:
         topic = topic_of(doc)
         stored_topics = CONVERSATION_TOPICS | ARTICLE_TOPICS
         counted_topic = topic if topic in stored_topics or topic == PING else "other"
-        self.metrics.webhooks_received.labels(app_id, counted_topic).inc()
+        self.metrics.child(self.metrics.webhooks_received, app_id, counted_topic).inc()
         if topic == PING:
             return Answer(200, "pong", app_id)
         if topic != "unknown" and topic not in stored_topics:
@@ -432,10 +432,10 @@ class WebhookIntake:
         except IntakeUnavailable:
             return self._reject(503, "unavailable", app_id)
         if not is_new:
-            self.metrics.webhooks_duplicate.labels(app_id).inc()
+            self.metrics.child(self.metrics.webhooks_duplicate, app_id).inc()
             return Answer(200, "duplicate", app_id)
         if row.status == EventStatus.UNPROCESSABLE:
-            self.metrics.webhooks_unprocessable.labels(app_id).inc()
+            self.metrics.child(self.metrics.webhooks_unprocessable, app_id).inc()
             log.warning("stored unprocessable webhook for %s: %s", app_id, row.reason)
             return Answer(200, "unprocessable", app_id)
         return Answer(200, "stored", app_id)
@@ -445,11 +445,11 @@ class WebhookIntake:
         return self._reject(413, "too_large")
 
     def _reject(self, status: int, reason: str, workspace: str = UNROUTED) -> Answer:
-        self.metrics.webhooks_rejected.labels(workspace, reason).inc()
+        self.metrics.child(self.metrics.webhooks_rejected, workspace, reason).inc()
         return Answer(status, reason, workspace)
 
     def _ignore(self, workspace: str, reason: str) -> Answer:
-        self.metrics.webhooks_ignored.labels(workspace, reason).inc()
+        self.metrics.child(self.metrics.webhooks_ignored, workspace, reason).inc()
         return Answer(200, reason, workspace)
 
 
@@ -512,12 +512,14 @@ def receive() -> flask.Response:
     """Receive one notification; see the module docstring for every answer."""
     started = time.perf_counter()
     intake = intake_for(flask.current_app)
-    body = _read_body(flask.request)
+    request = flask.request._get_current_object()  # type: ignore[attr-defined]
+    body = _read_body(request)
     if body is None:
         answer = intake.oversized()
     else:
-        answer = intake.receive(body, flask.request.headers.get(SIGNATURE_HEADER))
+        answer = intake.receive(body, request.headers.get(SIGNATURE_HEADER))
     text = _MESSAGES.get(answer.status, answer.result)
     response = flask.Response(text + "\n", status=answer.status, mimetype="text/plain")
-    intake.metrics.intake_seconds.labels(answer.workspace).observe(time.perf_counter() - started)
+    latency = intake.metrics.child(intake.metrics.intake_seconds, answer.workspace)
+    latency.observe(time.perf_counter() - started)
     return response

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import flask
 from prometheus_client import (
@@ -28,6 +29,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics import MetricWrapperBase
 
 EXTENSION = "deskmate_metrics"
 UNROUTED = "unrouted"
@@ -49,6 +51,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
         r = self.registry
         self.webhooks_received = Counter(
             "deskmate_webhooks_received",
@@ -131,6 +134,15 @@ class Metrics:
             ["plugin", "hook"],
             registry=r,
         )
+
+    def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached: the hot paths skip prometheus-client's label
+        checks after the first call (label values come from bounded sets, see above)."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def api_call_observer(self, workspace: str) -> ApiCallObserver:
         """Return the ``on_call(endpoint, status, seconds)`` callback for one workspace's client."""
