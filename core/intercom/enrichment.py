@@ -22,6 +22,12 @@ _cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
 
 
+def clear_cache() -> None:
+    """Forget every cached contact (a new workspace behind the same app id, tests, benchmarks)."""
+    with _lock:
+        _cache.clear()
+
+
 def allowed(name: str, policy: EnrichmentPolicy) -> bool:
     """An attribute passes when it is not denied and the allow list is empty or names it."""
     if name in policy.deny:

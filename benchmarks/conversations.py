@@ -1,0 +1,683 @@
+"""Conversations against the sandbox: Intercom calls per reply and per handoff, decision latency,
+knowledge search at 100k passages, a backlog drained under the rate limit, worker memory.
+
+Everything runs in this process on loopback: the sandbox Intercom, the webhook host and the worker
+(:class:`~deskmate.core.stack.LocalStack`: the real engine, store, job queue and HTTP between them).
+Every figure is printed next to a baseline measured in the same run:
+
+* **calls per autopilot reply**, counted from the sandbox's request log (``/_sandbox/requests``)
+  phase by phase over a fixed mix: first messages (contact, plus companies when the contact has
+  any; a third of the contacts have none, the others share a few companies), two later messages
+  per conversation, one handoff on first use of the tag, then handoffs in steady state. Baselines:
+  the targets (1 per later message, 1.5 over the mix, 4 per handoff) and the best open-source
+  peer (1 per reply, no enrichment);
+* **decision latency**: the engine's whole think step (language, sentiment, enrichment, knowledge
+  search over the 100k-passage index, draft, escalation rules) vs a bare pluggy hook round-trip;
+* **knowledge search** p50/p99 at 100k passages vs a linear-scan BM25 over the same passages
+  (``knowledge_search.NaiveBM25``, the rank_bm25 way);
+* **backlog drain**: more calls than the rate limit allows in a minute, against a sandbox that
+  enforces the limit per 10-second window: calls per minute vs the configured limit;
+* **worker memory**: the resident set of this process (sandbox, host and worker together) before
+  and after each phase, vs the process before any stack started.
+
+Timing is never asserted. Correctness is: every conversation must end with exactly its expected
+replies, notes and tags, every stored event settled, none dead or lost, no 429; otherwise the
+script exits with status 1.
+
+Run: ``.venv/bin/python benchmarks/conversations.py`` (about three minutes on 2 cores);
+``--quick`` for a smaller run (about a minute; the drain then spans only a few windows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import requests
+from knowledge_search import NaiveBM25, corpus, pct, queries, timings_ms
+
+from deskmate import hookspecs
+from deskmate.core.brain import runtime
+from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.html import html_to_text
+from deskmate.core.intercom import enrichment
+from deskmate.core.intercom.ratelimit import limiters
+from deskmate.core.sandbox.guards import window_limit
+from deskmate.core.stack import APP_ID, LocalStack, StackOptions
+from deskmate.core.store.events import list_events
+from deskmate.core.store.models import EventStatus
+
+PLUGINS = {"messenger": {"initial_delay": 0}, "email": {"initial_delay": 0}}
+HELP_CENTER = Path(__file__).resolve().parents[1] / "core" / "sandbox" / "data" / "help_center.json"
+QUESTIONS = (
+    "How do I reset my password?",
+    "What is your refund policy?",
+    "How do I change my plan?",
+    "How long does shipping take?",
+    "How do I export my data?",
+)
+HUMAN = "I want to talk to a human please"
+LATER_MESSAGES = 2
+COMPANY_SHARE = 2 / 3  # contacts that belong to a company; the others have none
+CONTACTS_PER_COMPANY = 5
+HANDOFF_TARGET = 4
+MIX_TARGET = 1.5
+DRAIN_TARGET = 0.9
+SEARCH_TARGET_MS = 20.0
+DECISION_TARGET_MS = 50.0
+
+
+class Failed(Exception):
+    """A correctness check failed: the figures of this run cannot be trusted."""
+
+
+# -- knowledge ----------------------------------------------------------------------------------
+
+
+def help_center_passages() -> list[Passage]:
+    """The sandbox's published Help Center articles as passages, so customers get answers."""
+    data = json.loads(HELP_CENTER.read_text("utf-8"))
+    return [
+        Passage(
+            id=f"hc{i}",
+            doc_id=f"article-{i}",
+            title=item["title"],
+            text=html_to_text(item["body"]),
+            url=f"https://help.example.com/articles/{i}",
+            locale="en",
+        )
+        for i, item in enumerate(data["articles"])
+        if item.get("state", "published") == "published"
+    ]
+
+
+def build_index(count: int) -> tuple[list[Passage], KnowledgeIndex, float]:
+    """``count`` generated passages plus the Help Center, indexed; returns the build seconds."""
+    passages = corpus(count) + help_center_passages()
+    start = time.perf_counter()
+    index = KnowledgeIndex(passages)
+    return passages, index, time.perf_counter() - start
+
+
+def install_index(index: KnowledgeIndex) -> None:
+    """Make the running stack's brain answer from ``index`` (instead of the store's)."""
+    settings = runtime.current().settings
+    runtime.install(
+        runtime.BrainRuntime(settings=settings, indexes={APP_ID: index}, default_workspace=APP_ID)
+    )
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+def rss_mb() -> tuple[float, float]:
+    """This process's resident set now and at its peak, in MiB (Linux ``/proc``)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def bare_hook_ms(count: int = 20_000) -> list[float]:
+    """Round-trips of a deskmate hook on a plain pluggy manager with one no-op implementation."""
+
+    class Noop:
+        @hookspecs.hookimpl
+        def analyze_sentiment(self, text: str) -> None:
+            return None
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    manager.register(Noop())
+    call = manager.hook.analyze_sentiment
+    out = []
+    for _ in range(count):
+        start = time.perf_counter_ns()
+        call(text="hello", language="en", turn=None)
+        out.append((time.perf_counter_ns() - start) / 1e6)
+    return out
+
+
+class DecisionClock:
+    """Times the engine's think step (everything decided before acting), labelled by phase."""
+
+    def __init__(self, engine: Any) -> None:
+        self.phase = ""
+        self.samples: list[tuple[str, float]] = []
+        think = engine._think
+
+        def timed(*args: Any) -> Any:
+            start = time.perf_counter_ns()
+            try:
+                return think(*args)
+            finally:
+                self.samples.append((self.phase, (time.perf_counter_ns() - start) / 1e6))
+
+        engine._think = timed
+
+    def of(self, phases: Iterable[str]) -> list[float]:
+        wanted = set(phases)
+        return [ms for phase, ms in self.samples if phase in wanted]
+
+
+def take_calls(stack: LocalStack) -> list[dict[str, Any]]:
+    """The REST calls the sandbox received since the last take (then forgets them)."""
+    url = f"{stack.sandbox_url}/_sandbox/requests"
+    answer = requests.get(url, timeout=10)
+    answer.raise_for_status()
+    requests.delete(url, timeout=10).raise_for_status()
+    return answer.json()["requests"]
+
+
+_CONVERSATION_ACTIONS = {"reply": "reply or note", "tags": "tag", "parts": "assign"}
+
+
+def kind_of(call: dict[str, Any]) -> str:
+    """What an Intercom call was for, from its method and path."""
+    method, parts = call["method"], call["path"].strip("/").split("/")
+    if parts[0] == "contacts":
+        return "companies" if parts[-1] == "companies" else "contact"
+    if parts == ["tags"]:
+        return "tag lookup/create"
+    if parts[0] == "conversations" and len(parts) == 3:
+        return _CONVERSATION_ACTIONS.get(parts[2], f"{method} {parts[2]}")
+    if parts[0] == "conversations" and len(parts) == 2:
+        return "attributes" if method == "PUT" else "read conversation"
+    return f"{method} /{parts[0]}"
+
+
+def ai_parts(stack: LocalStack) -> Counter[tuple[str, str]]:
+    """(conversation id, part type) → parts the AI admin posted, read from the sandbox's state."""
+    state = stack.sandbox_server.sandbox.state
+    with state.lock:
+        return Counter(
+            (conversation.id, part.part_type)
+            for conversation in state.conversations.values()
+            for part in conversation.parts
+            if part.author.id == stack.ai_admin_id and part.part_type in ("comment", "note")
+        )
+
+
+def settle(stack: LocalStack, timeout: float) -> None:
+    if not stack.wait_settled(timeout):
+        raise Failed(f"deskmate did not settle within {timeout:.0f} s")
+
+
+def event_statuses(stack: LocalStack) -> Counter[str]:
+    with stack.engine.sessions() as db:
+        return Counter(e.status for e in list_events(db, limit=1_000_000))
+
+
+def check_events(stack: LocalStack) -> Counter[str]:
+    """Every stored event settled, none dead, failed or unprocessable."""
+    statuses = event_statuses(stack)
+    bad = {s: n for s, n in statuses.items() if s not in (EventStatus.DONE, EventStatus.SKIPPED)}
+    if bad:
+        raise Failed(f"events not settled cleanly: {bad}")
+    return statuses
+
+
+@dataclass
+class Phase:
+    """One step of the mix: what was sent, the calls Intercom received, what the AI posted."""
+
+    name: str
+    conversations: int
+    calls: list[dict[str, Any]]
+    replies: int
+    notes: int
+    seconds: float
+
+    def kinds(self) -> Counter[str]:
+        return Counter(kind_of(c) for c in self.calls)
+
+
+@dataclass
+class Customer:
+    """A conversation of the mix and the contact behind it."""
+
+    index: int
+    company: str | None
+    questions: list[str]
+    conversation_id: str = ""
+    contact_id: str = ""
+    handoff: bool = False
+    expected: Counter[str] = field(default_factory=Counter)
+
+
+def make_customers(count: int, handoffs: int) -> list[Customer]:
+    """``count`` conversations; the last ``handoffs`` ask for a human after their first answer."""
+    customers = []
+    companies = max(1, round(count * COMPANY_SHARE / CONTACTS_PER_COMPANY))
+    for i in range(count):
+        has_company = i % 3 != 0 if COMPANY_SHARE else False
+        asked = [QUESTIONS[(i + k) % len(QUESTIONS)] for k in range(LATER_MESSAGES + 1)]
+        customers.append(Customer(i, f"Company {i % companies}" if has_company else None, asked))
+    for customer in customers[count - handoffs :]:
+        customer.handoff = True
+    return customers
+
+
+# -- the mix ------------------------------------------------------------------------------------
+
+
+class Mix:
+    """Plays the mix on a stack, one phase at a time, and checks what the AI did."""
+
+    def __init__(self, stack: LocalStack, clock: DecisionClock, timeout: float) -> None:
+        self.stack = stack
+        self.clock = clock
+        self.timeout = timeout
+        self.phases: list[Phase] = []
+
+    def phase(self, name: str, customers: Sequence[Customer], send: Callable[[Customer], None]):
+        self.clock.phase = name
+        take_calls(self.stack)
+        before = ai_parts(self.stack)
+        start = time.perf_counter()
+        for customer in customers:
+            send(customer)
+        settle(self.stack, self.timeout)
+        seconds = time.perf_counter() - start
+        posted = ai_parts(self.stack) - before
+        calls = take_calls(self.stack)
+        replies = sum(n for (_, kind), n in posted.items() if kind == "comment")
+        notes = sum(n for (_, kind), n in posted.items() if kind == "note")
+        self.phases.append(Phase(name, len(customers), calls, replies, notes, seconds))
+        return self.phases[-1]
+
+    def start(self, customer: Customer) -> None:
+        contact = {"name": f"Customer {customer.index}", "email": f"c{customer.index}@example.com"}
+        company = (
+            {"name": customer.company, "custom_attributes": {"plan": "enterprise", "seats": 40}}
+            if customer.company
+            else None
+        )
+        body = customer.questions[0]
+        made = self.stack.control(
+            "/conversations", channel="messenger", body=body, contact=contact, company=company
+        )
+        customer.conversation_id, customer.contact_id = made["id"], made["contact_id"]
+        customer.expected["comment"] += 1
+
+    def later(self, turn: int) -> Callable[[Customer], None]:
+        def send(customer: Customer) -> None:
+            path = f"/conversations/{customer.conversation_id}/reply"
+            self.stack.control(path, body=customer.questions[turn])
+            customer.expected["comment"] += 1
+
+        return send
+
+    def ask_for_human(self, customer: Customer) -> None:
+        self.stack.control(f"/conversations/{customer.conversation_id}/reply", body=HUMAN)
+        customer.expected["note"] += 1
+
+    def verify(self, customers: Sequence[Customer], tag: str) -> None:
+        """Each conversation has exactly its expected replies and notes; handoffs are tagged."""
+        posted = ai_parts(self.stack)
+        state = self.stack.sandbox_server.sandbox.state
+        wrong = []
+        for customer in customers:
+            cid = customer.conversation_id
+            got = Counter({kind: posted[(cid, kind)] for kind in ("comment", "note")})
+            if +got != +customer.expected:
+                wrong.append(f"{cid}: expected {dict(customer.expected)}, got {dict(+got)}")
+            with state.lock:
+                names = {state.tags[t.tag_id].name for t in state.conversation(cid).tags}
+            if customer.handoff != (tag in names):
+                wrong.append(f"{cid}: tags {sorted(names)}")
+        if wrong:
+            raise Failed("the AI did not do exactly what was expected:\n  " + "\n  ".join(wrong))
+        check_events(self.stack)
+
+
+def fresh_stack(folder: Path, rate_limit: int) -> LocalStack:
+    """A new stack with no cached limiter, enrichment or tag ids from an earlier one."""
+    limiters.clear()
+    enrichment.clear_cache()
+    stack = LocalStack(folder, StackOptions(plugins=PLUGINS, rate_limit=rate_limit))
+    stack.__enter__()
+    return stack
+
+
+def run_mix(folder: Path, index: KnowledgeIndex, count: int, handoffs: int) -> dict[str, Any]:
+    stack = fresh_stack(folder, rate_limit=10_000)
+    try:
+        install_index(index)
+        idle = rss_mb()[0]
+        clock = DecisionClock(stack.engine)
+        mix = Mix(stack, clock, timeout=60 + count)
+        customers = make_customers(count, handoffs)
+        talkers = [c for c in customers if not c.handoff]
+        leavers = [c for c in customers if c.handoff]
+        mix.phase("first messages", customers, mix.start)
+        for turn in range(1, LATER_MESSAGES + 1):
+            mix.phase(f"later messages #{turn}", talkers, mix.later(turn))
+        mix.phase("handoff, first use", leavers[:1], mix.ask_for_human)
+        mix.phase("handoff, steady", leavers[1:], mix.ask_for_human)
+        mix.verify(customers, stack.settings.workspaces[APP_ID].handoff.tag)
+        return {
+            "phases": mix.phases,
+            "customers": customers,
+            "clock": clock,
+            "rss_idle": idle,
+            "rss_after": rss_mb()[0],
+        }
+    finally:
+        stack.close()
+
+
+# -- the backlog --------------------------------------------------------------------------------
+
+
+def run_drain(
+    folder: Path, index: KnowledgeIndex, limit: int, conversations: int
+) -> dict[str, Any]:
+    """Open ``conversations`` at once against a sandbox limited to ``limit`` calls a minute."""
+    stack = fresh_stack(folder, rate_limit=limit)
+    try:
+        install_index(index)
+        take_calls(stack)
+        start = time.time()
+        ids = []
+        for i in range(conversations):
+            contact = {"name": f"Backlog {i}", "email": f"b{i}@example.com"}
+            body = QUESTIONS[i % len(QUESTIONS)]
+            made = stack.control("/conversations", channel="messenger", body=body, contact=contact)
+            ids.append(made["id"])
+        queued = time.time() - start
+        settle(stack, timeout=120 + conversations / limit * 60 * 3)
+        finished = time.time()
+        calls = take_calls(stack)
+        posted = ai_parts(stack)
+        answered = sum(1 for cid in ids if posted[(cid, "comment")] == 1)
+        extra = sum(1 for cid in ids if posted[(cid, "comment")] > 1)
+        statuses = check_events(stack)
+        if answered != conversations or extra:
+            raise Failed(
+                f"backlog: {answered}/{conversations} answered exactly once, {extra} more than once"
+            )
+        return {
+            "limit": limit,
+            "conversations": conversations,
+            "calls": calls,
+            "queued_seconds": queued,
+            "elapsed": finished - start,
+            "events": statuses,
+            "rss_after": rss_mb()[0],
+        }
+    finally:
+        stack.close()
+
+
+def drain_rate(calls: Sequence[dict[str, Any]]) -> tuple[float, int, int]:
+    """Calls per minute over the whole 10-second windows the backlog kept busy.
+
+    Windows count from the first call, like the sandbox's (and Intercom's) do; the last, partial
+    window is left out, since the backlog ran dry in it. Returns (rate, windows, calls counted).
+    """
+    times = sorted(c["time"] for c in calls)
+    windows = math.floor((times[-1] - times[0]) / 10)
+    if windows < 1:
+        return float("nan"), 0, len(times)
+    end = times[0] + 10 * windows
+    counted = sum(1 for t in times if t < end)
+    return counted / (10 * windows) * 60, windows, counted
+
+
+# -- knowledge search ---------------------------------------------------------------------------
+
+
+def run_search(
+    passages: list[Passage], index: KnowledgeIndex, count: int, baseline_count: int
+) -> dict[str, Any]:
+    """index.search over customer-like queries vs the linear-scan BM25 on the same passages."""
+    qs = queries(passages, count)
+    timings_ms(lambda q: index.search(q, 5), qs[:20])  # warm-up
+    ours = timings_ms(lambda q: index.search(q, 5), qs)
+    start = time.perf_counter()
+    naive = NaiveBM25(passages)
+    built = time.perf_counter() - start
+    checked = qs[:baseline_count]
+    base = timings_ms(naive.top, checked)
+    same = timings_ms(lambda q: index.search(q, 5), checked)
+    slot_of = {p.text: i for i, p in enumerate(passages)}
+    agree = sum(
+        [slot_of[h.passage] for h in index.search(q, 1)] == naive.top(q, 1) for q in checked
+    )
+    return {
+        "ours": ours,
+        "base": base,
+        "same": same,
+        "baseline_build": built,
+        "agree": agree,
+        "checked": len(checked),
+    }
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def p50_p99(values: Sequence[float]) -> tuple[float, float]:
+    return statistics.median(values), pct(values, 0.99)
+
+
+def print_mix(result: dict[str, Any]) -> dict[str, float]:
+    phases: list[Phase] = result["phases"]
+    print("\n== Intercom calls per autopilot reply and per handoff (sandbox request log)")
+    print(
+        f"{'phase':<22}{'convs':>6}{'replies':>8}{'notes':>6}{'calls':>7}{'per':>7}  calls by kind"
+    )
+    for p in phases:
+        done = p.replies or p.notes
+        per = len(p.calls) / done if done else float("nan")
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(p.kinds().items()))
+        print(
+            f"{p.name:<22}{p.conversations:>6}{p.replies:>8}{p.notes:>6}{len(p.calls):>7}"
+            f"{per:>7.2f}  {kinds}"
+        )
+    first, later = phases[0], phases[1 : 1 + LATER_MESSAGES]
+    later_calls = sum(len(p.calls) for p in later)
+    later_replies = sum(p.replies for p in later)
+    mix_calls = len(first.calls) + later_calls
+    mix_replies = first.replies + later_replies
+    handoff_first, handoff_steady = phases[-2], phases[-1]
+    figures = {
+        "first": len(first.calls) / first.replies,
+        "later": later_calls / later_replies,
+        "mix": mix_calls / mix_replies,
+        "handoff_first": len(handoff_first.calls) / max(1, handoff_first.notes),
+        "handoff_steady": len(handoff_steady.calls) / max(1, handoff_steady.notes),
+    }
+    print_first_messages(first, result["customers"])
+    print(
+        f"later messages: {figures['later']:.2f} calls/reply vs target 1 "
+        f"(ratio {figures['later']:.2f}) {verdict(figures['later'] <= 1.0)}"
+    )
+    print(
+        f"mix ({first.replies} first + {later_replies} later replies): {figures['mix']:.2f} "
+        f"calls/reply vs target {MIX_TARGET} (ratio {figures['mix'] / MIX_TARGET:.2f}) "
+        f"{verdict(figures['mix'] <= MIX_TARGET)}; vs the peer's 1 with no enrichment: "
+        f"{figures['mix']:.2f}x"
+    )
+    print(
+        f"handoff: first use {figures['handoff_first']:.2f} calls (tag id looked up once per "
+        f"client), steady {figures['handoff_steady']:.2f} vs target {HANDOFF_TARGET} "
+        f"(ratio {figures['handoff_steady'] / HANDOFF_TARGET:.2f}) "
+        f"{verdict(figures['handoff_steady'] <= HANDOFF_TARGET)}"
+    )
+    return figures
+
+
+def print_first_messages(first: Phase, customers: Sequence[Customer]) -> None:
+    """First-message calls per contact kind: no company, first contact of a company, the rest."""
+    by_contact = Counter(
+        match.group(1) for c in first.calls if (match := re.match(r"/contacts/([^/]+)", c["path"]))
+    )
+    seen: set[str] = set()
+    groups: dict[str, list[int]] = {"no company": [], "new company": [], "known company": []}
+    for customer in sorted(customers, key=lambda c: c.index):
+        if customer.company is None:
+            group = "no company"
+        else:
+            group = "known company" if customer.company in seen else "new company"
+            seen.add(customer.company)
+        groups[group].append(1 + by_contact[customer.contact_id])
+    parts = [f"{name} {statistics.mean(v):.2f} (n={len(v)})" for name, v in groups.items() if v]
+    print("first message calls per contact kind: " + ", ".join(parts))
+
+
+def print_decisions(clock: DecisionClock, bare: Sequence[float]) -> float:
+    print("\n== Decision latency (engine think step, live stack, 100k-passage index)")
+    bare_p50, bare_p99 = p50_p99(bare)
+    print(
+        f"{'bare pluggy hook round-trip':<34} n={len(bare):<6} p50={bare_p50 * 1000:8.1f} µs  "
+        f"p99={bare_p99 * 1000:8.1f} µs"
+    )
+    rows = {
+        "all decisions": clock.of(p for p, _ in clock.samples),
+        "first messages (enrichment)": clock.of(["first messages"]),
+        "later messages": clock.of(f"later messages #{t}" for t in range(1, LATER_MESSAGES + 1)),
+    }
+    for name, values in rows.items():
+        p50, p99 = p50_p99(values)
+        print(
+            f"{name:<34} n={len(values):<6} p50={p50:8.2f} ms  p99={p99:8.2f} ms  "
+            f"p50 {p50 / bare_p50:,.0f}x the bare hook"
+        )
+    p50 = statistics.median(rows["all decisions"])
+    print(
+        f"decision p50 {p50:.2f} ms vs target {DECISION_TARGET_MS:.0f} ms "
+        f"(ratio {p50 / DECISION_TARGET_MS:.2f}) {verdict(p50 < DECISION_TARGET_MS)}"
+    )
+    return p50
+
+
+def print_drain(result: dict[str, Any]) -> float:
+    calls, limit = result["calls"], result["limit"]
+    rate, windows, counted = drain_rate(calls)
+    statuses = Counter(c["status"] for c in calls)
+    budget = window_limit(limit) * 6
+    print("\n== Backlog drain under the sandbox's rate limit")
+    print(
+        f"{result['conversations']} conversations opened in {result['queued_seconds']:.1f} s, "
+        f"{len(calls)} calls needed vs a limit of {limit}/min ({window_limit(limit)} per 10 s); "
+        f"settled in {result['elapsed']:.1f} s; statuses {dict(statuses)}"
+    )
+    print(f"events: {dict(result['events'])}; every conversation answered exactly once")
+    print(
+        f"drain: {rate:.0f} calls/min over {windows} full window(s) ({counted} calls) vs the "
+        f"limit {limit}/min: ratio {rate / limit:.2f} (target >= {DRAIN_TARGET}) "
+        f"{verdict(rate / limit >= DRAIN_TARGET)}; vs the sandbox's window budget {budget}/min: "
+        f"{rate / budget:.2f}"
+    )
+    whole = len(calls) / result["elapsed"] * 60
+    print(
+        f"end to end (first request to settled, tail included): {whole:.0f} calls/min, "
+        f"ratio {whole / limit:.2f}"
+    )
+    if statuses.get(429):
+        raise Failed(f"the client exceeded the rate limit: {statuses[429]} answers were 429")
+    return rate / limit
+
+
+def print_search(result: dict[str, Any], count: int) -> float:
+    print(f"\n== Knowledge search at {count:,} passages (top 5)")
+    for name, values in (
+        ("index.search", result["ours"]),
+        ("linear-scan BM25 (baseline)", result["base"]),
+        ("index.search, same queries", result["same"]),
+    ):
+        p50, p99 = p50_p99(values)
+        print(f"{name:<34} n={len(values):<6} p50={p50:8.2f} ms  p99={p99:8.2f} ms")
+    base_p50, base_p99 = p50_p99(result["base"])
+    same_p50, same_p99 = p50_p99(result["same"])
+    p99 = pct(result["ours"], 0.99)
+    print(
+        f"top-1 agreement with the baseline {result['agree']}/{result['checked']}; speed-up "
+        f"p50 {base_p50 / same_p50:.0f}x, p99 {base_p99 / same_p99:.0f}x "
+        f"(baseline built in {result['baseline_build']:.1f} s)"
+    )
+    print(
+        f"search p99 {p99:.2f} ms vs target {SEARCH_TARGET_MS:.0f} ms "
+        f"(ratio {p99 / SEARCH_TARGET_MS:.2f}) {verdict(p99 < SEARCH_TARGET_MS)}"
+    )
+    if result["agree"] != result["checked"]:
+        raise Failed("index.search and the baseline disagree on the best passage")
+    return p99
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    passages: int
+    conversations: int
+    handoffs: int
+    drain_limit: int
+    drain_conversations: int
+    queries: int
+    baseline_queries: int
+
+
+FULL = Sizes(100_000, 60, 12, 600, 400, 500, 40)
+QUICK = Sizes(20_000, 24, 6, 600, 150, 200, 20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller corpus, mix and backlog")
+    parser.add_argument("--passages", type=int, help="knowledge passages (default 100000)")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    if args.passages:
+        sizes = replace(sizes, passages=args.passages)
+    try:
+        benchmark(sizes)
+    except Failed as exc:
+        print(f"\nCORRECTNESS CHECK FAILED: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def benchmark(sizes: Sizes) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="deskmate-conversations-"))
+    started = time.perf_counter()
+    rss_start = rss_mb()[0]
+    passages, index, indexed = build_index(sizes.passages)
+    rss_index = rss_mb()[0]
+    print(f"indexed {len(index):,} passages in {indexed:.1f} s; data in {folder}")
+    mix = run_mix(folder / "mix", index, sizes.conversations, sizes.handoffs)
+    print_mix(mix)
+    print_decisions(mix["clock"], bare_hook_ms())
+    drain = run_drain(folder / "drain", index, sizes.drain_limit, sizes.drain_conversations)
+    print_drain(drain)
+    print("\n== Memory (resident set of this process: sandbox, host and worker together)")
+    print(
+        f"before any stack {rss_start:.0f} MiB; +{rss_index - rss_start:.0f} MiB for the "
+        f"{len(index):,}-passage corpus and index; idle stack {mix['rss_idle']:.0f} MiB; after "
+        f"the mix ({sizes.conversations} conversations) {mix['rss_after']:.0f} MiB "
+        f"(x{mix['rss_after'] / mix['rss_idle']:.2f} of idle); after the backlog "
+        f"({sizes.drain_conversations} more) {drain['rss_after']:.0f} MiB; peak {rss_mb()[1]:.0f}"
+        " MiB"
+    )
+    print_search(run_search(passages, index, sizes.queries, sizes.baseline_queries), len(index))
+    print(f"\nall correctness checks passed; total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
