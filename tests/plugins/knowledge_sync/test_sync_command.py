@@ -1,0 +1,139 @@
+"""``deskmate sync``: a summary per source, clear failures, options, and the scheduled jobs."""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from marshmallow import ValidationError
+
+from deskmate.core.cli import cli
+from deskmate.core.plugins import add_plugin_commands, make_plugin_manager
+from deskmate.plugins.knowledge_sync import KnowledgeSyncConfig, register_jobs
+from deskmate.plugins.knowledge_sync.command import render_progress
+from deskmate.plugins.knowledge_sync.report import SyncReport
+from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID
+
+ENV = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_ADMIN": "admin-secret-1"}
+
+
+def command_line() -> click.Group:
+    """The deskmate command line with the installed plugins' commands, as ``main`` builds it."""
+    group = copy.copy(cli)
+    group.commands = dict(cli.commands)
+    add_plugin_commands(group, make_plugin_manager({}, env={}))
+    return group
+
+
+def write_config(folder: Path, base_url: str, plugin: str = "") -> Path:
+    path = folder / "deskmate.toml"
+    path.write_text(textwrap.dedent(f"""
+        public_url = "https://deskmate.example.com/"
+        admin_token = {{ env = "T_ADMIN" }}
+        instance_path = "{folder / 'instance'}"
+
+        [workspaces.{TEST_APP_ID}]
+        access_token = {{ env = "T_TOKEN" }}
+        client_secret = {{ env = "T_SECRET" }}
+        ai_admin_id = "{SANDBOX_AI_ADMIN_ID}"
+        base_url = "{base_url}"
+
+        [plugins.knowledge_sync]
+        conversation_days = 0
+        {plugin}
+    """))  # fmt: skip
+    return path
+
+
+def run(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(command_line(), ["--config", str(config), *args], env=ENV)
+
+
+@pytest.fixture
+def config(synced: Callable[..., Any], tmp_path: Path) -> tuple[Any, Path]:
+    env = synced(articles=4, conversations=12)
+    return env, write_config(tmp_path, env.server.base_url)
+
+
+def test_sync_prints_a_summary_per_source(config: tuple[Any, Path]) -> None:
+    _, path = config
+    result = run(path, "sync")
+    assert result.exit_code == 0, result.output
+    assert "articles:" in result.output and "conversations:" in result.output
+    assert "added" in result.output and "API calls" in result.output
+    again = run(path, "sync", "--source", "articles")
+    assert again.exit_code == 0 and "0 added, 0 updated, 0 removed" in again.output
+
+
+def test_a_dry_run_says_so_and_a_later_sync_still_adds_everything(config: tuple[Any, Path]) -> None:
+    _, path = config
+    dry = run(path, "sync", "--dry-run", "--source", "articles")
+    assert "dry run, nothing was stored" in dry.output
+    real = run(path, "sync", "--source", "articles", "--full")
+    assert real.exit_code == 0
+    assert dry.output.split(" added")[0].split()[-1] == real.output.split(" added")[0].split()[-1]
+
+
+def test_a_refused_token_exits_1_with_what_to_do_and_no_secret(config: tuple[Any, Path]) -> None:
+    env, path = config
+    env.fault(401)
+    result = run(path, "sync", "--source", "conversations")
+    assert result.exit_code == 1
+    assert "access token was refused" in result.output and "deskmate verify" in result.output
+    assert "test-token" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["--since", "2024-13-40"], ["--source", "tickets"], ["--workspace", "nope"]]
+)
+def test_bad_options_are_refused_before_anything_runs(config: tuple[Any, Path], args) -> None:
+    env, path = config
+    env.control("DELETE", "/requests")
+    result = run(path, "sync", *args)
+    assert result.exit_code == 2
+    assert env.requests() == []
+
+
+def test_a_disabled_plugin_says_how_to_enable_it(synced, tmp_path: Path) -> None:
+    env = synced()
+    result = run(write_config(tmp_path, env.server.base_url, "enabled = false"), "sync")
+    assert result.exit_code == 1 and "not enabled" in result.output
+
+
+def test_the_progress_line_shows_items_rate_and_eta() -> None:
+    report = SyncReport(source="article", items=50, total=200)
+    line = render_progress(report, elapsed=10.0)
+    assert line == "articles [######------------------] 50/200 · 5.0/s · ETA 30s"
+    assert render_progress(SyncReport(source="conversation", items=3), 0.0).endswith("0.0/s")
+
+
+def test_each_source_of_each_workspace_is_its_own_job(settings) -> None:
+    settings.plugins["knowledge_sync"] = {"conversations_schedule": "daily"}
+    jobs = {job.name: job.schedule for job in register_jobs(settings)}
+    assert jobs == {
+        f"knowledge_sync:articles:{TEST_APP_ID}": "hourly",
+        f"knowledge_sync:conversations:{TEST_APP_ID}": "daily",
+        "knowledge_sync:article-events": "* * * * *",
+    }
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"schedule": "every hour"},
+        {"articles_schedule": "61 * * * *"},
+        {"rate_limit_share": 0},
+        {"rate_limit_share": 1.5},
+        {"min_rating": 9},
+    ],
+)
+def test_invalid_options_are_refused_with_the_key(section: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        KnowledgeSyncConfig().load(section)
+    assert set(refused.value.messages) == set(section)
