@@ -20,6 +20,9 @@ from deskmate.core.store.db import DatabaseError, make_engine, make_session_fact
 from deskmate.core.store.events import list_events, replay_event
 from deskmate.core.store.models import EventStatus, SessionRecord
 
+RECORD_ID = click.IntRange(1, 2**63 - 1)
+"""Ids of stored rows: positive, and small enough for every database."""
+
 
 def _sessions() -> Any:
     """Sessions on the configured database, migrated first (a helpful message if it can't be)."""
@@ -112,7 +115,7 @@ def events_list(failed: bool, status: str | None, limit: int, as_json: bool) -> 
 
 
 @events.command("replay")
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=RECORD_ID)
 def events_replay(event_id: int) -> None:
     """Queue an event again from scratch; a running worker or `serve` picks it up."""
     with _sessions().begin() as db:
@@ -168,7 +171,7 @@ def sessions_list(limit: int, as_json: bool) -> None:
 
 
 @sessions.command("show")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=RECORD_ID)
 @click.option("--json", "as_json", is_flag=True)
 def sessions_show(session_id: int, as_json: bool) -> None:
     """The session's messages and its audit trail."""

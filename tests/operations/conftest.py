@@ -1,0 +1,129 @@
+"""A deskmate on loopback (sandbox Intercom, host, worker) plus a config file that points the
+``deskmate`` commands at its database, job queue and sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+
+from deskmate.core.cli import cli
+from deskmate.core.stack import APP_ID, LocalStack, StackOptions
+from deskmate.core.store.knowledge import DocumentInput, PassageText, upsert_document
+
+PASSWORD_ARTICLE = (
+    "To reset your password, open the login page and click Forgot password. We email you a "
+    "reset link that is valid for 24 hours."
+)
+FAST_PLUGINS = {"messenger": {"initial_delay": 0}, "email": {"initial_delay": 0}}
+
+
+@dataclass
+class Deskmate:
+    """A running stack and the ``deskmate`` command line configured for it."""
+
+    stack: LocalStack
+    config: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> Result:
+        """Run ``deskmate --config <config> ARGS`` in this process (no exception swallowed)."""
+        runner = CliRunner()
+        return runner.invoke(cli, ["--config", str(self.config), *args], env=self.env)
+
+    def settle(self, timeout: float = 40.0) -> None:
+        assert self.stack.wait_settled(timeout), "deskmate did not settle in time"
+
+    def faults(self, **fault: Any) -> None:
+        url = f"{self.stack.sandbox_url}/_sandbox/faults"
+        response = requests.post(url, json=fault, timeout=5)
+        assert response.status_code == 201, response.text
+
+    def clear_faults(self) -> None:
+        requests.delete(f"{self.stack.sandbox_url}/_sandbox/faults", timeout=5)
+
+
+def seed_password_article(stack: LocalStack) -> None:
+    """One help-center article, so that a password question gets an answer."""
+    doc = DocumentInput(
+        source="article",
+        external_id="password",
+        title="Reset your password",
+        body=PASSWORD_ARTICLE,
+        passages=[PassageText(PASSWORD_ARTICLE, "Reset your password")],
+        locale="en",
+        url="https://help.example.com/password",
+    )
+    with stack.engine.sessions.begin() as db:
+        upsert_document(db, APP_ID, doc)
+
+
+def write_config(stack: LocalStack, path: Path, extra: str = "") -> tuple[Path, dict[str, str]]:
+    """A TOML config for ``stack`` (its instance folder, sandbox and admin token) and its env."""
+    workspace = stack.settings.workspaces[APP_ID]
+    path.write_text(
+        f'public_url = "{stack.url}"\n'
+        f'instance_path = "{stack.folder}"\n'
+        'admin_token = { env = "DESKMATE_ADMIN_TOKEN" }\n'
+        "[jobs]\nmax_attempts = 2\n"
+        f"[workspaces.{APP_ID}]\n"
+        'name = "Sandbox"\n'
+        'access_token = { env = "INTERCOM_ACCESS_TOKEN" }\n'
+        'client_secret = { env = "INTERCOM_CLIENT_SECRET" }\n'
+        f'ai_admin_id = "{stack.ai_admin_id}"\n'
+        f'base_url = "{stack.sandbox_url}"\n'
+        "process_unassigned = true\n"
+        "[plugins.messenger]\ninitial_delay = 0\n" + extra
+    )
+    assert stack.settings.admin_token is not None
+    env = {
+        "INTERCOM_ACCESS_TOKEN": workspace.access_token.reveal(),
+        "INTERCOM_CLIENT_SECRET": workspace.client_secret.reveal(),
+        "DESKMATE_ADMIN_TOKEN": stack.settings.admin_token.reveal(),
+        "DESKMATE_CONFIG": "",
+    }
+    return path, env
+
+
+def start_deskmate(
+    folder: Path, before_start: Callable[[LocalStack], None] | None = None, **options: Any
+) -> Deskmate:
+    """Build, seed and start a stack in ``folder`` with the given :class:`StackOptions`.
+
+    ``before_start(stack)`` runs between building the stack and starting it. Close
+    ``result.stack`` when done.
+    """
+    options.setdefault("plugins", FAST_PLUGINS)
+    stack = LocalStack(folder / "instance", StackOptions(**options))
+    seed_password_article(stack)
+    if before_start is not None:
+        before_start(stack)
+    stack.__enter__()
+    config, env = write_config(stack, folder / "deskmate.toml")
+    return Deskmate(stack, config, env)
+
+
+@pytest.fixture
+def make_deskmate(tmp_path: Path) -> Iterator[Callable[..., Deskmate]]:
+    """Start stacks with :func:`start_deskmate`; each is stopped after the test."""
+    started: list[Deskmate] = []
+
+    def make(before_start: Callable[[LocalStack], None] | None = None, **options: Any) -> Deskmate:
+        folder = tmp_path / f"deskmate{len(started)}"
+        folder.mkdir()
+        started.append(start_deskmate(folder, before_start, **options))
+        return started[-1]
+
+    yield make
+    for running in started:
+        running.stack.close()
+
+
+@pytest.fixture
+def deskmate(make_deskmate: Callable[..., Deskmate]) -> Deskmate:
+    return make_deskmate()
