@@ -385,10 +385,24 @@ class Engine:
         )
         draft, reasons = self._think(turn, session, trigger)
         if decision.mode == "assist":
-            return self._assist(turn, draft, reasons)
-        if reasons:
-            return self._handoff(turn, session, reasons)
-        return self._reply(turn, session, draft)
+            outcome = self._assist(turn, draft, reasons)
+        elif reasons:
+            outcome = self._handoff(turn, session, reasons)
+        else:
+            outcome = self._reply(turn, session, draft)
+        self._sync_tags(turn, session)
+        return outcome
+
+    def _sync_tags(self, turn: Turn, session: SessionRecord) -> None:
+        """Attach the session tags plugins added to ``turn.tags`` (created in Intercom if
+        missing) and remember them on the session, so each is attached once."""
+        known = list(session.tags or [])
+        new = [name for name in dict.fromkeys(turn.tags) if name not in known]
+        if not new:
+            return
+        for name in new:
+            turn.actions.tag(turn, name)
+        self._update(session.id, tags=[*known, *new])
 
     def _think(
         self, turn: Turn, session: SessionRecord, trigger: Message

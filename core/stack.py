@@ -48,6 +48,7 @@ class StackOptions:
     rate_limit: int = 10_000
     workers: int = 2
     redis_url: str | None = None
+    extra_plugins: list[tuple[str, object]] = field(default_factory=list)
     sandbox_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,7 +91,9 @@ class LocalStack:
             jobs_backend="redis" if self.options.redis_url else "sqlite",
             redis_url=self.options.redis_url,
         )
-        self.host: PluginHost = make_plugin_manager(self.options.plugins, env={})
+        self.host: PluginHost = make_plugin_manager(
+            self.options.plugins, env={}, extra_plugins=self.options.extra_plugins
+        )
         self.app = create_app(self.settings, self.host)
         self.server = make_server(self.settings, self.host, port=0, threads=4, app=self.app)
         self.url = listen_url(self.server)

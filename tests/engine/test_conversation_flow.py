@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from deskmate.core.domain import Message
+from deskmate.core.domain import Message, Turn
 from deskmate.core.stack import APP_ID, LocalStack
 from deskmate.core.store.models import SessionRecord, SessionState
 from deskmate.core.store.sessions import get_session, history
+from deskmate.hookspecs import hookimpl
 
 
 def session_of(stack: LocalStack, conversation_id: str) -> SessionRecord:
@@ -101,3 +102,24 @@ def test_assist_drafts_a_note_on_a_conversation_a_human_owns(assist_stack: Local
     notes = stack.parts_by_ai(conversation, "note")
     assert any("Suggested reply" in n["body"] for n in notes)
     assert "opencx_ai_assisted" in tag_names(stack, conversation)
+
+
+class VipTagger:
+    """A plugin that marks conversations of contacts on the enterprise plan."""
+
+    @hookimpl
+    def enrich_context(self, turn: Turn) -> dict[str, str]:
+        turn.tags.append("vip")
+        return {"plan": "enterprise"}
+
+
+def test_session_tags_from_plugins_are_attached_once(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = make_stack(extra_plugins=[("vip", VipTagger())])
+    conversation = stack.start_conversation("How do I reset my password?")
+    settle(stack)
+    stack.control(f"/conversations/{conversation}/reply", body="How do I reset my password again?")
+    settle(stack)
+    assert tag_names(stack, conversation).count("vip") == 1
+    assert session_of(stack, conversation).tags == ["vip"]
