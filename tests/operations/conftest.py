@@ -24,17 +24,23 @@ FAST_PLUGINS = {"messenger": {"initial_delay": 0}, "email": {"initial_delay": 0}
 
 
 @dataclass
-class Deskmate:
-    """A running stack and the ``deskmate`` command line configured for it."""
+class Commands:
+    """The ``deskmate`` command line with a config file and the environment its secrets need."""
 
-    stack: LocalStack
     config: Path
     env: dict[str, str]
 
     def cli(self, *args: str) -> Result:
-        """Run ``deskmate --config <config> ARGS`` in this process (no exception swallowed)."""
+        """Run ``deskmate --config <config> ARGS`` in this process."""
         runner = CliRunner()
         return runner.invoke(cli, ["--config", str(self.config), *args], env=self.env)
+
+
+@dataclass
+class Deskmate(Commands):
+    """A running stack and the command line configured for it."""
+
+    stack: LocalStack
 
     def settle(self, timeout: float = 40.0) -> None:
         assert self.stack.wait_settled(timeout), "deskmate did not settle in time"
@@ -63,31 +69,60 @@ def seed_password_article(stack: LocalStack) -> None:
         upsert_document(db, APP_ID, doc)
 
 
-def write_config(stack: LocalStack, path: Path, extra: str = "") -> tuple[Path, dict[str, str]]:
-    """A TOML config for ``stack`` (its instance folder, sandbox and admin token) and its env."""
-    workspace = stack.settings.workspaces[APP_ID]
+def write_config(
+    path: Path,
+    *,
+    public_url: str,
+    instance_path: Path,
+    base_url: str,
+    ai_admin_id: str,
+    extra: str = "",
+) -> Path:
+    """A TOML config with one workspace, secrets from the environment (see :func:`secrets_env`)."""
     path.write_text(
-        f'public_url = "{stack.url}"\n'
-        f'instance_path = "{stack.folder}"\n'
+        f'public_url = "{public_url}"\n'
+        f'instance_path = "{instance_path}"\n'
         'admin_token = { env = "DESKMATE_ADMIN_TOKEN" }\n'
         "[jobs]\nmax_attempts = 2\n"
         f"[workspaces.{APP_ID}]\n"
         'name = "Sandbox"\n'
         'access_token = { env = "INTERCOM_ACCESS_TOKEN" }\n'
         'client_secret = { env = "INTERCOM_CLIENT_SECRET" }\n'
-        f'ai_admin_id = "{stack.ai_admin_id}"\n'
-        f'base_url = "{stack.sandbox_url}"\n'
+        f'ai_admin_id = "{ai_admin_id}"\n'
+        f'base_url = "{base_url}"\n'
         "process_unassigned = true\n"
         "[plugins.messenger]\ninitial_delay = 0\n" + extra
     )
-    assert stack.settings.admin_token is not None
-    env = {
-        "INTERCOM_ACCESS_TOKEN": workspace.access_token.reveal(),
-        "INTERCOM_CLIENT_SECRET": workspace.client_secret.reveal(),
-        "DESKMATE_ADMIN_TOKEN": stack.settings.admin_token.reveal(),
+    return path
+
+
+def secrets_env(token: str, client_secret: str, admin_token: str) -> dict[str, str]:
+    return {
+        "INTERCOM_ACCESS_TOKEN": token,
+        "INTERCOM_CLIENT_SECRET": client_secret,
+        "DESKMATE_ADMIN_TOKEN": admin_token,
         "DESKMATE_CONFIG": "",
     }
-    return path, env
+
+
+def config_for(stack: LocalStack, path: Path, extra: str = "") -> tuple[Path, dict[str, str]]:
+    """A config for ``stack`` (its instance folder, sandbox and admin token) and its env."""
+    workspace = stack.settings.workspaces[APP_ID]
+    assert stack.settings.admin_token is not None
+    config = write_config(
+        path,
+        public_url=stack.url,
+        instance_path=stack.folder,
+        base_url=stack.sandbox_url,
+        ai_admin_id=stack.ai_admin_id,
+        extra=extra,
+    )
+    env = secrets_env(
+        workspace.access_token.reveal(),
+        workspace.client_secret.reveal(),
+        stack.settings.admin_token.reveal(),
+    )
+    return config, env
 
 
 def start_deskmate(
@@ -104,8 +139,8 @@ def start_deskmate(
     if before_start is not None:
         before_start(stack)
     stack.__enter__()
-    config, env = write_config(stack, folder / "deskmate.toml")
-    return Deskmate(stack, config, env)
+    config, env = config_for(stack, folder / "deskmate.toml")
+    return Deskmate(config, env, stack)
 
 
 @pytest.fixture
@@ -127,3 +162,16 @@ def make_deskmate(tmp_path: Path) -> Iterator[Callable[..., Deskmate]]:
 @pytest.fixture
 def deskmate(make_deskmate: Callable[..., Deskmate]) -> Deskmate:
     return make_deskmate()
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Commands:
+    """The command line on an empty instance folder, with no deskmate or Intercom running."""
+    config = write_config(
+        tmp_path / "deskmate.toml",
+        public_url="https://desk.example.com",
+        instance_path=tmp_path / "instance",
+        base_url="http://127.0.0.1:9",
+        ai_admin_id="1",
+    )
+    return Commands(config, secrets_env("tok-offline-1", "sec-offline-1", "adm-offline-1"))
