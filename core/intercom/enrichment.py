@@ -1,7 +1,9 @@
 """Default ``enrich_context``: the contact's and its companies' custom attributes.
 
 Fetched once per contact and kept for the workspace's TTL, so later messages of a conversation
-cost no extra Intercom call. Allow and deny lists decide which attributes reach the AI.
+cost no extra Intercom call. Companies are kept by id too: the contact's own answer lists its
+company ids, so a contact whose companies are all known costs one call, not two. Allow and deny
+lists decide which attributes reach the AI. The cache is bounded; the oldest entries go first.
 """
 
 from __future__ import annotations
@@ -17,15 +19,33 @@ from deskmate.core.intercom.errors import NotFound
 from deskmate.hookspecs import hookimpl
 
 MAX_VALUE_CHARS = 500
+MAX_CACHED = 20_000
 
-_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+CacheKey = tuple[str, str, str]  # (app id, "contact" or "company", id)
+_cache: dict[CacheKey, tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
 
 
 def clear_cache() -> None:
-    """Forget every cached contact (a new workspace behind the same app id, tests, benchmarks)."""
+    """Forget every cached contact and company (tests, benchmarks, a new workspace)."""
     with _lock:
         _cache.clear()
+
+
+def _cached(key: CacheKey, ttl: float) -> dict[str, Any] | None:
+    with _lock:
+        found = _cache.get(key)
+    if found is None or time.monotonic() - found[0] >= ttl:
+        return None
+    return found[1]
+
+
+def _keep(key: CacheKey, facts: dict[str, Any]) -> None:
+    with _lock:
+        _cache.pop(key, None)
+        _cache[key] = (time.monotonic(), facts)
+        while len(_cache) > MAX_CACHED:
+            del _cache[next(iter(_cache))]
 
 
 def allowed(name: str, policy: EnrichmentPolicy) -> bool:
@@ -45,21 +65,48 @@ def _attributes(prefix: str, attrs: Any, policy: EnrichmentPolicy) -> dict[str, 
     }
 
 
+def _listed_ids(summary: Mapping[str, Any]) -> list[str] | None:
+    """The company ids in a contact's ``companies`` summary; ``None`` unless it lists them all."""
+    data = summary.get("data")
+    if not isinstance(data, list) or summary.get("has_more") or len(data) != summary["total_count"]:
+        return None
+    ids = [c.get("id") for c in data if isinstance(c, Mapping)]
+    if len(ids) != len(data) or not all(isinstance(i, str | int) and i != "" for i in ids):
+        return None
+    return [str(i) for i in ids]
+
+
+def company_context(turn: Turn, contact_id: str, summary: Any) -> list[dict[str, Any]]:
+    """The allowed attributes of each of the contact's companies, from the cache when the
+    contact's summary names every company and each is cached, else with one call for all."""
+    if not isinstance(summary, Mapping) or not summary.get("total_count"):
+        return []
+    app, policy = turn.workspace.app_id, turn.workspace.enrichment
+    ids = _listed_ids(summary)
+    if ids is not None:
+        cached = [_cached((app, "company", cid), policy.ttl_seconds) for cid in ids]
+        if all(facts is not None for facts in cached):
+            return cached  # type: ignore[return-value]
+    found = []
+    for company in turn.intercom.contact_companies(contact_id):
+        label = company.get("name") or company.get("id") or "company"
+        facts = _attributes(f"company[{label}].", company.get("custom_attributes"), policy)
+        if isinstance(company.get("id"), str | int):
+            _keep((app, "company", str(company["id"])), facts)
+        found.append(facts)
+    return found
+
+
 def contact_context(turn: Turn, contact_id: str) -> dict[str, Any]:
-    """Fetch the contact and its companies and keep only the allowed custom attributes."""
+    """Fetch the contact (and its companies unless cached); keep the allowed custom attributes."""
     policy = turn.workspace.enrichment
     contact = turn.intercom.get_contact(contact_id)
     facts = _attributes("contact.", contact.get("custom_attributes"), policy)
     for key in ("name", "browser_language", "language_override"):
         if contact.get(key):
             facts[key] = contact[key]
-    companies = contact.get("companies") or {}
-    if isinstance(companies, Mapping) and companies.get("total_count"):
-        for company in turn.intercom.contact_companies(contact_id):
-            label = company.get("name") or company.get("id") or "company"
-            facts.update(
-                _attributes(f"company[{label}].", company.get("custom_attributes"), policy)
-            )
+    for company in company_context(turn, contact_id, contact.get("companies")):
+        facts.update(company)
     return facts
 
 
@@ -68,16 +115,13 @@ def enrich_context(turn: Turn) -> dict[str, Any] | None:
     if turn.intercom is None or not turn.conversation.contact_ids:
         return None
     contact_id = turn.conversation.contact_ids[0]
-    key = (turn.workspace.app_id, contact_id)
-    now = time.monotonic()
-    with _lock:
-        cached = _cache.get(key)
-    if cached and now - cached[0] < turn.workspace.enrichment.ttl_seconds:
-        return cached[1]
+    key = (turn.workspace.app_id, "contact", contact_id)
+    cached = _cached(key, turn.workspace.enrichment.ttl_seconds)
+    if cached is not None:
+        return cached
     try:
         facts = contact_context(turn, contact_id)
     except NotFound:
         facts = {}
-    with _lock:
-        _cache[key] = (now, facts)
+    _keep(key, facts)
     return facts
