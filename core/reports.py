@@ -162,7 +162,7 @@ def _with_sessions(db: Session, workspace_id: str, events: list[EventRecord]) ->
         SessionRecord.workspace_id == workspace_id,
         SessionRecord.conversation_id.in_(conversations),
     )
-    sessions = dict(db.execute(stmt).tuples().all())
+    sessions = {conversation: session_id for conversation, session_id in db.execute(stmt)}
     return [
         {
             "conversation": e.conversation_id,

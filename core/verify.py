@@ -58,6 +58,7 @@ VERIFY_TIMEOUT = (5.0, 15.0)
 VERIFY_RETRY = RetryPolicy(max_retries=1, max_rate_limit_retries=1, max_rate_limit_wait=10.0)
 DEVHUB_AUTH = "Developer Hub > your app > Configure > Authentication"
 MAX_LISTED = 10
+MAX_REASON = 200
 
 Status = Literal["ok", "fail", "warn", "skip"]
 ClientFactory = Callable[[WorkspaceSettings], IntercomClient]
@@ -509,12 +510,17 @@ def _render_activity(activity: Activity, now: datetime) -> list[str]:
     lines.append(f"    Left alone recently ({len(activity.left_alone)}, newest first):")
     for item in activity.left_alone:
         session = f", session {item['session']}" if item["session"] is not None else ""
+        reason = " ".join((item["reason"] or "no reason recorded").split())
         lines.append(
             f"      conversation {item['conversation']}{session}: {item['status']}, "
-            f"{item['reason'] or 'no reason recorded'}"
+            f"{_shorten(reason)}"
         )
     lines.append("    (`deskmate sessions show ID` tells what the AI saw and decided)")
     return lines
+
+
+def _shorten(text: str, limit: int = MAX_REASON) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _when(moment: datetime, now: datetime) -> str:
