@@ -96,14 +96,9 @@ def make_server(
     listen: str = "127.0.0.1",
     port: int = 8080,
     threads: int = DEFAULT_THREADS,
-    app: Flask | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
-    """Migrate the database, build the app (unless given) and bind a waitress server for it."""
-    if app is None:
-        app = prepare_app(settings, host)
-    else:
-        db.upgrade(settings.resolved_database_url())
-    return bind(app, listen=listen, port=port, threads=threads)
+    """Migrate the database, build the app and bind a waitress server for it."""
+    return bind(prepare_app(settings, host), listen=listen, port=port, threads=threads)
 
 
 def run(

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from deskmate.core.app import create_app, state
+from deskmate.core.app import state
 from deskmate.core.config import (
     ChannelSwitches,
     Routing,
@@ -29,7 +29,7 @@ from deskmate.core.plugins import PluginHost, make_plugin_manager
 from deskmate.core.runtime import QueueDispatcher, Worker
 from deskmate.core.sandbox import SandboxServer, create_sandbox_app
 from deskmate.core.sandbox.seed import load_workspace
-from deskmate.core.server import listen_url, make_server
+from deskmate.core.server import bind, listen_url, prepare_app
 from deskmate.core.store.events import list_events
 from deskmate.core.store.models import EventStatus
 
@@ -94,8 +94,8 @@ class LocalStack:
         self.host: PluginHost = make_plugin_manager(
             self.options.plugins, env={}, extra_plugins=self.options.extra_plugins
         )
-        self.app = create_app(self.settings, self.host)
-        self.server = make_server(self.settings, self.host, port=0, threads=4, app=self.app)
+        self.app = prepare_app(self.settings, self.host)
+        self.server = bind(self.app, port=0, threads=4)
         self.url = listen_url(self.server)
         self.settings = replace(self.settings, public_url=self.url)
         state(self.app).settings = self.settings
