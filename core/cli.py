@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -19,17 +20,13 @@ from deskmate.core.config import (
     starter_text,
     write_starter,
 )
-from deskmate.core.demo import demo
 from deskmate.core.intake import WEBHOOK_PATH
-from deskmate.core.knowledge_cli import knowledge_group
-from deskmate.core.operations import COMMANDS as OPERATIONS
 from deskmate.core.plugins import (
     add_plugin_commands,
     did_you_mean,
     make_plugin_manager,
     plugin_table,
 )
-from deskmate.core.sandbox.command import sandbox_command
 from deskmate.core.server import (
     BACKGROUND_SERVICES,
     DEFAULT_THREADS,
@@ -39,12 +36,36 @@ from deskmate.core.server import (
     prepare_app,
     run,
 )
-from deskmate.core.store.commands import db_group
 from deskmate.core.store.db import DatabaseError
 from deskmate.core.verify import render_text, verify_settings
 
+LAZY_COMMANDS = {
+    "ask": "deskmate.core.brain.commands:ask",
+    "db": "deskmate.core.store.commands:db_group",
+    "demo": "deskmate.core.demo:demo",
+    "events": "deskmate.core.operations:events",
+    "knowledge": "deskmate.core.knowledge_cli:knowledge_group",
+    "sandbox": "deskmate.core.sandbox.command:sandbox_command",
+    "sessions": "deskmate.core.operations:sessions",
+    "worker": "deskmate.core.operations:worker",
+}
+"""Commands imported only when they run (or are listed), so every command starts quickly."""
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """A click group that imports the commands of :data:`LAZY_COMMANDS` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.option(
     "--config",
     "config_path",
@@ -172,14 +193,6 @@ def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int
     click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
     run(server, settings, host, [embedded_worker(workers), *BACKGROUND_SERVICES], app=app)
     click.echo("deskmate stopped")
-
-
-cli.add_command(db_group)
-cli.add_command(demo)
-for _command in OPERATIONS:
-    cli.add_command(_command)
-cli.add_command(sandbox_command)
-cli.add_command(knowledge_group)
 
 
 def main() -> None:

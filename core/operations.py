@@ -11,7 +11,6 @@ import click
 from prometheus_client import start_http_server
 from sqlalchemy import select
 
-from deskmate.core.brain.commands import ask
 from deskmate.core.clicontext import load_config
 from deskmate.core.jobs import JobQueue, make_huey
 from deskmate.core.reports import session_detail, session_summary
@@ -196,6 +195,3 @@ def sessions_show(session_id: int, as_json: bool) -> None:
     click.echo("audit:")
     for a in data["audit"]:
         click.echo(f"  {a['at'][:19]} {a['kind']:<8} {a['headline'][:300]}")
-
-
-COMMANDS = (worker, events, sessions, ask)
