@@ -13,6 +13,7 @@ import requests
 from click.testing import CliRunner, Result
 
 from deskmate.core.cli import cli
+from deskmate.core.intercom.client import RetryPolicy
 from deskmate.core.stack import APP_ID, LocalStack, StackOptions
 from deskmate.core.store.knowledge import DocumentInput, PassageText, upsert_document
 
@@ -123,6 +124,14 @@ def config_for(stack: LocalStack, path: Path, extra: str = "") -> tuple[Path, di
         stack.settings.admin_token.reveal(),
     )
     return config, env
+
+
+def two_attempts_no_client_retries(stack: LocalStack) -> None:
+    """As ``[jobs] max_attempts = 2``, with a client that fails at once instead of backing off."""
+    stack.engine.max_attempts = 2
+    stack.engine._client(stack.settings.workspaces[APP_ID]).retry = RetryPolicy(
+        max_retries=0, max_rate_limit_retries=0
+    )
 
 
 def start_deskmate(

@@ -8,22 +8,15 @@ from collections.abc import Callable
 
 import pytest
 
-from deskmate.core.intercom.client import RetryPolicy
-from deskmate.core.stack import APP_ID, LocalStack
+from deskmate.core.stack import APP_ID
+from deskmate.core.store.db import make_engine, make_session_factory, upgrade
+from deskmate.core.store.events import finish_event, record_event
 
-from .conftest import Commands, Deskmate
+from .conftest import Commands, Deskmate, two_attempts_no_client_retries
 
 EVENT_KEYS = {
     "id", "workspace", "status", "topic", "conversation", "attempts", "received_at", "reason",
 }  # fmt: skip
-
-
-def two_attempts_no_client_retries(stack: LocalStack) -> None:
-    """As ``[jobs] max_attempts = 2``, with a client that fails at once instead of backing off."""
-    stack.engine.max_attempts = 2
-    stack.engine._client(stack.settings.workspaces[APP_ID]).retry = RetryPolicy(
-        max_retries=0, max_rate_limit_retries=0
-    )
 
 
 @pytest.fixture
@@ -66,16 +59,32 @@ def test_a_conversation_that_keeps_failing_is_dead_then_replayed_once(failing: D
     assert statuses[dead[0]["id"]] == "done"
 
 
-def test_events_list_json_gives_every_field_newest_first(deskmate: Deskmate) -> None:
-    deskmate.stack.start_conversation("How do I reset my password?")
-    deskmate.stack.start_conversation("Hello there")
-    deskmate.settle()
-    rows = events_json(deskmate)
-    assert len(rows) >= 2
-    assert all(set(r) == EVENT_KEYS for r in rows)
-    assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
-    assert {r["workspace"] for r in rows} == {APP_ID}
-    assert events_json(deskmate, "--status", "done", "--limit", "1")[0]["status"] == "done"
+def test_events_list_json_gives_every_field_newest_first(offline: Commands) -> None:
+    url = f"sqlite:///{offline.config.parent / 'instance' / 'deskmate.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with make_session_factory(engine).begin() as db:
+        for n, status in enumerate(["done", "skipped", "done"]):
+            event = record_event(
+                db,
+                workspace_id=APP_ID,
+                notification_id=f"n{n}",
+                topic="conversation.user.created",
+                payload="{}",
+                conversation_id=f"c{n}",
+            )
+            finish_event(db, event.id, status, f"reason {n}")
+    engine.dispose()
+    rows = events_json(offline)
+    assert [(r["conversation"], r["status"], r["reason"]) for r in rows] == [
+        ("c2", "done", "reason 2"),
+        ("c1", "skipped", "reason 1"),
+        ("c0", "done", "reason 0"),
+    ]
+    assert all(set(r) == EVENT_KEYS and r["workspace"] == APP_ID for r in rows)
+    assert [
+        r["conversation"] for r in events_json(offline, "--status", "done", "--limit", "1")
+    ] == ["c2"]
 
 
 def test_no_events_is_said_plainly(offline: Commands) -> None:
