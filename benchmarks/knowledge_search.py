@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -84,6 +86,15 @@ class NaiveBM25:
         return np.argsort(-scores)[:limit].tolist()
 
 
+def rss_mb() -> float:
+    """Resident memory of this process in MB (0 where /proc is not available)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
 def timings_ms(func: Callable[[str], object], qs: Sequence[str]) -> list[float]:
     out = []
     for q in qs:
@@ -113,9 +124,11 @@ def main() -> None:
 
     passages = corpus(args.passages)
     qs = queries(passages, args.queries)
+    before = rss_mb()
     start = time.perf_counter()
     index = KnowledgeIndex(passages)
-    print(f"indexed {len(index)} passages in {time.perf_counter() - start:.1f} s")
+    print(f"indexed {len(index)} passages in {time.perf_counter() - start:.1f} s", end="")
+    print(f", resident memory +{rss_mb() - before:.0f} MB" if before else "")
     start = time.perf_counter()
     naive = NaiveBM25(passages)
     print(f"baseline built in {time.perf_counter() - start:.1f} s")
