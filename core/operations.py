@@ -191,7 +191,7 @@ def sessions_show(session_id: int, as_json: bool) -> None:
         click.echo(f"summary: {s['summary']}")
     click.echo("messages:")
     for m in data["messages"]:
-        click.echo(f"  [{m['author']}] {m['text'][:200]}")
+        click.echo(f"  [{m['author']}] {' '.join(m['text'].split())[:200]}")
     click.echo("audit:")
     for a in data["audit"]:
         click.echo(f"  {a['at'][:19]} {a['kind']:<8} {a['headline'][:300]}")

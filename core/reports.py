@@ -157,21 +157,25 @@ def workspace_activity(
 
 
 def _with_sessions(db: Session, workspace_id: str, events: list[EventRecord]) -> list[dict]:
-    conversations = [e.conversation_id for e in events]
-    stmt = select(SessionRecord.conversation_id, SessionRecord.id).where(
+    """The events as JSON-ready items, with the conversation's session id and state if any."""
+    stmt = select(SessionRecord.conversation_id, SessionRecord.id, SessionRecord.state).where(
         SessionRecord.workspace_id == workspace_id,
-        SessionRecord.conversation_id.in_(conversations),
+        SessionRecord.conversation_id.in_([e.conversation_id for e in events]),
     )
-    sessions = {conversation: session_id for conversation, session_id in db.execute(stmt)}
-    return [
-        {
-            "conversation": e.conversation_id,
-            "session": sessions.get(e.conversation_id),
-            "event": e.id,
-            "topic": e.topic,
-            "status": e.status,
-            "reason": e.reason or "",
-            "received_at": e.received_at.isoformat(),
-        }
-        for e in events
-    ]
+    sessions = {conversation: (sid, state) for conversation, sid, state in db.execute(stmt)}
+    items = []
+    for e in events:
+        session_id, state = sessions.get(e.conversation_id, (None, None))
+        items.append(
+            {
+                "conversation": e.conversation_id,
+                "session": session_id,
+                "session_state": state,
+                "event": e.id,
+                "topic": e.topic,
+                "status": e.status,
+                "reason": e.reason or "",
+                "received_at": e.received_at.isoformat(),
+            }
+        )
+    return items

@@ -509,7 +509,11 @@ def _render_activity(activity: Activity, now: datetime) -> list[str]:
         return lines
     lines.append(f"    Left alone recently ({len(activity.left_alone)}, newest first):")
     for item in activity.left_alone:
-        session = f", session {item['session']}" if item["session"] is not None else ""
+        session = (
+            f", session {item['session']} ({item['session_state']})"
+            if item["session"] is not None
+            else ""
+        )
         reason = " ".join((item["reason"] or "no reason recorded").split())
         lines.append(
             f"      conversation {item['conversation']}{session}: {item['status']}, "

@@ -53,7 +53,8 @@ def test_verify_shows_the_last_webhook_and_why_conversations_were_left_alone(
 
     text = deskmate.cli("verify").output
     assert "Last webhook: 20" in text and "s ago)" in text
-    assert f"conversation {outbound}, session {left[outbound]['session']}: skipped, " in text
+    session = left[outbound]["session"]
+    assert f"conversation {outbound}, session {session} (open): skipped, not customer" in text
     assert not [secret for secret in deskmate.env.values() if secret and secret in text]
 
 
