@@ -36,7 +36,6 @@ import flask
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy import Engine, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
 from deskmate.core.app import state
 from deskmate.core.config import Settings, WorkspaceSettings
@@ -173,7 +172,6 @@ class _InsertOrIgnore:
             if (processor := table.c[name].type.bind_processor(dialect)) is not None
         ]
         self.begin = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else None
-        self.errors: tuple[type[BaseException], ...] = (SQLAlchemyError, dialect.loaded_dbapi.Error)
 
     def _parameters(self, row: OutboxRow) -> Any:
         values = dict(vars(row), attempts=0)
@@ -243,7 +241,7 @@ class OutboxWriter:
 
         Raises :class:`IntakeUnavailable` when the commit failed or did not happen in ``timeout``.
         """
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             self.start()
         ticket = _Ticket(row)
         self._queue.put(ticket)
@@ -281,7 +279,7 @@ class OutboxWriter:
         """Insert the batch in one transaction; on failure, retry each row alone."""
         try:
             inserted = self._insert.run(self._connect(), [t.row for t in batch])
-        except self._insert.errors:
+        except Exception:  # the database's errors, and anything else: the thread must live on
             self._disconnect()
             if len(batch) > 1:
                 for ticket in batch:
