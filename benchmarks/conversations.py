@@ -54,7 +54,12 @@ from deskmate.core.brain import runtime
 from deskmate.core.brain.search import KnowledgeIndex, Passage
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom import enrichment
-from deskmate.core.intercom.ratelimit import limiters
+from deskmate.core.intercom.ratelimit import (
+    DEFAULT_HEADROOM,
+    WINDOWS_PER_MINUTE,
+    RateLimiter,
+    limiters,
+)
 from deskmate.core.sandbox.guards import window_limit
 from deskmate.core.stack import APP_ID, LocalStack, StackOptions
 from deskmate.core.store.events import list_events
@@ -596,7 +601,7 @@ def print_drain(result: dict[str, Any]) -> float:
     statuses = Counter(c["status"] for c in calls)
     if set(statuses) != {200}:
         raise Failed(f"Intercom answered other than 200 during the drain: {dict(statuses)}")
-    budget = window_limit(limit) * 6
+    budget = RateLimiter(limit).per_window * WINDOWS_PER_MINUTE  # what deskmate allows itself
     print("\n== Backlog drain under the sandbox's rate limit")
     print(
         f"{result['conversations']} conversations opened in {result['queued_seconds']:.1f} s, "
@@ -610,8 +615,8 @@ def print_drain(result: dict[str, Any]) -> float:
     print(
         f"drain: {rate:.0f} calls/min over {windows} full window(s) ({counted} calls) vs the "
         f"limit {limit}/min: ratio {rate / limit:.2f} (target >= {DRAIN_TARGET}) "
-        f"{verdict(rate / limit >= DRAIN_TARGET)}; vs the sandbox's window budget {budget}/min: "
-        f"{rate / budget:.2f}"
+        f"{verdict(rate / limit >= DRAIN_TARGET)}; vs deskmate's own budget (the limiter's "
+        f"{DEFAULT_HEADROOM:.0%} headroom) {budget}/min: {rate / budget:.2f}"
     )
     whole = len(calls) / result["elapsed"] * 60
     print(
@@ -665,14 +670,33 @@ FULL = Sizes(100_000, 60, 12, 600, 400, 500, 40)
 QUICK = Sizes(20_000, 24, 6, 600, 150, 200, 20)
 
 
+def count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller corpus, mix and backlog")
-    parser.add_argument("--passages", type=int, help=f"knowledge passages ({FULL.passages})")
-    parser.add_argument("--conversations", type=int, help=f"in the mix ({FULL.conversations})")
-    parser.add_argument("--drain-limit", type=int, help=f"calls/minute ({FULL.drain_limit})")
+    parser.add_argument("--passages", type=count(1, 1_000_000), help=f"({FULL.passages})")
     parser.add_argument(
-        "--drain-conversations", type=int, help=f"backlog ({FULL.drain_conversations})"
+        "--conversations", type=count(5, 2_000), help=f"in the mix ({FULL.conversations})"
+    )
+    parser.add_argument(
+        "--drain-limit", type=count(6, 100_000), help=f"calls/minute ({FULL.drain_limit})"
+    )
+    parser.add_argument(
+        "--drain-conversations", type=count(1, 10_000), help=f"({FULL.drain_conversations})"
     )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
