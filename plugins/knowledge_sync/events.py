@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from deskmate.core.config import Settings
 from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.intercom.errors import IntercomError, NotFound
-from deskmate.core.intercom.ratelimit import limiter_for
 from deskmate.core.intercom.webhooks import ARTICLE_TOPICS
 from deskmate.core.store.db import make_engine, make_session_factory
 from deskmate.core.store.events import claim_events, finish_event, retry_event
@@ -29,6 +28,7 @@ from deskmate.core.store.models import EventRecord, EventStatus, utcnow
 from deskmate.plugins.knowledge_sync.articles import SOURCE, ArticleApplier
 from deskmate.plugins.knowledge_sync.options import sync_options
 from deskmate.plugins.knowledge_sync.report import SyncReport
+from deskmate.plugins.knowledge_sync.runner import sync_limiter
 from deskmate.plugins.knowledge_sync.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def _complete(
     workspace = settings.workspaces[workspace_id]
     share = sync_options(settings).rate_limit_share
     own = client is None
-    client = client or IntercomClient(workspace, limiter=limiter_for(workspace).share(share))
+    client = client or IntercomClient(workspace, limiter=sync_limiter(workspace, share))
     try:
         return client.get_article(str(item["id"]))
     except NotFound:

@@ -10,6 +10,7 @@ it, and the next run continues from there.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import time
@@ -21,10 +22,10 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.brain import runtime as brain_runtime
-from deskmate.core.config import Settings
+from deskmate.core.config import Settings, WorkspaceSettings
 from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
-from deskmate.core.intercom.ratelimit import limiter_for
+from deskmate.core.intercom.ratelimit import RateLimiter, limiter_for
 from deskmate.core.store.db import make_engine, make_session_factory
 from deskmate.core.store.knowledge import get_sync_state, record_sync_run
 from deskmate.core.store.leases import acquire_lease, release_lease
@@ -74,7 +75,7 @@ def run_sync(
     sessions = sessions or make_session_factory(make_engine(settings.resolved_database_url()))
     report = SyncReport(source=SOURCES[source], dry_run=dry_run)
     if client is None:
-        limiter = limiter_for(workspace).share(options.rate_limit_share)
+        limiter = sync_limiter(workspace, options.rate_limit_share)
         client = IntercomClient(workspace, limiter=limiter, on_call=lambda *_: _count(report))
     started = time.monotonic()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -100,6 +101,14 @@ def run_sync(
     if not dry_run:
         _invalidate(workspace_id)
     return report
+
+
+def sync_limiter(workspace: WorkspaceSettings, share: float) -> RateLimiter:
+    """A limiter for ``share`` of the workspace's calls per minute, its calls counted against the
+    workspace's limiter too. The share is of the limit itself: the workspace's limiter keeps the
+    headroom for everyone, so a sync alone may use its whole share."""
+    parent = limiter_for(workspace)
+    return RateLimiter(max(1, math.floor(parent.per_minute * share)), headroom=1.0, parent=parent)
 
 
 def _count(report: SyncReport) -> None:

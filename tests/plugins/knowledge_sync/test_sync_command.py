@@ -14,11 +14,13 @@ from click.testing import CliRunner, Result
 from marshmallow import ValidationError
 
 from deskmate.core.cli import cli
+from deskmate.core.intercom.ratelimit import limiter_for, limiters
 from deskmate.core.plugins import add_plugin_commands, make_plugin_manager
 from deskmate.plugins.knowledge_sync import KnowledgeSyncConfig, register_jobs
 from deskmate.plugins.knowledge_sync.command import render_progress
 from deskmate.plugins.knowledge_sync.report import SyncReport
-from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID
+from deskmate.plugins.knowledge_sync.runner import sync_limiter
+from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID, make_workspace
 
 ENV = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_ADMIN": "admin-secret-1"}
 
@@ -137,3 +139,14 @@ def test_invalid_options_are_refused_with_the_key(section: dict[str, Any]) -> No
     with pytest.raises(ValidationError) as refused:
         KnowledgeSyncConfig().load(section)
     assert set(refused.value.messages) == set(section)
+
+
+def test_a_sync_may_use_its_share_of_the_limit_counted_against_the_workspace() -> None:
+    limiters.clear()
+    workspace = make_workspace(rate_limit=600)
+    sync = sync_limiter(workspace, 0.5)
+    assert (sync.per_minute, sync.per_minute_budget) == (300, 300)
+    for _ in range(45):
+        sync.acquire(max_wait=0)
+    assert limiter_for(workspace).headroom() == pytest.approx(1 - 45 / 90)
+    limiters.clear()
