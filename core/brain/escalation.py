@@ -16,14 +16,15 @@ from deskmate.core.domain import Draft, EscalationReason, Message, Sentiment, Tu
 
 _PEOPLE_EN = (
     r"(human|person|people|agent|someone|somebody|representative|rep|operator|staff|manager"
-    r"|supervisor|employee|advisor|adviser|customer (service|support|care)|support (team|staff))"
+    r"|supervisor|employee|advisor|adviser|customer (service|support|care)|support (team|staff)"
+    r"|support)"
 )
 _FILLER_EN = r"(?:(?:a|an|the|some|your|one of your|real|actual|live|human|proper|support)\s+){0,3}"
 _REQUEST = [
     # English
     rf"\b(talk|speak|chat|get through)\s+(to|with)\s+{_FILLER_EN}{_PEOPLE_EN}\b",
-    rf"\b(connect|transfer|put|pass|escalate)\s+(me|this|us)\s+(to|through|on to|with)\s+"
-    rf"{_FILLER_EN}{_PEOPLE_EN}\b",
+    rf"\b(connect|transfer|put|pass|escalate)\s+(me|this|us)\s+"
+    rf"(to|through to|through|on to|with)\s+{_FILLER_EN}{_PEOPLE_EN}\b",
     rf"\b(want|need|get|give me|request|like)\s+{_FILLER_EN}(human|person|agent|representative"
     rf"|operator|real person|live agent)\b",
     r"\b(real|actual|live|human) (person|human|being|agent|people|support)\b",
@@ -31,13 +32,19 @@ _REQUEST = [
     r"\bsomeone from (your|the) (team|support|company|staff)\b",
     r"^\W*(human|agent|operator|representative|person|live agent|real person|support)"
     r"(\s+(please|pls|now))?\W*$",
-    r"\bescalate (this|me|my \w+|it)\b",
+    r"\bescalate (this|me|my \w+|it)\b|\bget me someone\b|\bsomeone who can (actually )?help\b",
+    # a lone ask in any of the languages ("agent", "un conseiller svp", "einen Mitarbeiter bitte")
+    r"^\W*(a |an |un |une |una |um |uma |een |einen |ein |einem )?(agent|agente|conseiller"
+    r"|conseillere|humain|humano|umano|mensch|menschen|mitarbeiter|operatore|operador|atendente"
+    r"|medewerker)\W*(please|por favor|s'il vous plait|svp|bitte|per favore|alstublieft|aub)?\W*$",
     # Spanish
     r"\b(hablar|comunicarme|contactar|chatear)\s+con\s+(un|una|el|la|algun|alguna|alguien)?\s*"
     r"(persona|humano|agente|asesor|asesora|operador|operadora|representante|alguien|encargado"
     r"|supervisor|empleado)\b",
     r"\b(persona|agente|humano) (real|de verdad)\b|\batencion (humana|al cliente)\b",
     r"\b(quiero|necesito) (un|una) (agente|humano|persona|asesor|operador)\b|\bpasame con\b",
+    r"\batender(me)? (una persona|un humano|un agente|alguien)\b|\b(paso|pasar|pasen|pasa)(me)?"
+    r" con (un|una|el|la|algun|alguien)\s*(agente|persona|humano|asesor|operador)?\b",
     # French
     r"\bparler\s+(a|avec)\s+(un|une|le|la|quelqu'un|un vrai|une vraie|un etre)?\s*(humain"
     r"|personne|conseiller|conseillere|agent|operateur|operatrice|responsable|quelqu'un)\b",
@@ -47,23 +54,31 @@ _REQUEST = [
     r"\bmit\s+(einem|einer|einen|jemandem|dem|der|ihrem|einem echten|einer echten)?\s*"
     r"(mitarbeiter\w*|mensch\w*|berater\w*|person|agent\w*|kundendienst|kundenservice|jemandem"
     r"|support|ansprechpartner\w*)\s+(\w+\s+){0,3}(sprechen|reden|verbinden|telefonieren)\b",
-    r"\b(echte\w*|richtige\w*|menschliche\w*) (mensch\w*|person|mitarbeiter\w*"
+    r"\b(echte\w*|richtige\w*|menschliche\w*) (mensch\w*|person|mitarbeiter\w*|berater\w*"
     r"|ansprechpartner\w*)\b",
     r"\bverbinden sie mich\b",
+    r"\b(einen|einem|eine|einer|den|die)\s+(echten\s+|menschlichen\s+)?(mensch\w*|mitarbeiter\w*"
+    r"|berater\w*|ansprechpartner\w*|agenten)\s+(\w+\s+){0,2}(sprechen|reden|haben)\b",
     # Portuguese
     r"\b(falar|conversar)\s+com\s+(um|uma|o|a|algum|alguma|alguem)?\s*(atendente|humano|pessoa"
     r"|agente|operador|operadora|consultor|consultora|alguem|representante|gerente)\b",
     r"\b(pessoa|atendente|humano) (real|de verdade)\b|\batendimento humano\b",
+    r"\b(atendente|agente|pessoa) human[oa]\b|\b(transfer\w*|passa\w*|encaminh\w*)(-me| me)?"
+    r" (para|pra) (um|uma|o|a)?\s*(atendente|humano|pessoa|agente|operador)\b",
     # Italian
     r"\b(parlare|chattare)\s+con\s+(un|una|l'|qualcuno|un vero|una vera)?\s*(operatore|operatrice"
     r"|persona|umano|agente|consulente|qualcuno|responsabile)\b",
     r"\b(persona|operatore) (reale|vera|vero|in carne)\b|\bassistenza umana\b",
+    r"\b(operatore|operatrice|persona|agente) uman[oa]\b|\b(mi )?pass(i|a|are|ami)\s+(un|una)?\s*"
+    r"(operatore|operatrice|persona|umano|consulente)\b",
     # Dutch
     r"\b(spreken|praten|chatten)\s+met\s+(een|iemand|de)?\s*(medewerker|mens|persoon|agent"
     r"|iemand|klantenservice)\b",
     r"\bmet\s+(een|iemand|de)?\s*(medewerker|mens|persoon|echte persoon|iemand)\s+(\w+\s+){0,2}"
     r"(spreken|praten)\b",
     r"\b(echte|echt) (persoon|mens|medewerker)\b|\biemand (van \w+ )?spreken\b",
+    r"\b(medewerker|mens|persoon)\s+(\w+\s+){0,2}(spreken|praten)\b|\bverbind\w*( me)?( door)?"
+    r" met\b",
     # Japanese
     r"(担当者|担当の方|オペレーター?|人間|有人|スタッフ)(と|に|で)?(話|つな|繋|代わ|替わ|対応|相談)",
     r"(?<![友個本他知])人と話",
