@@ -52,7 +52,7 @@ _STOPWORD_TEXT = """
     el la los las un una unos unas y o de del al en con por para que es son como mi mis tu su sus
     se lo le les nos hola gracias favor esta este esto
     le les des du et ou en au aux avec pour par que qui est sont je tu il elle nous vous ils
-    mon ma mes ton ta votre vos leur ce cette ces comment bonjour merci svp ne pas
+    mon ma ton ta votre vos leur ce cette ces bonjour merci svp ne pas
     der die das den dem des ein eine einen einem einer und oder zu im mit von fur auf ist sind ich
     du er sie es wir ihr mein meine wie was hallo danke bitte nicht
     o os as um uma e do da dos das no na nos nas com por para que como meu minha ola obrigado

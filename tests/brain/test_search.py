@@ -171,3 +171,8 @@ def test_hostile_passages_are_indexed_safely() -> None:
 def test_an_unknown_visibility_is_a_clear_error(kb: KnowledgeIndex) -> None:
     with pytest.raises(ValueError, match="unknown visibility"):
         kb.search("refund", visibility=("secret",))  # type: ignore[arg-type]
+
+
+def test_words_that_are_function_words_elsewhere_still_count_in_english() -> None:
+    assert tokenize("How do I delete a comment?") == tokenize("delete comment")
+    assert "comment" in tokenize("comment")
