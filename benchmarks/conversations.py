@@ -154,42 +154,91 @@ def bare_hook_ms(count: int = 20_000) -> list[float]:
     return out
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One think step: its phase, its whole time and the part spent in the decision hooks."""
+
+    phase: str
+    total_ms: float
+    hooks_ms: float
+
+
+def _timed(name: str) -> Callable[..., Any]:
+    """A wrapper of hook ``name`` that adds the time of the hook's call to the thread's sum."""
+
+    def wrapper(self: HookTimer) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return (yield)
+        finally:
+            self.local.ms = self.spent() + (time.perf_counter_ns() - start) / 1e6
+
+    wrapper.__name__ = name
+    return hookspecs.hookimpl(wrapper=True)(wrapper)
+
+
+class HookTimer:
+    """A plugin that wraps the decision hooks and adds their time up per thread."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def spent(self) -> float:
+        return getattr(self.local, "ms", 0.0)
+
+    def reset(self) -> None:
+        self.local.ms = 0.0
+
+    detect_language = _timed("detect_language")
+    analyze_sentiment = _timed("analyze_sentiment")
+    enrich_context = _timed("enrich_context")
+    search_knowledge = _timed("search_knowledge")
+    generate_reply = _timed("generate_reply")
+    escalation_reasons = _timed("escalation_reasons")
+
+
 class DecisionClock:
-    """Times the engine's think step (everything decided before acting), labelled by phase.
+    """Times the engine's think step (everything worked out before acting), by phase, and the
+    part of it spent in the decision hooks (the rest is the store: the audit record of what the
+    AI saw, the session's language).
 
     The first decision of each worker thread is kept apart as ``cold``: it loads the language
-    model and the sentiment lexicon, once per process.
+    model, once per process.
     """
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, stack: LocalStack) -> None:
         self.phase = ""
-        self.samples: list[tuple[str, float]] = []
+        self.samples: list[Decision] = []
         self.cold: list[float] = []
         self._threads: set[int] = set()
         self._lock = threading.Lock()
+        self.hooks = HookTimer()
+        stack.host.register(self.hooks, "benchmark-timer", version=None, default=False)
+        engine = stack.engine
         think = engine._think
 
         def timed(*args: Any) -> Any:
+            self.hooks.reset()
             start = time.perf_counter_ns()
             try:
                 return think(*args)
             finally:
-                self._add((time.perf_counter_ns() - start) / 1e6)
+                self._add((time.perf_counter_ns() - start) / 1e6, self.hooks.spent())
 
         engine._think = timed
 
-    def _add(self, ms: float) -> None:
+    def _add(self, total: float, hooks: float) -> None:
         with self._lock:
             first = threading.get_ident() not in self._threads
             self._threads.add(threading.get_ident())
             if first:
-                self.cold.append(ms)
+                self.cold.append(total)
             else:
-                self.samples.append((self.phase, ms))
+                self.samples.append(Decision(self.phase, total, hooks))
 
-    def of(self, phases: Iterable[str]) -> list[float]:
+    def of(self, phases: Iterable[str]) -> list[Decision]:
         wanted = set(phases)
-        return [ms for phase, ms in self.samples if phase in wanted]
+        return [d for d in self.samples if d.phase in wanted]
 
 
 def take_calls(stack: LocalStack) -> list[dict[str, Any]]:
@@ -377,7 +426,7 @@ def run_mix(folder: Path, index: KnowledgeIndex, count: int, handoffs: int) -> d
     try:
         install_index(index)
         idle = rss_mb()[0]
-        clock = DecisionClock(stack.engine)
+        clock = DecisionClock(stack)
         mix = Mix(stack, clock, timeout=60 + count)
         customers = make_customers(count, handoffs)
         talkers = [c for c in customers if not c.handoff]
@@ -567,26 +616,29 @@ def print_decisions(clock: DecisionClock, bare: Sequence[float], passages: int) 
     print(f"\n== Decision latency (engine think step, live stack, {passages:,}-passage index)")
     bare_p50, bare_p99 = p50_p99(bare)
     print(
-        f"{'bare pluggy hook round-trip':<34} n={len(bare):<6} p50={bare_p50 * 1000:8.1f} µs  "
-        f"p99={bare_p99 * 1000:8.1f} µs"
+        f"{'bare pluggy hook round-trip':<30} n={len(bare):<6} p50={bare_p50 * 1000:7.1f} µs  "
+        f"p99={bare_p99 * 1000:7.1f} µs"
     )
+    print(f"{'':<39}{'decision hooks':>24}{'think step (+ store)':>26}")
+    print(f"{'':<39}{'p50 ms':>8}{'p99 ms':>8}{'x bare':>8}{'p50 ms':>9}{'p99 ms':>8}{'x bare':>9}")
     rows = {
-        "all warm decisions": [ms for _, ms in clock.samples],
+        "all warm decisions": clock.samples,
         "first messages (enrichment)": clock.of(["first messages"]),
         "later messages": clock.of(f"later messages #{t}" for t in range(1, LATER_MESSAGES + 1)),
         "handoffs": clock.of(["handoff, first use", "handoff, steady"]),
     }
-    for name, values in rows.items():
-        if not values:
+    for name, decisions in rows.items():
+        if not decisions:
             continue
-        p50, p99 = p50_p99(values)
+        hooks = p50_p99([d.hooks_ms for d in decisions])
+        total = p50_p99([d.total_ms for d in decisions])
         print(
-            f"{name:<34} n={len(values):<6} p50={p50:8.2f} ms  p99={p99:8.2f} ms  "
-            f"p50 {p50 / bare_p50:,.0f}x the bare hook"
+            f"{name:<30} n={len(decisions):<6}{hooks[0]:8.2f}{hooks[1]:8.2f}"
+            f"{hooks[0] / bare_p50:8,.0f}{total[0]:9.2f}{total[1]:8.2f}{total[0] / bare_p50:9,.0f}"
         )
     cold = ", ".join(f"{ms:.0f}" for ms in clock.cold)
     print(f"cold: each worker thread's first decision (loads the language model): {cold} ms")
-    p50, p99 = p50_p99(rows["all warm decisions"])
+    p50, p99 = p50_p99([d.hooks_ms for d in clock.samples])
     print(
         f"decision p50 {p50:.2f} ms vs target {DECISION_TARGET_MS:.0f} ms "
         f"(ratio {p50 / DECISION_TARGET_MS:.2f}) {verdict(p50 < DECISION_TARGET_MS)}; "
