@@ -21,6 +21,8 @@ class IndexSource(Protocol):
 
     def index(self, workspace_id: str) -> KnowledgeIndex: ...
 
+    def invalidate(self, workspace_id: str | None = None) -> None: ...
+
 
 @dataclass
 class BrainRuntime:
