@@ -7,8 +7,8 @@ notification id) before it answers 2xx. Nothing slow happens before the answer.
 
 Durability without a lock convoy: request threads never write to the database themselves. They
 hand their row to one :class:`OutboxWriter` thread and wait; the writer commits everything that
-queued up meanwhile in one transaction (group commit: one write lock, one commit, one fsync per
-batch), wakes the waiting requests, and only then hands the new conversations to the
+queued up meanwhile in one transaction (group commit: one write lock and one commit per batch),
+wakes the waiting requests, and only then hands the new conversations to the
 :class:`Dispatcher`. The outbox is the source of truth: the sweeper re-enqueues a lost enqueue.
 
 Answers: ``HEAD`` 200 (Intercom validates the URL that way); ``ping`` 200, nothing stored;
@@ -64,6 +64,7 @@ COMMIT_TIMEOUT_SECONDS = 10.0
 MAX_BATCH = 256
 MAX_DELAY_SECONDS = 3600.0
 SIGNATURE_HEADER = "X-Hub-Signature"
+STORED_TOPICS = CONVERSATION_TOPICS | ARTICLE_TOPICS
 
 
 class Dispatcher(Protocol):
@@ -393,12 +394,11 @@ class WebhookIntake:
         if app_id not in signers:
             return self._reject(401, "bad_signature")
         topic = topic_of(doc)
-        stored_topics = CONVERSATION_TOPICS | ARTICLE_TOPICS
-        counted_topic = topic if topic in stored_topics or topic == PING else "other"
+        counted_topic = topic if topic in STORED_TOPICS or topic == PING else "other"
         self.metrics.child(self.metrics.webhooks_received, app_id, counted_topic).inc()
         if topic == PING:
             return Answer(200, "pong", app_id)
-        if topic != "unknown" and topic not in stored_topics:
+        if topic != "unknown" and topic not in STORED_TOPICS:
             return self._ignore(app_id, "unsupported_topic")
         return self._store(app_id, self._row(app_id, doc, body))
 
