@@ -173,6 +173,16 @@ def test_the_page_needs_the_signature_or_the_admin_token(handled: Handled) -> No
     assert requests.get(url, headers=wrong, timeout=5).status_code == 401
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"sig": "x" * 8000}, {"sig": "é" * 32}, {"sig": "%00" * 16}, {"sig": ["a", "b"]}],
+)
+def test_hostile_or_oversized_signatures_are_refused(handled: Handled, params: dict) -> None:
+    response = requests.get(page_url(handled, handled.answered), params=params, timeout=5)
+    assert response.status_code == 401
+    assert "How do I reset" not in response.text
+
+
 def test_the_signed_link_of_the_handoff_note_opens_the_page(handled: Handled) -> None:
     link = session_link(handled.deskmate.stack.settings, handled.answered)
     response = requests.get(link, timeout=5)
