@@ -106,7 +106,7 @@ def events_list(failed: bool, status: str | None, limit: int, as_json: bool) -> 
     if not rows:
         click.echo("no events")
     for r in rows:
-        why = f"  {r['reason']}" if r["reason"] else ""
+        why = "  " + " ".join(r["reason"].split()) if r["reason"] else ""
         click.echo(
             f"{r['id']:>6} {r['status']:<13} {r['topic']:<30} "
             f"conv {r['conversation'] or '-':<12} tries {r['attempts']}{why}"
