@@ -409,10 +409,10 @@ class Engine:
     ) -> tuple[Draft | None, list[EscalationReason]]:
         """Everything the AI works out before acting, recorded as what it saw."""
         text = trigger.text
+        self._enrich(turn)
         turn.language = self._language(text, session, turn)
         code = turn.language.code if turn.language else None
         turn.sentiment = self._sentiment(text, code, turn)
-        self._enrich(turn)
         hits = self._search(text, code, turn)
         draft = self.hook.generate_reply(turn=turn, hits=hits)
         reasons = list(chain.from_iterable(self.hook.escalation_reasons(turn=turn, draft=draft)))
