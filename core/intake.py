@@ -9,7 +9,8 @@ Durability without a lock convoy: request threads never write to the database th
 hand their row to one :class:`OutboxWriter` thread and wait; the writer commits everything that
 queued up meanwhile in one transaction (group commit: one write lock and one commit per batch),
 wakes the waiting requests, and only then hands the new conversations to the
-:class:`Dispatcher`. The outbox is the source of truth: the sweeper re-enqueues a lost enqueue.
+:class:`Dispatcher` (from a thread of its own, so no commit waits for the job queue). The
+outbox is the source of truth: the sweeper re-enqueues a lost enqueue.
 
 Answers: ``HEAD`` 200 (Intercom validates the URL that way); ``ping`` 200, nothing stored;
 stored or duplicate 200 (Help Center ``article.*`` topics are stored without a conversation, for
@@ -217,25 +218,36 @@ class OutboxWriter:
         self._insert = _InsertOrIgnore(engine)
         self._connection: Any = None
         self._queue: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
+        self._runs: queue.SimpleQueue[dict[str, dict[str, datetime]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._dispatching: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the writer thread (idempotent; :meth:`submit` starts it on first use)."""
+        """Start the writer and dispatch threads (idempotent; :meth:`submit` starts them)."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="deskmate-outbox-writer", daemon=True
                 )
                 self._thread.start()
+            if self._dispatching is None or not self._dispatching.is_alive():
+                self._dispatching = threading.Thread(
+                    target=self._run_dispatch, name="deskmate-outbox-dispatch", daemon=True
+                )
+                self._dispatching.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Commit what is queued, then stop the thread."""
+        """Commit what is queued and hand it to the dispatcher, then stop both threads."""
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            writer, self._thread = self._thread, None
+            dispatching, self._dispatching = self._dispatching, None
+        if writer is not None:
             self._queue.put(None)
-            thread.join(timeout)
+            writer.join(timeout)
+        if dispatching is not None:
+            self._runs.put(None)
+            dispatching.join(timeout)
 
     def submit(self, row: OutboxRow, timeout: float = COMMIT_TIMEOUT_SECONDS) -> bool:
         """Commit ``row`` and return ``True`` if it is new, ``False`` if it was already stored.
@@ -312,18 +324,24 @@ class OutboxWriter:
             self._connection = None
 
     def _dispatch(self, rows: Iterable[OutboxRow]) -> None:
-        """Tell the dispatcher about each workspace's conversations with new queued events."""
+        """Queue each workspace's conversations with new events for the dispatch thread, so
+        the next commit never waits for the job queue."""
         by_workspace: dict[str, dict[str, datetime]] = {}
         for row in rows:
             if row.status == EventStatus.QUEUED and row.conversation_id:
                 due = by_workspace.setdefault(row.workspace_id, {})
                 earliest = due.get(row.conversation_id, row.available_at)
                 due[row.conversation_id] = min(earliest, row.available_at)
-        for workspace_id, conversations in by_workspace.items():
-            try:
-                self.dispatcher.dispatch(workspace_id, conversations)
-            except Exception:
-                log.exception("enqueueing %s conversation run(s) failed", workspace_id)
+        if by_workspace:
+            self._runs.put(by_workspace)
+
+    def _run_dispatch(self) -> None:
+        while (by_workspace := self._runs.get()) is not None:
+            for workspace_id, conversations in by_workspace.items():
+                try:
+                    self.dispatcher.dispatch(workspace_id, conversations)
+                except Exception:
+                    log.exception("enqueueing %s conversation run(s) failed", workspace_id)
 
 
 @dataclass(frozen=True)

@@ -238,6 +238,7 @@ def test_new_events_are_dispatched_after_commit_and_duplicates_are_not(intake: A
     for _ in range(3):
         intake.post(body)
     intake.post(intake.sample("conversation.user.created.messenger.legacy-1x-shape.json"))
+    intake_for(intake.app).writer.stop()  # hands everything committed to the dispatcher
     assert [(ws, list(convs)) for ws, convs in dispatcher.calls] == [
         (TEST_APP_ID, ["215472621202693"])
     ]
