@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.brain import runtime as brain_runtime
@@ -29,6 +30,7 @@ from deskmate.core.intercom.ratelimit import RateLimiter, limiter_for
 from deskmate.core.store.db import make_engine, make_session_factory
 from deskmate.core.store.knowledge import get_sync_state, record_sync_run
 from deskmate.core.store.leases import acquire_lease, release_lease
+from deskmate.core.store.models import ConversationLease
 from deskmate.plugins.knowledge_sync import articles, conversations
 from deskmate.plugins.knowledge_sync.checkpoint import Checkpoint, CheckpointUnreadable, RunState
 from deskmate.plugins.knowledge_sync.context import Progress, SyncContext
@@ -78,7 +80,7 @@ def run_sync(
         limiter = sync_limiter(workspace, options.rate_limit_share)
         client = IntercomClient(workspace, limiter=limiter, on_call=lambda *_: _count(report))
     started = time.monotonic()
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    owner = lease_owner()
     with _lease(sessions, workspace_id, report.source, owner, skip=dry_run):
         checkpoint = _load_checkpoint(sessions, workspace_id, report.source, full)
         run = _run_state(checkpoint, source, options, full=full, since=since, report=report)
@@ -124,6 +126,7 @@ def _lease(
         return
     key = f"sync:{source}"
     with sessions.begin() as db:
+        _free_if_dead(db, workspace_id, key)
         if not acquire_lease(db, workspace_id, key, owner, LEASE_TTL):
             raise SyncBusy(
                 f"a sync of {source}s for {workspace_id} is already running; wait for it to end "
@@ -135,6 +138,32 @@ def _lease(
     finally:
         with sessions.begin() as db:
             release_lease(db, workspace_id, key, owner)
+
+
+def lease_owner() -> str:
+    """Who holds a sync's lease: this host, this process, and a random tag for this run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _free_if_dead(db: Session, workspace_id: str, key: str) -> None:
+    """Drop a lease whose holder was a process of this host that is gone (killed with -9, say),
+    so running the sync again needs no wait for the lease to expire."""
+    holder = db.scalar(
+        select(ConversationLease.owner).where(
+            ConversationLease.workspace_id == workspace_id, ConversationLease.conversation_id == key
+        )
+    )
+    host, _, rest = (holder or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        log.warning("the sync lease %s of %s belonged to a dead process; taking it", key, holder)
+        release_lease(db, workspace_id, key, holder)
+    except OSError:
+        return
 
 
 def _load_checkpoint(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -219,3 +222,30 @@ def test_an_unreadable_saved_position_needs_a_full_sync(synced: Start) -> None:
     with pytest.raises(SyncError, match="--full"):
         sync(env, "articles")
     assert sync(env, "articles", full=True).added > 0
+
+
+def test_a_lease_left_by_a_killed_process_of_this_host_is_taken_over(synced: Start) -> None:
+    env = synced(articles=2)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    holder = f"{socket.gethostname()}:{dead.pid}:deadbeef"
+    with env.sessions.begin() as db:
+        acquire_lease(db, TEST_APP_ID, "sync:article", holder, timedelta(minutes=5))
+    assert sync(env, "articles").added > 0
+
+
+def test_a_thread_longer_than_intercom_returns_is_skipped(synced: Start) -> None:
+    env = synced(help_center=False)
+    state = env.state
+    with state.lock:
+        contact = state.upsert_contact("Ada Lovelace", "ada@example.com", {})
+        conv = state.start_conversation(contact, "messenger", "<p>How do I export?</p>", "",
+                                        "customer_initiated")  # fmt: skip
+        for number in range(520):
+            state.customer_reply(conv.id, f"<p>detail {number}</p>")
+        state.admin_message(conv.id, state.human_admin_id, "<p>" + "Use Export. " * 10 + "</p>",
+                            "comment", via_api=False)  # fmt: skip
+        state.close(conv.id, state.human_admin_id, None, via_api=False)
+    report = sync(env, "conversations")
+    assert report.skipped == {"over 500 parts (the start is missing)": 1}
+    assert env.documents() == {}
