@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from deskmate.core.sandbox import SandboxServer, SeedOptions, create_sandbox_app
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage
 from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID, make_workspace
+
+CLI_ENV = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_ADMIN": "admin-secret-1"}
+"""The secrets a :meth:`Synced.config_file` refers to."""
 
 FAST_RETRY = RetryPolicy(max_retries=6, backoff_base=0.01, backoff_cap=0.05)
 
@@ -48,6 +52,7 @@ class Synced:
     server: SandboxServer
     settings: Settings
     sessions: sessionmaker[Session]
+    cli_env: dict[str, str] = field(default_factory=lambda: dict(CLI_ENV))
 
     @property
     def state(self) -> Any:
@@ -57,10 +62,11 @@ class Synced:
         url = f"{self.server.base_url}/_sandbox{path}"
         return requests.request(method, url, json=body or None, timeout=10)
 
-    def fault(self, status: int | str, rate: float = 1.0, paths: tuple[str, ...] = ()) -> None:
-        answer = self.control(
-            "POST", "/faults", status=status, rate=rate, paths=list(paths), seed=1
-        )
+    def fault(
+        self, status: int | str, rate: float = 1.0, paths: tuple[str, ...] = (), latency_ms: int = 0
+    ) -> None:
+        rule = {"status": status, "rate": rate, "paths": list(paths), "latency_ms": latency_ms}
+        answer = self.control("POST", "/faults", seed=1, **rule)
         assert answer.status_code == 201, answer.text
 
     def requests(self) -> list[dict[str, Any]]:
@@ -74,6 +80,27 @@ class Synced:
         return IntercomClient(
             workspace, retry=FAST_RETRY, limiter=limiter, clock=clock, sleep=clock.sleep
         )
+
+    def config_file(self, plugin: str = "") -> Path:
+        """A ``deskmate.toml`` for this sandbox and store (secrets from :data:`CLI_ENV`)."""
+        folder = self.settings.instance_path
+        path = folder.parent / f"{folder.name}.toml"
+        path.write_text(textwrap.dedent(f"""
+            public_url = "https://deskmate.example.com/"
+            admin_token = {{ env = "T_ADMIN" }}
+            instance_path = "{folder}"
+
+            [workspaces.{TEST_APP_ID}]
+            access_token = {{ env = "T_TOKEN" }}
+            client_secret = {{ env = "T_SECRET" }}
+            ai_admin_id = "{SANDBOX_AI_ADMIN_ID}"
+            base_url = "{self.server.base_url}"
+
+            [plugins.knowledge_sync]
+            conversation_days = 0
+            {plugin}
+        """))  # fmt: skip
+        return path
 
     def with_options(self, **section: Any) -> Settings:
         plugins = {"knowledge_sync": {**self.settings.plugins.get("knowledge_sync", {}), **section}}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,7 @@ from deskmate.plugins.knowledge_sync import KnowledgeSyncConfig, register_jobs
 from deskmate.plugins.knowledge_sync.command import render_progress
 from deskmate.plugins.knowledge_sync.report import SyncReport
 from deskmate.plugins.knowledge_sync.runner import sync_limiter
-from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID, make_workspace
-
-ENV = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_ADMIN": "admin-secret-1"}
+from deskmate.testing import TEST_APP_ID, make_workspace
 
 
 def command_line() -> click.Group:
@@ -33,59 +30,40 @@ def command_line() -> click.Group:
     return group
 
 
-def write_config(folder: Path, base_url: str, plugin: str = "") -> Path:
-    path = folder / "deskmate.toml"
-    path.write_text(textwrap.dedent(f"""
-        public_url = "https://deskmate.example.com/"
-        admin_token = {{ env = "T_ADMIN" }}
-        instance_path = "{folder / 'instance'}"
-
-        [workspaces.{TEST_APP_ID}]
-        access_token = {{ env = "T_TOKEN" }}
-        client_secret = {{ env = "T_SECRET" }}
-        ai_admin_id = "{SANDBOX_AI_ADMIN_ID}"
-        base_url = "{base_url}"
-
-        [plugins.knowledge_sync]
-        conversation_days = 0
-        {plugin}
-    """))  # fmt: skip
-    return path
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(command_line(), ["--config", str(config), *args], env=ENV)
+def run(config: Path, *args: str, env: dict[str, str]) -> Result:
+    return CliRunner().invoke(command_line(), ["--config", str(config), *args], env=env)
 
 
 @pytest.fixture
-def config(synced: Callable[..., Any], tmp_path: Path) -> tuple[Any, Path]:
+def config(synced: Callable[..., Any]) -> tuple[Any, Callable[..., Result]]:
     env = synced(articles=4, conversations=12)
-    return env, write_config(tmp_path, env.server.base_url)
+    path = env.config_file()
+    return env, lambda *args: run(path, *args, env=env.cli_env)
 
 
-def test_sync_prints_a_summary_per_source(config: tuple[Any, Path]) -> None:
-    _, path = config
-    result = run(path, "sync")
+def test_sync_prints_a_summary_per_source(config) -> None:
+    _, deskmate = config
+    result = deskmate("sync")
     assert result.exit_code == 0, result.output
     assert "articles:" in result.output and "conversations:" in result.output
     assert "added" in result.output and "API calls" in result.output
-    again = run(path, "sync", "--source", "articles")
+    again = deskmate("sync", "--source", "articles")
     assert again.exit_code == 0 and "0 added, 0 updated, 0 removed" in again.output
 
 
-def test_a_dry_run_says_so_and_a_later_sync_still_adds_everything(config: tuple[Any, Path]) -> None:
-    _, path = config
-    dry = run(path, "sync", "--dry-run", "--source", "articles")
+def test_a_dry_run_says_so_and_a_later_sync_still_adds_everything(config) -> None:
+    _, deskmate = config
+    dry = deskmate("sync", "--dry-run", "--source", "articles")
     assert "dry run, nothing was stored" in dry.output
-    real = run(path, "sync", "--source", "articles", "--full")
+    real = deskmate("sync", "--source", "articles", "--full")
     assert real.exit_code == 0
     assert dry.output.split(" added")[0].split()[-1] == real.output.split(" added")[0].split()[-1]
 
 
-def test_a_refused_token_exits_1_with_what_to_do_and_no_secret(config: tuple[Any, Path]) -> None:
-    env, path = config
+def test_a_refused_token_exits_1_with_what_to_do_and_no_secret(config) -> None:
+    env, deskmate = config
     env.fault(401)
-    result = run(path, "sync", "--source", "conversations")
+    result = deskmate("sync", "--source", "conversations")
     assert result.exit_code == 1
     assert "access token was refused" in result.output and "deskmate verify" in result.output
     assert "test-token" not in result.output
@@ -94,17 +72,17 @@ def test_a_refused_token_exits_1_with_what_to_do_and_no_secret(config: tuple[Any
 @pytest.mark.parametrize(
     "args", [["--since", "2024-13-40"], ["--source", "tickets"], ["--workspace", "nope"]]
 )
-def test_bad_options_are_refused_before_anything_runs(config: tuple[Any, Path], args) -> None:
-    env, path = config
+def test_bad_options_are_refused_before_anything_runs(config, args) -> None:
+    env, deskmate = config
     env.control("DELETE", "/requests")
-    result = run(path, "sync", *args)
+    result = deskmate("sync", *args)
     assert result.exit_code == 2
     assert env.requests() == []
 
 
-def test_a_disabled_plugin_says_how_to_enable_it(synced, tmp_path: Path) -> None:
+def test_a_disabled_plugin_says_how_to_enable_it(synced) -> None:
     env = synced()
-    result = run(write_config(tmp_path, env.server.base_url, "enabled = false"), "sync")
+    result = run(env.config_file("enabled = false"), "sync", env=env.cli_env)
     assert result.exit_code == 1 and "not enabled" in result.output
 
 
