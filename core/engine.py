@@ -413,6 +413,7 @@ class Engine:
         turn.language = self._language(text, session, turn)
         code = turn.language.code if turn.language else None
         turn.sentiment = self._sentiment(text, code, turn)
+        self._update(session.id, sentiment=turn.sentiment.label)
         hits = self._search(text, code, turn)
         draft = self.hook.generate_reply(turn=turn, hits=hits)
         reasons = list(chain.from_iterable(self.hook.escalation_reasons(turn=turn, draft=draft)))
