@@ -8,7 +8,7 @@ near :data:`MAX_PASSAGE_CHARS`. Used by the Help Center sync and by ``deskmate k
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from deskmate.core.html import html_to_text
 from deskmate.core.store.knowledge import PassageText
@@ -33,7 +33,9 @@ def split_text(text: str) -> list[PassageText]:
     return list(chunks(text, None))
 
 
-def _split(source: str, heading: re.Pattern[str], group: int, to_text) -> list[PassageText]:
+def _split(
+    source: str, heading: re.Pattern[str], group: int, to_text: Callable[[str], str]
+) -> list[PassageText]:
     pieces: list[PassageText] = []
     current: str | None = None
     position = 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TextIO
 
 import click
 
+from deskmate.core.config import Settings
 from deskmate.core.store.db import DatabaseError, upgrade
 from deskmate.plugins.knowledge_sync.options import NAME, SOURCE_NAMES, sync_options
 from deskmate.plugins.knowledge_sync.report import SyncReport
@@ -21,7 +23,9 @@ REDRAW_EVERY = 0.2
 class ProgressLine:
     """A one-line progress display on a terminal: items, rate, ETA; silent elsewhere."""
 
-    def __init__(self, stream: TextIO | None = None, clock=time.monotonic) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty()
         self._clock = clock
@@ -119,7 +123,7 @@ def sync_command(
 
 
 def _run_one(
-    settings, workspace_id: str, source: str, full: bool, since: int | None, dry_run: bool
+    settings: Settings, workspace_id: str, source: str, full: bool, since: int | None, dry_run: bool
 ) -> bool:
     progress = ProgressLine()
     try:

@@ -189,8 +189,8 @@ def _run_state(
     since: int | None,
     report: SyncReport,
 ) -> RunState:
-    """Continue the interrupted run, or start the one asked for."""
-    previous = checkpoint.run
+    """Continue the interrupted run, or start the one asked for (a dry run always starts anew)."""
+    previous = None if report.dry_run else checkpoint.run
     if previous is not None and since is None and (previous.full or not full):
         report.resumed = True
         report.restore(previous.stats)
