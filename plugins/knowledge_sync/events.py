@@ -58,7 +58,15 @@ def handle_article_event(
     if isinstance(article_id, bool) or not isinstance(article_id, str | int) or not article_id:
         raise UnusableEvent("the notification names no article id")
     article_id = str(article_id)
-    sessions = sessions or make_session_factory(make_engine(settings.resolved_database_url()))
+    if sessions is None:
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            return handle_article_event(
+                settings, workspace_id, topic, item, client=client,
+                sessions=make_session_factory(engine),
+            )  # fmt: skip
+        finally:
+            engine.dispose()
     report = SyncReport(source=SOURCE)
     writer = StoreWriter(sessions, workspace_id)
     applier = ArticleApplier(writer, report, drafts=sync_options(settings).drafts)
@@ -97,11 +105,15 @@ def _complete(
 
 def drain_article_events(settings: Settings) -> int:
     """Apply every due article notification of every workspace; returns how many were settled."""
-    sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    engine = make_engine(settings.resolved_database_url())
+    sessions = make_session_factory(engine)
     settled = 0
-    for workspace_id in settings.workspaces:
-        for event_id in _due(sessions, workspace_id):
-            settled += _process(settings, sessions, workspace_id, event_id)
+    try:
+        for workspace_id in settings.workspaces:
+            for event_id in _due(sessions, workspace_id):
+                settled += _process(settings, sessions, workspace_id, event_id)
+    finally:
+        engine.dispose()
     return settled
 
 

@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -74,11 +74,38 @@ def run_sync(
         raise SyncError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     workspace = settings.workspaces[workspace_id]
     options = sync_options(settings)
-    sessions = sessions or make_session_factory(make_engine(settings.resolved_database_url()))
     report = SyncReport(source=SOURCES[source], dry_run=dry_run)
-    if client is None:
-        limiter = sync_limiter(workspace, options.rate_limit_share)
-        client = IntercomClient(workspace, limiter=limiter, on_call=lambda *_: _count(report))
+    with ExitStack() as owned:
+        if sessions is None:
+            engine = make_engine(settings.resolved_database_url())
+            owned.callback(engine.dispose)
+            sessions = make_session_factory(engine)
+        if client is None:
+            limiter = sync_limiter(workspace, options.rate_limit_share)
+            client = IntercomClient(workspace, limiter=limiter, on_call=lambda *_: _count(report))
+            owned.callback(client.close_session)
+        _run(settings, workspace_id, source, report, client, sessions, options,
+             full=full, since=since, progress=progress)  # fmt: skip
+    if not dry_run:
+        _invalidate(workspace_id)
+    return report
+
+
+def _run(
+    settings: Settings,
+    workspace_id: str,
+    source: str,
+    report: SyncReport,
+    client: IntercomClient,
+    sessions: sessionmaker[Session],
+    options: SyncOptions,
+    *,
+    full: bool,
+    since: int | None,
+    progress: Progress | None,
+) -> None:
+    """The run itself, under the source's lease (none on a dry run)."""
+    workspace, dry_run = settings.workspaces[workspace_id], report.dry_run
     started = time.monotonic()
     owner = lease_owner()
     with _lease(sessions, workspace_id, report.source, owner, skip=dry_run):
@@ -100,9 +127,6 @@ def run_sync(
             raise _stopped(sessions, workspace_id, report, exc, "Intercom failed") from None
         finally:
             report.seconds = time.monotonic() - started
-    if not dry_run:
-        _invalidate(workspace_id)
-    return report
 
 
 def sync_limiter(workspace: WorkspaceSettings, share: float) -> RateLimiter:
