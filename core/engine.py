@@ -322,12 +322,12 @@ class Engine:
         full = turn.intercom.get_conversation(turn.conversation.id)
         turn.conversation = full
         self._store(turn, session, [_source_part(full), *_message_parts(full)])
-        turn.messages = self._history_of(session)
-        if not turn.messages or not turn.messages[-1].author.is_customer:
+        said = [m for m in self._history_of(session) if m.kind != "note"]
+        if not said or not said[-1].author.is_customer:
             return self._skip(
                 turn, "assigned to the AI; the customer's last message is already answered"
             )
-        return self._act_on(turn, session, turn.messages[-1], event.topic)
+        return self._act_on(turn, session, said[-1], event.topic)
 
     def _closed(self, turn: Turn, session: SessionRecord) -> Outcome:
         ai_owned = turn.conversation.admin_assignee_id == turn.workspace.ai_admin_id or (
