@@ -694,9 +694,9 @@ def print_drain(result: dict[str, Any], capacity: dict[str, Any]) -> float:
         return float("nan")
     print(
         f"drain: {rate:.0f} calls/min over {windows} window(s) ({counted} calls) vs the "
-        f"limit {limit}/min: ratio {rate / limit:.2f} (target >= {DRAIN_TARGET}) "
+        f"limit {limit}/min: ratio {rate / limit:.3f} (target >= {DRAIN_TARGET}) "
         f"{verdict(rate / limit >= DRAIN_TARGET)}; vs deskmate's own budget (the limiter's "
-        f"{DEFAULT_HEADROOM:.0%} headroom) {budget}/min: {rate / budget:.2f}"
+        f"{DEFAULT_HEADROOM:.0%} headroom) {budget}/min: {rate / budget:.3f}"
     )
     opened = sandbox_windows(c["time"] for c in calls)
     cycle = (opened[-1][0] - opened[0][0]) / windows
