@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy import Engine
 
-from deskmate.core.config import Settings, load
+from deskmate.core.config import Secret, Settings, load
 from deskmate.core.plugins import PluginHost, make_plugin_manager
 from deskmate.core.store import db
 
@@ -140,17 +140,16 @@ def plugins() -> tuple[Any, int]:
 
     When ``admin_token`` is configured the report needs ``Authorization: Bearer <token>``.
     """
-    if not _is_admin():
+    token = state().settings.admin_token
+    if token is not None and not bearer_matches(token):
         return jsonify(error="send the admin token as 'Authorization: Bearer <token>'"), 401
     include_defaults = request.args.get("all", "") not in ("", "0")
     infos = state().host.report(include_defaults=include_defaults)
     return jsonify([info.as_dict() for info in infos]), 200
 
 
-def _is_admin() -> bool:
-    token = state().settings.admin_token
-    if token is None:
-        return True
+def bearer_matches(token: Secret) -> bool:
+    """Whether this request sends ``Authorization: Bearer <token>`` (compared in constant time)."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(
         given.strip().encode(), token.reveal().encode()

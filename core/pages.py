@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 
-from deskmate.core.app import state
+from deskmate.core.app import bearer_matches, state
 from deskmate.core.config import Settings
 from deskmate.core.reports import session_detail
 from deskmate.core.store.db import make_session_factory
@@ -50,17 +50,15 @@ def session_link(settings: Settings, session_id: int) -> str:
 
 
 def _allowed(settings: Settings, session_id: int) -> bool:
+    """Whether the request carries the page's signature (``?sig=``) or the admin token."""
     expected = _signature(settings, session_id)
     if expected is None:
         return False
     given = request.args.get("sig", "")
     if given and hmac.compare_digest(given.encode(), expected.encode()):
         return True
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     assert settings.admin_token is not None
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        token.strip().encode(), settings.admin_token.reveal().encode()
-    )
+    return bearer_matches(settings.admin_token)
 
 
 @bp.get("/sessions/<int:session_id>")
