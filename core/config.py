@@ -30,11 +30,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from sqlalchemy.engine import make_url
 
 from deskmate.core.brain.settings import BrainSchema, BrainSettings
+from deskmate.core.plugins import PluginHost, env_flag, make_plugin_manager
 
 if TYPE_CHECKING:
     from importlib import metadata
-
-    from deskmate.core.plugins import PluginHost
 
 log = logging.getLogger(__name__)
 
@@ -942,8 +941,6 @@ def load(
 
     :raises ConfigInvalid: the core config is invalid, or ``strict`` and a plugin section is.
     """
-    from deskmate.core.plugins import make_plugin_manager
-
     env = os.environ if env is None else env
     settings = load_settings(path, env)
     host = make_plugin_manager(
@@ -954,7 +951,7 @@ def load(
         sections, errors = check_plugin_sections(settings.plugins, host)
     errors += _check_channels(settings, host)
     if strict is None:
-        strict = env.get("DESKMATE_STRICT_PLUGINS", "").strip().lower() in ("1", "true", "yes")
+        strict = env_flag(env, "DESKMATE_STRICT_PLUGINS")
     if errors and strict:
         raise ConfigInvalid(errors)
     for error in errors:

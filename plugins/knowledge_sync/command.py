@@ -10,6 +10,7 @@ from typing import TextIO
 
 import click
 
+from deskmate.core.clicontext import load_config
 from deskmate.core.config import Settings
 from deskmate.core.store.db import DatabaseError, upgrade
 from deskmate.plugins.knowledge_sync.options import NAME, SOURCE_NAMES, sync_options
@@ -97,8 +98,6 @@ def sync_command(
 
     An interrupted sync continues where it stopped; Ctrl-C keeps every finished page.
     """
-    from deskmate.core.cli import load_config
-
     settings, host = load_config(ctx)
     if NAME not in host.loaded():
         raise click.ClickException(
