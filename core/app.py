@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import functools
 import hmac
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy import Engine
+from werkzeug.utils import import_string
 
 from deskmate.core.config import Secret, Settings, load
 from deskmate.core.plugins import PluginHost, make_plugin_manager
@@ -81,7 +81,7 @@ def create_app(
     app.config["TESTING"] = testing
     app.extensions[EXTENSION] = _state(settings, host)
     for path in CORE_BLUEPRINTS:
-        app.register_blueprint(_import(path))
+        app.register_blueprint(import_string(path))
     _register_plugin_routes(app, settings, host)
     host.hook.startup(settings=settings, app=app)
     return app
@@ -93,11 +93,6 @@ def _state(settings: Settings, host: PluginHost) -> HostState:
     except db.DatabaseError as exc:
         return HostState(settings, host, None, str(exc))
     return HostState(settings, host, engine)
-
-
-def _import(path: str) -> Blueprint:
-    module, _, attribute = path.partition(":")
-    return getattr(importlib.import_module(module), attribute)
 
 
 def _register_plugin_routes(app: Flask, settings: Settings, host: PluginHost) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 import click
+from werkzeug.utils import import_string
 
 from deskmate import __version__
 from deskmate.core.clicontext import CliState, load_config
@@ -60,8 +60,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
-            module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
-            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+            self.add_command(import_string(LAZY_COMMANDS[cmd_name]), cmd_name)
         return super().get_command(ctx, cmd_name)
 
 
