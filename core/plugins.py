@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from types import ModuleType
 from typing import Any, Literal
@@ -60,14 +60,8 @@ class PluginInfo:
     default: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "status": self.status,
-            "hooks": self.hooks,
-            "reason": self.reason,
-            "default": self.default,
-        }
+        """The JSON shape of ``deskmate plugins --json`` and ``/-/plugins``."""
+        return asdict(self)
 
 
 class _IsolatingManager(pluggy.PluginManager):
