@@ -7,7 +7,6 @@ in blueprints listed in :data:`CORE_BLUEPRINTS`; plugins add theirs through ``re
 
 from __future__ import annotations
 
-import functools
 import hmac
 from dataclasses import dataclass
 from typing import Any
@@ -47,11 +46,6 @@ class HostState:
     host: PluginHost
     engine: Engine | None
     engine_error: str | None = None
-
-    @functools.cached_property
-    def schema_head(self) -> str:
-        """The newest migration shipped with this deskmate (read once: it can't change)."""
-        return db.head_revision()
 
 
 def state(app: Flask | None = None) -> HostState:
@@ -117,7 +111,7 @@ def _database_health(host_state: HostState) -> dict[str, Any]:
     if host_state.engine is None:
         return {"ok": False, "reachable": False, "detail": host_state.engine_error}
     try:
-        schema = db.SchemaStatus(db.current_revision(host_state.engine), host_state.schema_head)
+        schema = db.check_schema(host_state.engine)
     except db.DatabaseError as exc:
         return {"ok": False, "reachable": False, "detail": str(exc)}
     return {

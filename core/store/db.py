@@ -12,6 +12,7 @@ The schema is managed by the Alembic migrations shipped in ``deskmate.core.store
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,8 +112,9 @@ def current_revision(target: str | Engine) -> str | None:
         return _current(conn)
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest revision shipped with this deskmate."""
+    """The newest revision shipped with this deskmate (read once: it can't change)."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None, "deskmate ships at least one migration"
     return head
