@@ -11,12 +11,15 @@ Every figure is printed next to a baseline measured in the same run:
   per conversation, one handoff on first use of the tag, then handoffs in steady state. Baselines:
   the targets (1 per later message, 1.5 over the mix, 4 per handoff) and the best open-source
   peer (1 per reply, no enrichment);
-* **decision latency**: the engine's whole think step (language, sentiment, enrichment, knowledge
-  search over the 100k-passage index, draft, escalation rules) vs a bare pluggy hook round-trip;
+* **decision latency**: the decision hooks (language, sentiment, enrichment, knowledge search over
+  the 100k-passage index, draft, escalation rules) and the engine's whole think step (the hooks
+  plus the store's writes) vs a bare pluggy hook round-trip;
 * **knowledge search** p50/p99 at 100k passages vs a linear-scan BM25 over the same passages
   (``knowledge_search.NaiveBM25``, the rank_bm25 way);
 * **backlog drain**: more calls than the rate limit allows in a minute, against a sandbox that
-  enforces the limit per 10-second window: calls per minute vs the configured limit;
+  enforces the limit per 10-second window: calls per minute vs the configured limit and vs the
+  budget deskmate's limiter allows itself; the same backlog with no effective limit gives the
+  engine's own capacity;
 * **worker memory**: the resident set of this process (sandbox, host and worker together) before
   and after each phase, vs the process before any stack started.
 
