@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from typing import Any
 
 import click
 from prometheus_client import start_http_server
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.clicontext import load_config
 from deskmate.core.jobs import JobQueue, make_huey
@@ -23,15 +23,20 @@ RECORD_ID = click.IntRange(1, 2**63 - 1)
 """Ids of stored rows: positive, and small enough for every database."""
 
 
-def _sessions() -> Any:
-    """Sessions on the configured database, migrated first (a helpful message if it can't be)."""
+def _migrated_url() -> str:
+    """The configured database's URL, migrated first (a helpful message if it can't be)."""
     settings, _ = load_config()
     url = settings.resolved_database_url()
     try:
         upgrade(url)
-        return make_session_factory(make_engine(url))
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
+    return url
+
+
+def _sessions() -> sessionmaker[Session]:
+    """Sessions on the configured database, migrated first."""
+    return make_session_factory(make_engine(_migrated_url()))
 
 
 @click.command()
@@ -45,7 +50,7 @@ def _sessions() -> Any:
 def worker(workers: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run job consumers and the scheduler alone (no web server) until stopped."""
     settings, host = load_config()
-    _sessions()
+    _migrated_url()
     host.hook.startup(settings=settings, app=None)
     runner = Worker(settings, host, workers=workers)
     exporter = None
