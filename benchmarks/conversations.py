@@ -44,6 +44,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,6 @@ from deskmate.core.store.events import list_events
 from deskmate.core.store.models import EventStatus
 
 PLUGINS = {"messenger": {"initial_delay": 0}, "email": {"initial_delay": 0}}
-HELP_CENTER = Path(__file__).resolve().parents[1] / "core" / "sandbox" / "data" / "help_center.json"
 QUESTIONS = (
     "How do I reset my password?",
     "What is your refund policy?",
@@ -78,7 +78,7 @@ QUESTIONS = (
 )
 HUMAN = "I want to talk to a human please"
 LATER_MESSAGES = 2
-COMPANY_SHARE = 2 / 3  # contacts that belong to a company; the others have none
+NO_COMPANY_EVERY = 3  # every third contact has no company; the others share a few
 CONTACTS_PER_COMPANY = 5
 HANDOFF_TARGET = 4
 MIX_TARGET = 1.5
@@ -97,7 +97,8 @@ class Failed(Exception):
 
 def help_center_passages() -> list[Passage]:
     """The sandbox's published Help Center articles as passages, so customers get answers."""
-    data = json.loads(HELP_CENTER.read_text("utf-8"))
+    source = resources.files("deskmate.core.sandbox").joinpath("data", "help_center.json")
+    data = json.loads(source.read_text("utf-8"))
     return [
         Passage(
             id=f"hc{i}",
@@ -131,7 +132,7 @@ def install_index(index: KnowledgeIndex) -> None:
 # -- measuring ----------------------------------------------------------------------------------
 
 
-def rss_mb() -> tuple[float, float]:
+def rss_mib() -> tuple[float, float]:
     """This process's resident set now and at its peak, in MiB (Linux ``/proc``)."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
@@ -310,7 +311,6 @@ class Phase:
     calls: list[dict[str, Any]]
     replies: int
     notes: int
-    seconds: float
 
     def kinds(self) -> Counter[str]:
         return Counter(kind_of(c) for c in self.calls)
@@ -332,9 +332,10 @@ class Customer:
 def make_customers(count: int, handoffs: int) -> list[Customer]:
     """``count`` conversations; the last ``handoffs`` ask for a human after their first answer."""
     customers = []
-    companies = max(1, round(count * COMPANY_SHARE / CONTACTS_PER_COMPANY))
+    with_company = count - len(range(0, count, NO_COMPANY_EVERY))
+    companies = max(1, round(with_company / CONTACTS_PER_COMPANY))
     for i in range(count):
-        has_company = i % 3 != 0 if COMPANY_SHARE else False
+        has_company = i % NO_COMPANY_EVERY != 0
         asked = [QUESTIONS[(i + k) % len(QUESTIONS)] for k in range(LATER_MESSAGES + 1)]
         customers.append(Customer(i, f"Company {i % companies}" if has_company else None, asked))
     for customer in customers[count - handoffs :]:
@@ -354,20 +355,20 @@ class Mix:
         self.timeout = timeout
         self.phases: list[Phase] = []
 
-    def phase(self, name: str, customers: Sequence[Customer], send: Callable[[Customer], None]):
+    def phase(
+        self, name: str, customers: Sequence[Customer], send: Callable[[Customer], None]
+    ) -> Phase:
         self.clock.phase = name
         take_calls(self.stack)
         before = ai_parts(self.stack)
-        start = time.perf_counter()
         for customer in customers:
             send(customer)
         settle(self.stack, self.timeout)
-        seconds = time.perf_counter() - start
         posted = ai_parts(self.stack) - before
         calls = take_calls(self.stack)
         replies = sum(n for (_, kind), n in posted.items() if kind == "comment")
         notes = sum(n for (_, kind), n in posted.items() if kind == "note")
-        self.phases.append(Phase(name, len(customers), calls, replies, notes, seconds))
+        self.phases.append(Phase(name, len(customers), calls, replies, notes))
         return self.phases[-1]
 
     def start(self, customer: Customer) -> None:
@@ -415,6 +416,36 @@ class Mix:
         check_events(self.stack)
 
 
+@dataclass
+class MixResult:
+    phases: list[Phase]
+    customers: list[Customer]
+    clock: DecisionClock
+    rss_idle: float
+    rss_after: float
+
+
+@dataclass
+class DrainResult:
+    limit: int
+    conversations: int
+    calls: list[dict[str, Any]]
+    queued_seconds: float
+    elapsed: float
+    events: Counter[str]
+    rss_after: float
+
+
+@dataclass
+class SearchResult:
+    ours: list[float]
+    base: list[float]
+    same: list[float]
+    baseline_build: float
+    agree: int
+    checked: int
+
+
 def fresh_stack(folder: Path, rate_limit: int) -> LocalStack:
     """A new stack with no cached limiter, enrichment or tag ids from an earlier one."""
     limiters.clear()
@@ -424,11 +455,11 @@ def fresh_stack(folder: Path, rate_limit: int) -> LocalStack:
     return stack
 
 
-def run_mix(folder: Path, index: KnowledgeIndex, count: int, handoffs: int) -> dict[str, Any]:
+def run_mix(folder: Path, index: KnowledgeIndex, count: int, handoffs: int) -> MixResult:
     stack = fresh_stack(folder, rate_limit=10_000)
     try:
         install_index(index)
-        idle = rss_mb()[0]
+        idle = rss_mib()[0]
         clock = DecisionClock(stack)
         mix = Mix(stack, clock, timeout=60 + count)
         customers = make_customers(count, handoffs)
@@ -440,13 +471,7 @@ def run_mix(folder: Path, index: KnowledgeIndex, count: int, handoffs: int) -> d
         mix.phase("handoff, first use", leavers[:1], mix.ask_for_human)
         mix.phase("handoff, steady", leavers[1:], mix.ask_for_human)
         mix.verify(customers, stack.settings.workspaces[APP_ID].handoff.tag)
-        return {
-            "phases": mix.phases,
-            "customers": customers,
-            "clock": clock,
-            "rss_idle": idle,
-            "rss_after": rss_mb()[0],
-        }
+        return MixResult(mix.phases, customers, clock, idle, rss_mib()[0])
     finally:
         stack.close()
 
@@ -454,9 +479,7 @@ def run_mix(folder: Path, index: KnowledgeIndex, count: int, handoffs: int) -> d
 # -- the backlog --------------------------------------------------------------------------------
 
 
-def run_drain(
-    folder: Path, index: KnowledgeIndex, limit: int, conversations: int
-) -> dict[str, Any]:
+def run_drain(folder: Path, index: KnowledgeIndex, limit: int, conversations: int) -> DrainResult:
     """Open ``conversations`` at once against a sandbox limited to ``limit`` calls a minute."""
     stack = fresh_stack(folder, rate_limit=limit)
     try:
@@ -481,15 +504,9 @@ def run_drain(
             raise Failed(
                 f"backlog: {answered}/{conversations} answered exactly once, {extra} more than once"
             )
-        return {
-            "limit": limit,
-            "conversations": conversations,
-            "calls": calls,
-            "queued_seconds": queued,
-            "elapsed": finished - start,
-            "events": statuses,
-            "rss_after": rss_mb()[0],
-        }
+        return DrainResult(
+            limit, conversations, calls, queued, finished - start, statuses, rss_mib()[0]
+        )
     finally:
         stack.close()
 
@@ -524,7 +541,7 @@ def drain_rate(calls: Sequence[dict[str, Any]]) -> tuple[float, int, int]:
 
 def run_search(
     passages: list[Passage], index: KnowledgeIndex, count: int, baseline_count: int
-) -> dict[str, Any]:
+) -> SearchResult:
     """index.search over customer-like queries vs the linear-scan BM25 on the same passages."""
     qs = queries(passages, count)
     timings_ms(lambda q: index.search(q, 5), qs[:20])  # warm-up
@@ -539,14 +556,7 @@ def run_search(
     agree = sum(
         [slot_of[h.passage] for h in index.search(q, 1)] == naive.top(q, 1) for q in checked
     )
-    return {
-        "ours": ours,
-        "base": base,
-        "same": same,
-        "baseline_build": built,
-        "agree": agree,
-        "checked": len(checked),
-    }
+    return SearchResult(ours, base, same, built, agree, len(checked))
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -560,8 +570,8 @@ def p50_p99(values: Sequence[float]) -> tuple[float, float]:
     return statistics.median(values), pct(values, 0.99)
 
 
-def print_mix(result: dict[str, Any]) -> dict[str, float]:
-    phases: list[Phase] = result["phases"]
+def print_mix(result: MixResult) -> dict[str, float]:
+    phases: list[Phase] = result.phases
     print("\n== Intercom calls per autopilot reply and per handoff (sandbox request log)")
     print(
         f"{'phase':<22}{'convs':>6}{'replies':>8}{'notes':>6}{'calls':>7}{'per':>7}  calls by kind"
@@ -585,9 +595,9 @@ def print_mix(result: dict[str, Any]) -> dict[str, float]:
         "later": later_calls / later_replies,
         "mix": mix_calls / mix_replies,
         "handoff_first": len(handoff_first.calls) / max(1, handoff_first.notes),
-        "handoff_steady": len(handoff_steady.calls) / max(1, handoff_steady.notes),
+        "handoff": len(handoff_steady.calls) / max(1, handoff_steady.notes),
     }
-    print_first_messages(first, result["customers"])
+    print_first_messages(first, result.customers)
     print(
         f"later messages: {figures['later']:.2f} calls/reply vs target 1 "
         f"(ratio {figures['later']:.2f}) {verdict(figures['later'] <= 1.0)}"
@@ -600,9 +610,9 @@ def print_mix(result: dict[str, Any]) -> dict[str, float]:
     )
     print(
         f"handoff: first use {figures['handoff_first']:.2f} calls (tag id looked up once per "
-        f"client), steady {figures['handoff_steady']:.2f} vs target {HANDOFF_TARGET} "
-        f"(ratio {figures['handoff_steady'] / HANDOFF_TARGET:.2f}) "
-        f"{verdict(figures['handoff_steady'] <= HANDOFF_TARGET)}"
+        f"client), steady {figures['handoff']:.2f} vs target {HANDOFF_TARGET} "
+        f"(ratio {figures['handoff'] / HANDOFF_TARGET:.2f}) "
+        f"{verdict(figures['handoff'] <= HANDOFF_TARGET)}"
     )
     return figures
 
@@ -673,24 +683,24 @@ def checked_statuses(calls: Sequence[dict[str, Any]]) -> Counter[int]:
     return statuses
 
 
-def print_drain(result: dict[str, Any], capacity: dict[str, Any]) -> float:
-    calls, limit = result["calls"], result["limit"]
+def print_drain(result: DrainResult, capacity: DrainResult) -> float:
+    calls, limit = result.calls, result.limit
     rate, windows, counted = drain_rate(calls)
     statuses = checked_statuses(calls)
-    checked_statuses(capacity["calls"])
-    engine = calls_per_minute(capacity["calls"])
+    checked_statuses(capacity.calls)
+    engine = calls_per_minute(capacity.calls)
     budget = RateLimiter(limit).per_window * WINDOWS_PER_MINUTE  # what deskmate allows itself
     print("\n== Backlog drain under the sandbox's rate limit")
     print(
-        f"{result['conversations']} conversations opened in {result['queued_seconds']:.1f} s, "
+        f"{result.conversations} conversations opened in {result.queued_seconds:.1f} s, "
         f"{len(calls)} calls needed vs a limit of {limit}/min ({window_limit(limit)} per 10 s); "
-        f"settled in {result['elapsed']:.1f} s; statuses {dict(statuses)}"
+        f"settled in {result.elapsed:.1f} s; statuses {dict(statuses)}"
     )
-    print(f"events: {dict(result['events'])}; every conversation answered exactly once")
+    print(f"events: {dict(result.events)}; every conversation answered exactly once")
     print(
         f"engine capacity, same backlog with no effective limit: {engine:.0f} calls/min, "
         f"{engine / limit:.1f}x the limit; answered exactly once, events "
-        f"{dict(capacity['events'])}"
+        f"{dict(capacity.events)}"
     )
     if not windows:
         print("drain: the backlog fit in one rate-limit window; no rate to report")
@@ -710,28 +720,28 @@ def print_drain(result: dict[str, Any], capacity: dict[str, Any]) -> float:
     return rate / limit
 
 
-def print_search(result: dict[str, Any], count: int) -> float:
+def print_search(result: SearchResult, count: int) -> float:
     print(f"\n== Knowledge search at {count:,} passages (top 5)")
     for name, values in (
-        ("index.search", result["ours"]),
-        ("linear-scan BM25 (baseline)", result["base"]),
-        ("index.search, same queries", result["same"]),
+        ("index.search", result.ours),
+        ("linear-scan BM25 (baseline)", result.base),
+        ("index.search, same queries", result.same),
     ):
         p50, p99 = p50_p99(values)
         print(f"{name:<34} n={len(values):<6} p50={p50:8.2f} ms  p99={p99:8.2f} ms")
-    base_p50, base_p99 = p50_p99(result["base"])
-    same_p50, same_p99 = p50_p99(result["same"])
-    p99 = pct(result["ours"], 0.99)
+    base_p50, base_p99 = p50_p99(result.base)
+    same_p50, same_p99 = p50_p99(result.same)
+    p99 = pct(result.ours, 0.99)
     print(
-        f"top-1 agreement with the baseline {result['agree']}/{result['checked']}; speed-up "
+        f"top-1 agreement with the baseline {result.agree}/{result.checked}; speed-up "
         f"p50 {base_p50 / same_p50:.0f}x, p99 {base_p99 / same_p99:.0f}x "
-        f"(baseline built in {result['baseline_build']:.1f} s)"
+        f"(baseline built in {result.baseline_build:.1f} s)"
     )
     print(
         f"search p99 {p99:.2f} ms vs target {SEARCH_TARGET_MS:.0f} ms "
         f"(ratio {p99 / SEARCH_TARGET_MS:.2f}) {verdict(p99 < SEARCH_TARGET_MS)}"
     )
-    if result["agree"] != result["checked"]:
+    if result.agree != result.checked:
         raise Failed("index.search and the baseline disagree on the best passage")
     return p99
 
@@ -801,30 +811,58 @@ def main() -> None:
 def benchmark(sizes: Sizes) -> None:
     folder = Path(tempfile.mkdtemp(prefix="deskmate-conversations-"))
     started = time.perf_counter()
-    rss_start = rss_mb()[0]
+    rss_start = rss_mib()[0]
     passages, index, indexed = build_index(sizes.passages)
-    rss_index = rss_mb()[0]
+    rss_index = rss_mib()[0]
     print(f"indexed {len(index):,} passages in {indexed:.1f} s; data in {folder}")
     mix = run_mix(folder / "mix", index, sizes.conversations, sizes.handoffs)
-    print_mix(mix)
-    print_decisions(mix["clock"], bare_hook_ms(), len(index))
+    calls = print_mix(mix)
+    decision = print_decisions(mix.clock, bare_hook_ms(), len(index))
     drain = run_drain(folder / "drain", index, sizes.drain_limit, sizes.drain_conversations)
     capacity = run_drain(folder / "capacity", index, UNTHROTTLED, sizes.drain_conversations)
-    print_drain(drain, capacity)
+    drained = print_drain(drain, capacity)
+    print_memory(rss_start, rss_index, len(index), mix, drain)
+    search = print_search(
+        run_search(passages, index, sizes.queries, sizes.baseline_queries), len(index)
+    )
+    print("\n== Targets")
+    for name, value, target, ok in (
+        ("calls per later-message reply", f"{calls['later']:.2f}", "1", calls["later"] <= 1),
+        (
+            "calls per reply over the mix",
+            f"{calls['mix']:.2f}",
+            "<= 1.5",
+            calls["mix"] <= MIX_TARGET,
+        ),
+        (
+            "calls per handoff",
+            f"{calls['handoff']:.2f}",
+            "<= 4",
+            calls["handoff"] <= HANDOFF_TARGET,
+        ),
+        ("decision p50", f"{decision:.2f} ms", "< 50 ms", decision < DECISION_TARGET_MS),
+        ("search p99", f"{search:.2f} ms", "< 20 ms", search < SEARCH_TARGET_MS),
+        ("drain / limit", f"{drained:.3f}", ">= 0.9", drained >= DRAIN_TARGET),
+    ):
+        print(f"{name:<32}{value:>12}  target {target:<8} {verdict(ok)}")
+    print(f"\nall correctness checks passed; total {time.perf_counter() - started:.0f} s")
+
+
+def print_memory(
+    rss_start: float, rss_index: float, passages: int, mix: MixResult, drain: DrainResult
+) -> None:
     print("\n== Memory (resident set of this process: sandbox, host and worker together)")
-    growth_kib = (drain["rss_after"] - mix["rss_after"]) * 1024 / sizes.drain_conversations
+    growth_kib = (drain.rss_after - mix.rss_after) * 1024 / drain.conversations
     print(
         f"before any stack {rss_start:.0f} MiB; corpus and index +{rss_index - rss_start:.0f} "
-        f"MiB ({len(index):,} passages); idle stack {mix['rss_idle']:.0f} MiB"
+        f"MiB ({passages:,} passages); idle stack {mix.rss_idle:.0f} MiB"
     )
     print(
-        f"after the mix {mix['rss_after']:.0f} MiB ({mix['rss_after'] / mix['rss_idle']:.2f}x "
+        f"after the mix {mix.rss_after:.0f} MiB ({mix.rss_after / mix.rss_idle:.2f}x "
         f"idle; includes the language model, loaded by the first decision); after the backlog "
-        f"{drain['rss_after']:.0f} MiB ({drain['rss_after'] / mix['rss_idle']:.2f}x idle, "
-        f"{growth_kib:+.0f} KiB per backlog conversation); peak {rss_mb()[1]:.0f} MiB"
+        f"{drain.rss_after:.0f} MiB ({drain.rss_after / mix.rss_idle:.2f}x idle, "
+        f"{growth_kib:+.0f} KiB per backlog conversation); peak {rss_mib()[1]:.0f} MiB"
     )
-    print_search(run_search(passages, index, sizes.queries, sizes.baseline_queries), len(index))
-    print(f"\nall correctness checks passed; total {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
