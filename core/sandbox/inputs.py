@@ -11,6 +11,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from deskmate.core.sandbox.webhooks import MAX_DUPLICATE
+
 MAX_MESSAGE = 50_000
 MAX_ARTICLE = 200_000
 MAX_ATTRIBUTES = 100
@@ -149,7 +151,9 @@ class FaultIn(Schema):
 
 
 class WebhooksIn(Schema):
-    duplicate = fields.Integer(strict=True, load_default=None, validate=validate.Range(1, 10))
+    duplicate = fields.Integer(
+        strict=True, load_default=None, validate=validate.Range(1, MAX_DUPLICATE)
+    )
     url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
     admin_webhooks = fields.Boolean(load_default=None)
 

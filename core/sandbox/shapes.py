@@ -29,7 +29,6 @@ from deskmate.core.sandbox.text import html_to_plain
 
 MAX_PARTS = 500  # Intercom returns at most the 500 most recent parts.
 _NULL_UNSPECIFIED = ("conversation_rating", "sla_applied", "ai_agent")
-API_BASE = "https://api.intercom.io"
 
 
 @dataclass(frozen=True)
