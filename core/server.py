@@ -89,18 +89,6 @@ def bind(
     )
 
 
-def make_server(
-    settings: Settings,
-    host: PluginHost,
-    *,
-    listen: str = "127.0.0.1",
-    port: int = 8080,
-    threads: int = DEFAULT_THREADS,
-) -> BaseWSGIServer | MultiSocketServer:
-    """Migrate the database, build the app and bind a waitress server for it."""
-    return bind(prepare_app(settings, host), listen=listen, port=port, threads=threads)
-
-
 def run(
     server: BaseWSGIServer | MultiSocketServer,
     settings: Settings,

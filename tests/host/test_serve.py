@@ -213,7 +213,7 @@ def test_run_stops_on_sigterm_in_the_main_thread(settings: Settings) -> None:
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be installed from the main thread")
     before = signal.getsignal(signal.SIGTERM)
-    wsgi = server.make_server(settings, make_host(), port=0, threads=1)
+    wsgi = server.bind(server.prepare_app(settings, make_host()), port=0, threads=1)
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
 
