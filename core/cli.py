@@ -28,7 +28,6 @@ from deskmate.core.plugins import (
     plugin_table,
 )
 from deskmate.core.server import (
-    BACKGROUND_SERVICES,
     DEFAULT_THREADS,
     bind,
     embedded_worker,
@@ -190,7 +189,7 @@ def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int
             "Choose another --port or stop the program using it."
         ) from None
     click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
-    run(server, settings, host, [embedded_worker(workers), *BACKGROUND_SERVICES], app=app)
+    run(server, settings, host, [embedded_worker(workers)], app=app)
     click.echo("deskmate stopped")
 
 

@@ -1,9 +1,9 @@
 """``deskmate serve``: migrate, then serve the host with waitress until SIGTERM or SIGINT.
 
-Work that lives beside the web server is started before it and stopped after it: the embedded
-job consumer and scheduler (:func:`embedded_worker`, which the intake hands new conversations to),
-then whatever :data:`BACKGROUND_SERVICES` lists. A service factory is called with the settings,
-the plugin host and the app, and returns a :class:`Service`, or ``None`` when it isn't needed.
+Work that lives beside the web server is started before it and stopped after it, such as the
+embedded job consumer and scheduler (:func:`embedded_worker`, which the intake hands new
+conversations to). A service factory is called with the settings, the plugin host and the app,
+and returns a :class:`Service`, or ``None`` when it isn't needed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -42,9 +42,6 @@ class Service(Protocol):
 
 
 ServiceFactory = Callable[[Settings, PluginHost, Flask | None], Service | None]
-
-BACKGROUND_SERVICES: list[ServiceFactory] = []
-"""Factories of further services ``serve`` runs beside the web server, started in this order."""
 
 
 def embedded_worker(workers: int) -> ServiceFactory:
@@ -93,17 +90,16 @@ def run(
     server: BaseWSGIServer | MultiSocketServer,
     settings: Settings,
     host: PluginHost,
-    factories: list[ServiceFactory] | None = None,
+    factories: Sequence[ServiceFactory] = (),
     *,
     app: Flask | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, with the services of ``factories`` running around the
-    server (default: :data:`BACKGROUND_SERVICES`, without the embedded worker).
+    server (started in that order, stopped in reverse).
 
     ``app`` is the Flask app ``server`` serves (waitress may wrap it), for the factories; it is
     required when any factory needs it.
     """
-    factories = BACKGROUND_SERVICES if factories is None else factories
     with _stop_on_signals(), _services(settings, host, app, factories):
         server.run()
     server.close()
@@ -111,7 +107,7 @@ def run(
 
 @contextmanager
 def _services(
-    settings: Settings, host: PluginHost, app: Flask | None, factories: list[ServiceFactory]
+    settings: Settings, host: PluginHost, app: Flask | None, factories: Sequence[ServiceFactory]
 ) -> Iterator[None]:
     started: list[Service] = []
     try:
