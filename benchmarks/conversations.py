@@ -591,7 +591,6 @@ def print_mix(result: MixResult) -> dict[str, float]:
     mix_replies = first.replies + later_replies
     handoff_first, handoff_steady = phases[-2], phases[-1]
     figures = {
-        "first": len(first.calls) / first.replies,
         "later": later_calls / later_replies,
         "mix": mix_calls / mix_replies,
         "handoff_first": len(handoff_first.calls) / max(1, handoff_first.notes),
@@ -630,7 +629,7 @@ def print_first_messages(first: Phase, customers: Sequence[Customer]) -> None:
         else:
             group = "known company" if customer.company in seen else "new company"
             seen.add(customer.company)
-        groups[group].append(1 + by_contact[customer.contact_id])
+        groups[group].append(1 + by_contact[customer.contact_id])  # its reply + contact calls
     parts = [f"{name} {statistics.mean(v):.2f} (n={len(v)})" for name, v in groups.items() if v]
     print("first message calls per contact kind: " + ", ".join(parts))
 
