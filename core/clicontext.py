@@ -1,4 +1,5 @@
-"""What every ``deskmate`` command reads: the config file given to the group, loaded once."""
+"""What every ``deskmate`` command reads: the config file given to the group, loaded once, and
+the database it names, migrated."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from deskmate.core.config import ConfigInvalid, Settings, load
 from deskmate.core.plugins import PluginHost
+from deskmate.core.store.db import DatabaseError, make_engine, upgrade
 
 
 @dataclass
@@ -39,3 +42,18 @@ def load_config(
             click.echo(f"{count} problem{'s' * (count != 1)} in the configuration.", err=True)
             ctx.exit(2)
     return state.loaded
+
+
+def migrated_engine(ctx: click.Context | None = None) -> Engine:
+    """Return an engine on the configured database after applying deskmate's migrations to it.
+
+    A database that can't be reached or migrated ends the command with the reason and what to
+    do (exit 1), never a traceback. A command that only needs the migrations disposes of it.
+    """
+    settings, _ = load_config(ctx)
+    try:
+        engine = make_engine(settings.resolved_database_url())
+        upgrade(engine)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    return engine

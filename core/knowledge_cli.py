@@ -17,11 +17,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.brain.knowledge import StoreKnowledge
-from deskmate.core.clicontext import load_config
+from deskmate.core.clicontext import load_config, migrated_engine
 from deskmate.core.config import Settings
 from deskmate.core.html import html_to_text
 from deskmate.core.passages import split_html, split_markdown, split_text
-from deskmate.core.store.db import DatabaseError, make_engine, make_session_factory, upgrade
+from deskmate.core.store.db import make_session_factory
 from deskmate.core.store.knowledge import SOURCES, VISIBILITIES, DocumentInput, upsert_document
 from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage, SyncState
 
@@ -52,11 +52,7 @@ def _open(ctx: click.Context, workspace_id: str | None) -> Store:
     elif workspace_id not in settings.workspaces:
         known = ", ".join(settings.workspaces) or "none"
         raise click.BadParameter(f"no workspace {workspace_id!r} (configured: {known})")
-    try:
-        engine = make_engine(settings.resolved_database_url())
-        upgrade(engine)
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
+    engine = migrated_engine(ctx)
     return Store(settings, engine, make_session_factory(engine), workspace_id)
 
 

@@ -11,11 +11,11 @@ from prometheus_client import start_http_server
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskmate.core.clicontext import load_config
+from deskmate.core.clicontext import load_config, migrated_engine
 from deskmate.core.jobs import JobQueue, make_huey
 from deskmate.core.reports import session_detail, session_summary
 from deskmate.core.runtime import Worker
-from deskmate.core.store.db import DatabaseError, make_engine, make_session_factory, upgrade
+from deskmate.core.store.db import make_session_factory
 from deskmate.core.store.events import list_events, replay_event
 from deskmate.core.store.models import EventStatus, SessionRecord
 
@@ -23,20 +23,9 @@ RECORD_ID = click.IntRange(1, 2**63 - 1)
 """Ids of stored rows: positive, and small enough for every database."""
 
 
-def _migrated_url() -> str:
-    """The configured database's URL, migrated first (a helpful message if it can't be)."""
-    settings, _ = load_config()
-    url = settings.resolved_database_url()
-    try:
-        upgrade(url)
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
-    return url
-
-
 def _sessions() -> sessionmaker[Session]:
     """Sessions on the configured database, migrated first."""
-    return make_session_factory(make_engine(_migrated_url()))
+    return make_session_factory(migrated_engine())
 
 
 @click.command()
@@ -50,7 +39,7 @@ def _sessions() -> sessionmaker[Session]:
 def worker(workers: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run job consumers and the scheduler alone (no web server) until stopped."""
     settings, host = load_config()
-    _migrated_url()
+    migrated_engine().dispose()
     host.hook.startup(settings=settings, app=None)
     runner = Worker(settings, host, workers=workers)
     exporter = None

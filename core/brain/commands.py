@@ -9,8 +9,7 @@ import click
 
 from deskmate.core.brain.knowledge import StoreKnowledge
 from deskmate.core.brain.preview import Preview, answer_preview
-from deskmate.core.clicontext import load_config
-from deskmate.core.store.db import make_engine, upgrade
+from deskmate.core.clicontext import load_config, migrated_engine
 
 
 @click.command()
@@ -34,9 +33,7 @@ def ask(
     workspace = workspace or next(iter(settings.workspaces), None)
     if workspace is None or workspace not in settings.workspaces:
         raise click.UsageError("name a configured workspace with --workspace APP_ID")
-    url = settings.resolved_database_url()
-    upgrade(url)
-    index = StoreKnowledge(make_engine(url)).index(workspace)
+    index = StoreKnowledge(migrated_engine()).index(workspace)
     preview = answer_preview(question, language, index, settings, include_internal=internal)
     if as_json:
         click.echo(json.dumps(preview.as_dict(), indent=2, default=str))

@@ -10,9 +10,8 @@ from typing import TextIO
 
 import click
 
-from deskmate.core.clicontext import load_config
+from deskmate.core.clicontext import load_config, migrated_engine
 from deskmate.core.config import Settings
-from deskmate.core.store.db import DatabaseError, upgrade
 from deskmate.plugins.knowledge_sync.options import NAME, SOURCE_NAMES, sync_options
 from deskmate.plugins.knowledge_sync.report import SyncReport
 from deskmate.plugins.knowledge_sync.runner import SyncError, run_sync
@@ -107,10 +106,7 @@ def sync_command(
     if workspace_id is not None and workspace_id not in settings.workspaces:
         known = ", ".join(settings.workspaces) or "none"
         raise click.BadParameter(f"no workspace {workspace_id!r} (configured: {known})")
-    try:
-        upgrade(settings.resolved_database_url())
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
+    migrated_engine(ctx).dispose()
     options = sync_options(settings)
     sources = [source] if source else [s for s in SOURCE_NAMES if options.enabled(s)]
     failed = False
