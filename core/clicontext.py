@@ -57,3 +57,22 @@ def migrated_engine(ctx: click.Context | None = None) -> Engine:
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
     return engine
+
+
+def choose_workspace(settings: Settings, workspace_id: str | None) -> str:
+    """Return the workspace ``--workspace`` names, or the only one configured.
+
+    :raises click.UsageError: none is named and there is not exactly one.
+    :raises click.BadParameter: the named one is not configured.
+    """
+    if workspace_id is None:
+        if len(settings.workspaces) != 1:
+            names = ", ".join(settings.workspaces) or "none configured"
+            raise click.UsageError(f"choose a workspace with --workspace ({names})")
+        return next(iter(settings.workspaces))
+    if workspace_id not in settings.workspaces:
+        known = ", ".join(settings.workspaces) or "none"
+        raise click.BadParameter(
+            f"no workspace {workspace_id!r} (configured: {known})", param_hint="--workspace"
+        )
+    return workspace_id

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.brain.knowledge import StoreKnowledge
-from deskmate.core.clicontext import load_config, migrated_engine
+from deskmate.core.clicontext import choose_workspace, load_config, migrated_engine
 from deskmate.core.config import Settings
 from deskmate.core.html import html_to_text
 from deskmate.core.passages import split_html, split_markdown, split_text
@@ -42,16 +42,9 @@ class Store:
 
 
 def _open(ctx: click.Context, workspace_id: str | None) -> Store:
-
+    """The chosen workspace's store, on the configured database migrated first."""
     settings = load_config(ctx)[0]
-    if workspace_id is None:
-        if len(settings.workspaces) != 1:
-            names = ", ".join(settings.workspaces) or "none configured"
-            raise click.UsageError(f"choose a workspace with --workspace ({names})")
-        workspace_id = next(iter(settings.workspaces))
-    elif workspace_id not in settings.workspaces:
-        known = ", ".join(settings.workspaces) or "none"
-        raise click.BadParameter(f"no workspace {workspace_id!r} (configured: {known})")
+    workspace_id = choose_workspace(settings, workspace_id)
     engine = migrated_engine(ctx)
     return Store(settings, engine, make_session_factory(engine), workspace_id)
 

@@ -9,7 +9,7 @@ import click
 
 from deskmate.core.brain.knowledge import StoreKnowledge
 from deskmate.core.brain.preview import Preview, answer_preview
-from deskmate.core.clicontext import load_config, migrated_engine
+from deskmate.core.clicontext import choose_workspace, load_config, migrated_engine
 
 
 @click.command()
@@ -30,9 +30,7 @@ def ask(
     """Show what the AI would answer to QUESTION, with the hits and their scores."""
 
     settings, _ = load_config()
-    workspace = workspace or next(iter(settings.workspaces), None)
-    if workspace is None or workspace not in settings.workspaces:
-        raise click.UsageError("name a configured workspace with --workspace APP_ID")
+    workspace = choose_workspace(settings, workspace)
     index = StoreKnowledge(migrated_engine()).index(workspace)
     preview = answer_preview(question, language, index, settings, include_internal=internal)
     if as_json:

@@ -61,3 +61,14 @@ def test_an_unknown_workspace_is_a_usage_error(config: Path) -> None:
     result = run(config, "ask", "--workspace", "nope", "refund?")
     assert result.exit_code == 2
     assert "--workspace" in result.output
+
+
+def test_with_several_workspaces_the_workspace_must_be_named(config: Path) -> None:
+    with config.open("a") as file:
+        file.write('\n[workspaces.xyz]\naccess_token = { env = "T_TOKEN" }\n')
+        file.write('client_secret = { env = "T_SECRET" }\nai_admin_id = "43"\n')
+
+    result = run(config, "ask", "refund?")
+
+    assert result.exit_code == 2
+    assert "choose a workspace with --workspace (abc, xyz)" in result.output
