@@ -19,6 +19,7 @@ from deskmate.core.config import Settings
 from deskmate.core.domain import PeriodicJob
 from deskmate.hookspecs import hookimpl
 from deskmate.plugins.knowledge_sync.articles import SOURCE, SyncReport, sync_articles
+from deskmate.plugins.knowledge_sync.command import sync_command
 from deskmate.plugins.knowledge_sync.events import (
     ARTICLE_TOPICS,
     drain_article_events,
@@ -97,6 +98,4 @@ def register_jobs(settings: Settings) -> list[PeriodicJob]:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    from deskmate.plugins.knowledge_sync.command import sync_command
-
     cli.add_command(sync_command)
