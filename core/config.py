@@ -13,7 +13,6 @@ settings alone; :func:`settings_from_mapping` for an already parsed mapping (tes
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
 import os
 import re
@@ -30,7 +29,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from sqlalchemy.engine import make_url
 
 from deskmate.core.brain.settings import BrainSchema, BrainSettings
-from deskmate.core.plugins import PluginHost, env_flag, make_plugin_manager
+from deskmate.core.plugins import PluginHost, closest, env_flag, make_plugin_manager
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -202,11 +201,11 @@ class Problem(str):
         return problem
 
 
-def did_you_mean(word: str, known: Sequence[str], noun: str = "known keys") -> str:
+def name_hint(word: str, known: Sequence[str], noun: str = "known keys") -> str:
     """A hint for a misspelt name: the closest known one, else the list of known ones."""
-    close = difflib.get_close_matches(word, list(known), n=1)
-    if close:
-        return f"did you mean {close[0]!r}?"
+    match = closest(word, known)
+    if match:
+        return f"did you mean {match!r}?"
     return f"{noun}: {', '.join(sorted(known))}" if known else f"there are no {noun}"
 
 
@@ -323,7 +322,7 @@ def _secret_reference(value: Any, name: str, env_example: str) -> tuple[str, str
         raise ValidationError(Problem("must be a secret reference", f"write {form}"))
     unknown = sorted(set(value) - {"env", "file"})
     if unknown:
-        hint = did_you_mean(str(unknown[0]), ["env", "file"])
+        hint = name_hint(str(unknown[0]), ["env", "file"])
         raise ValidationError(Problem(f"has an unknown key {_label(unknown[0])}", hint))
     if len(value) != 1:
         raise ValidationError(Problem("must give exactly one of env or file", f"write {form}"))
@@ -682,7 +681,7 @@ def _leaf(
     text = str(message)
     if schema is not None and key is not None and text == schema.error_messages.get("unknown"):
         known = sorted((f.data_key or n) for n, f in schema.fields.items())
-        return ConfigError(path, "unknown key", did_you_mean(key, known))
+        return ConfigError(path, "unknown key", name_hint(key, known))
     hint = getattr(message, "hint", "")
     example = fld.metadata.get("example") if fld is not None else None
     if not hint and example:
@@ -863,7 +862,7 @@ def check_plugin_sections(
         ConfigError(
             _join("plugins", name),
             "no plugin with this name is installed",
-            did_you_mean(name, list(host.infos), "installed plugins"),
+            name_hint(name, list(host.infos), "installed plugins"),
         )
         for name in sorted(raw)
         if name not in host.infos
@@ -916,7 +915,7 @@ def _check_channels(settings: Settings, host: PluginHost) -> list[ConfigError]:
         ConfigError(
             _join(_join(_join("workspaces", app_id), "channels"), channel),
             "no plugin with this name is installed",
-            did_you_mean(channel, list(host.infos), "installed plugins"),
+            name_hint(channel, list(host.infos), "installed plugins"),
         )
         for app_id, ws in settings.workspaces.items()
         for channel in ws.channels

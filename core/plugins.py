@@ -180,10 +180,16 @@ class PluginHost:
         return None
 
 
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` that ``name`` most likely misspells, or ``None``."""
+    matches = difflib.get_close_matches(name, list(choices), n=1)
+    return matches[0] if matches else None
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or ``""``."""
-    hint = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
+    match = closest(name, choices)
+    return f" (did you mean {match!r}?)" if match else ""
 
 
 def _spec_names(pm: pluggy.PluginManager) -> list[str]:
