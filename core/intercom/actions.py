@@ -6,7 +6,6 @@ A shadow-mode or dry-run plugin implements the same hooks without ``trylast`` an
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from deskmate.core.domain import ActionResult, Route, Turn
@@ -22,24 +21,23 @@ def _excerpt(response: Any) -> dict[str, Any]:
     return {key: response[key] for key in EXCERPT_KEYS if key in response}
 
 
-def _call(action: str, fn: Callable[[], Any]) -> ActionResult:
-    return ActionResult(action, True, "posted to Intercom", status=200, response=_excerpt(fn()))
+def _posted(action: str, response: Any) -> ActionResult:
+    """The result of an action Intercom accepted, with an excerpt of its answer."""
+    return ActionResult(action, True, "posted to Intercom", status=200, response=_excerpt(response))
 
 
 @hookimpl(trylast=True)
 def post_reply(turn: Turn, body: str) -> ActionResult:
     admin = turn.workspace.ai_admin_id
-    return _call("reply", lambda: turn.intercom.reply(turn.conversation.id, body, admin_id=admin))
+    return _posted("reply", turn.intercom.reply(turn.conversation.id, body, admin_id=admin))
 
 
 @hookimpl(trylast=True)
 def post_note(turn: Turn, body: str) -> ActionResult:
     admin = turn.workspace.ai_admin_id
-    return _call(
+    return _posted(
         "note",
-        lambda: turn.intercom.reply(
-            turn.conversation.id, body, admin_id=admin, message_type="note"
-        ),
+        turn.intercom.reply(turn.conversation.id, body, admin_id=admin, message_type="note"),
     )
 
 
@@ -47,30 +45,26 @@ def post_note(turn: Turn, body: str) -> ActionResult:
 def tag(turn: Turn, name: str) -> ActionResult:
     admin = turn.workspace.ai_admin_id
     tag_id = turn.intercom.find_or_create_tag(name)
-    return _call("tag", lambda: turn.intercom.attach_tag(turn.conversation.id, tag_id, admin))
+    return _posted("tag", turn.intercom.attach_tag(turn.conversation.id, tag_id, admin))
 
 
 @hookimpl(trylast=True)
 def assign(turn: Turn, route: Route) -> ActionResult:
     admin = turn.workspace.ai_admin_id
-    conversation_id = turn.conversation.id
     if route.mode == "admin" and route.admin_id:
         target, kind = route.admin_id, "admin"
     elif route.mode == "team" and route.team_id:
         target, kind = route.team_id, "team"
     else:
         target, kind = "0", "admin"
-    return _call(
+    return _posted(
         "assign",
-        lambda: turn.intercom.assign(
-            conversation_id, admin_id=admin, assignee_id=target, type=kind
-        ),
+        turn.intercom.assign(turn.conversation.id, admin_id=admin, assignee_id=target, type=kind),
     )
 
 
 @hookimpl(trylast=True)
 def set_attributes(turn: Turn, attributes: dict[str, Any]) -> ActionResult:
-    return _call(
-        "attributes",
-        lambda: turn.intercom.update_conversation_attributes(turn.conversation.id, attributes),
+    return _posted(
+        "attributes", turn.intercom.update_conversation_attributes(turn.conversation.id, attributes)
     )
