@@ -14,12 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import ActionRecord, ActionStatus
+from deskmate.core.store.models import MAX_ID, MAX_KEY, MAX_LABEL, ActionRecord, ActionStatus
 from deskmate.core.store.sql import check_id, insert, now_or, redact
 
-MAX_ID = 64
-MAX_KEY = 255
-MAX_LABEL = 32
 SETTLED = (ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.UNKNOWN)
 
 

@@ -8,11 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import AuditRecord
+from deskmate.core.store.models import MAX_ID, MAX_LABEL, AuditRecord
 from deskmate.core.store.sql import check_id, now_or, redact
-
-MAX_ID = 64
-MAX_LABEL = 32
 
 
 def append_audit(

@@ -7,10 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import CachedContact
+from deskmate.core.store.models import MAX_ID, CachedContact
 from deskmate.core.store.sql import check_id, insert, now_or
-
-MAX_ID = 64
 
 
 def cached_contact(

@@ -14,11 +14,9 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import EventRecord, EventStatus
+from deskmate.core.store.models import MAX_ID, MAX_KEY, EventRecord, EventStatus
 from deskmate.core.store.sql import check_id, insert, now_or
 
-MAX_ID = 64
-MAX_NOTIFICATION_ID = 255
 MAX_TOPIC = 128
 
 
@@ -48,7 +46,7 @@ def record_event(
     stores a body it can't use with ``status="unprocessable"`` and the ``reason``.
     """
     check_id("workspace_id", workspace_id, MAX_ID)
-    check_id("notification_id", notification_id, MAX_NOTIFICATION_ID)
+    check_id("notification_id", notification_id, MAX_KEY)
     check_id("topic", topic, MAX_TOPIC)
     if conversation_id is not None:
         check_id("conversation_id", conversation_id, MAX_ID)

@@ -19,12 +19,16 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import KnowledgeDocument, KnowledgePassage, SyncState
+from deskmate.core.store.models import (
+    MAX_ID,
+    MAX_LABEL,
+    KnowledgeDocument,
+    KnowledgePassage,
+    SyncState,
+)
 from deskmate.core.store.sql import check_id, clean_text, insert, now_or
 
-MAX_ID = 64
 MAX_EXTERNAL_ID = 255
-MAX_LABEL = 32
 MAX_LOCALE = 16
 MAX_BODY_CHARS = 1_000_000
 MAX_PASSAGES = 5_000

@@ -12,11 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import ConversationLease
+from deskmate.core.store.models import MAX_ID, MAX_KEY, ConversationLease
 from deskmate.core.store.sql import check_id, insert, now_or
-
-MAX_ID = 64
-MAX_OWNER = 255
 
 
 def acquire_lease(
@@ -34,7 +31,7 @@ def acquire_lease(
     """
     check_id("workspace_id", workspace_id, MAX_ID)
     check_id("conversation_id", conversation_id, MAX_ID)
-    check_id("owner", owner, MAX_OWNER)
+    check_id("owner", owner, MAX_KEY)
     if ttl <= timedelta(0):
         raise ValueError("a lease needs a positive ttl")
     now = now_or(now)

@@ -34,10 +34,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Short string columns; generous enough for any Intercom id.
-ID = String(64)
-KEY = String(255)
-LABEL = String(32)
+MAX_ID = 64
+"""Characters in an id column; generous enough for any Intercom id."""
+MAX_KEY = 255
+"""Characters in a key column (idempotency keys, notification ids, lease owners)."""
+MAX_LABEL = 32
+"""Characters in a label column (kinds, channels, states)."""
+ID = String(MAX_ID)
+KEY = String(MAX_KEY)
+LABEL = String(MAX_LABEL)
 
 
 class EventStatus:

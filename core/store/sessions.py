@@ -9,11 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deskmate.core.domain import Attachment, Author, Message
-from deskmate.core.store.models import MessageRecord, SessionRecord, SessionState
+from deskmate.core.store.models import MAX_ID, MAX_LABEL, MessageRecord, SessionRecord, SessionState
 from deskmate.core.store.sql import check_id, clean_text, insert, now_or
-
-MAX_ID = 64
-MAX_LABEL = 32
 
 
 def get_session(session: Session, workspace_id: str, conversation_id: str) -> SessionRecord | None:
