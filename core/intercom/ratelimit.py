@@ -134,7 +134,10 @@ class RateLimiter:
         """Take Intercom's ``X-RateLimit-*`` headers into account.
 
         When the server reports that no more than the reserve we keep (``1 - headroom`` of its
-        window limit) is left, new calls wait until the window resets.
+        window limit) is left *and* it counted more calls than this limiter admitted in the last
+        10 seconds (someone else, another process or app, spends the budget too), new calls wait
+        until the window resets. Our own calls are already paced by the buckets; pausing on them
+        too would lose most of a second at every window.
         """
         server = _parse_headers(headers)
         if server is None:
@@ -142,10 +145,17 @@ class RateLimiter:
         reserve = math.ceil(server.limit * (1 - self.headroom_fraction))
         with self._lock:
             self._server = server
-            if server.remaining <= reserve:
+            others_spend = server.limit - server.remaining > self._admitted_in_window()
+            if server.remaining <= reserve and others_spend:
                 self._paused_until = max(self._paused_until, server.reset_at)
         if self._parent is not None:
             self._parent.observe(headers)
+
+    def _admitted_in_window(self) -> int:
+        """Calls this limiter admitted in the last 10 seconds (call with the lock held)."""
+        start = int(self._clock() * 1000) - _WINDOW_MS
+        items = self._bucket.items
+        return len(items) - bisect_left(items, start, key=lambda item: item.timestamp)
 
     def pause_until(self, timestamp: float) -> None:
         """Admit nothing before ``timestamp`` (unix seconds), e.g. after a 429; shared with the
@@ -164,10 +174,7 @@ class RateLimiter:
             now = self._clock()
             if now < self._paused_until:
                 return 0.0
-            start = int(now * 1000) - _WINDOW_MS
-            items = self._bucket.items
-            used = len(items) - bisect_left(items, start, key=lambda item: item.timestamp)
-            free = 1 - used / self.per_window
+            free = 1 - self._admitted_in_window() / self.per_window
             server = self._server
             if server is not None and now < server.reset_at and server.limit > 0:
                 free = min(free, server.remaining / server.limit)

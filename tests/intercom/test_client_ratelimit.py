@@ -94,6 +94,20 @@ def test_server_reporting_less_left_than_our_reserve_pauses_until_reset(
     assert rl.acquire() == pytest.approx(6.0 + RESET_SLACK)
 
 
+def test_reaching_the_reserve_with_our_own_calls_does_not_pause(fake_time: FakeTime) -> None:
+    rl = limiter(fake_time, 1000)
+    for _ in range(rl.per_window - 1):
+        rl.acquire()
+    rl.observe(
+        {
+            "X-RateLimit-Limit": "160",
+            "X-RateLimit-Remaining": str(160 - (rl.per_window - 1)),
+            "X-RateLimit-Reset": str(fake_time.now + 6),
+        }
+    )
+    assert rl.acquire() == 0.0, "the last call of our budget goes out at once"
+
+
 def test_server_reporting_plenty_left_changes_nothing(fake_time: FakeTime) -> None:
     rl = limiter(fake_time, 10000)
     rl.observe(
