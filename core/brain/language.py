@@ -32,6 +32,15 @@ def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
     return identifier
 
 
+def warm(languages: tuple[str, ...] = ()) -> threading.Thread:
+    """Load the language model in the background, so the first customer never waits for it."""
+    thread = threading.Thread(
+        target=_identifier, args=(tuple(languages),), name="deskmate-language", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def language_code(value: object) -> str | None:
     """ISO 639-1 code of a tag such as ``pt-BR`` or ``en_US``; ``None`` when it is not one."""
     if not isinstance(value, str):

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from deskmate.core.brain import language
 from deskmate.core.brain.knowledge import StoreKnowledge
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.core.brain.settings import BrainSettings, brain_settings
@@ -63,7 +64,8 @@ def install(runtime: BrainRuntime) -> BrainRuntime:
 def configure(settings: Any, *, warm: bool = True) -> BrainRuntime:
     """Build and install the runtime for the whole configuration ``settings``.
 
-    With ``warm``, every workspace's knowledge index starts building in the background now.
+    With ``warm``, every workspace's knowledge index and the language model start loading in
+    the background now.
     """
     url = settings.resolved_database_url()
     workspaces = list(getattr(settings, "workspaces", {}) or {})
@@ -76,4 +78,5 @@ def configure(settings: Any, *, warm: bool = True) -> BrainRuntime:
     install(runtime)
     if warm:
         knowledge.warm(workspaces)
+        language.warm(runtime.settings.languages)
     return runtime
