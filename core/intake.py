@@ -51,7 +51,7 @@ from deskmate.core.intercom.webhooks import (
     app_id_of,
     load_notification,
     notification_key,
-    parse_event,
+    parse_envelope,
     topic_of,
 )
 from deskmate.core.metrics import UNROUTED, Metrics, metrics_for
@@ -329,19 +329,45 @@ class OutboxWriter:
         by_workspace: dict[str, dict[str, datetime]] = {}
         for row in rows:
             if row.status == EventStatus.QUEUED and row.conversation_id:
-                due = by_workspace.setdefault(row.workspace_id, {})
-                earliest = due.get(row.conversation_id, row.available_at)
-                due[row.conversation_id] = min(earliest, row.available_at)
+                _due_at(by_workspace, row.workspace_id, row.conversation_id, row.available_at)
         if by_workspace:
             self._runs.put(by_workspace)
 
     def _run_dispatch(self) -> None:
-        while (by_workspace := self._runs.get()) is not None:
+        stop = False
+        while not stop and (by_workspace := self._runs.get()) is not None:
+            stop = self._merge_waiting(by_workspace)
             for workspace_id, conversations in by_workspace.items():
                 try:
                     self.dispatcher.dispatch(workspace_id, conversations)
                 except Exception:
                     log.exception("enqueueing %s conversation run(s) failed", workspace_id)
+
+    def _merge_waiting(self, by_workspace: dict[str, dict[str, datetime]]) -> bool:
+        """Merge the commits that queued up while the last dispatch ran into ``by_workspace``
+        (each conversation at its earliest due time), so a busy queue gets fewer, larger
+        enqueues; return whether a stop was requested."""
+        while True:
+            try:
+                more = self._runs.get_nowait()
+            except queue.Empty:
+                return False
+            if more is None:
+                return True
+            for workspace_id, conversations in more.items():
+                for conversation_id, at in conversations.items():
+                    _due_at(by_workspace, workspace_id, conversation_id, at)
+
+
+def _due_at(
+    by_workspace: dict[str, dict[str, datetime]],
+    workspace_id: str,
+    conversation_id: str,
+    at: datetime,
+) -> None:
+    """Note that the conversation has an event due ``at``: it is due at its earliest one."""
+    due = by_workspace.setdefault(workspace_id, {})
+    due[conversation_id] = min(due.get(conversation_id, at), at)
 
 
 @dataclass(frozen=True)
@@ -432,7 +458,7 @@ class WebhookIntake:
             available_at=now,
         )
         try:
-            event = parse_event(doc)
+            event = parse_envelope(doc)
         except UnprocessableEvent as exc:
             row.status, row.reason = EventStatus.UNPROCESSABLE, exc.reason
             return row

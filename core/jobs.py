@@ -8,7 +8,7 @@ job left behind. ``deskmate serve`` embeds a consumer; ``deskmate worker`` runs 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
@@ -20,6 +20,10 @@ from deskmate.core.config import Settings
 log = logging.getLogger(__name__)
 
 RunConversation = Callable[[str, str], None]
+
+WAKE_SIZE = 8
+"""Most conversations one wake job runs, one after the other: more jobs spread a burst over
+more workers, fewer make the intake's enqueues cheaper."""
 
 # Idle polling cap of the SQLite backend: bounds the pickup latency after a quiet period.
 SQLITE_MAX_DELAY = 0.5
@@ -36,7 +40,8 @@ def make_huey(settings: Settings) -> Huey:
 
 
 class JobQueue:
-    """Enqueues conversation runs; the webhook intake and the sweeper call :meth:`dispatch`."""
+    """Enqueues conversation runs: :meth:`wake` for several conversations in one job (the webhook
+    intake and the sweeper), :meth:`dispatch` for one (a retry)."""
 
     def __init__(self, huey: Huey, run_conversation: RunConversation) -> None:
         self.huey = huey
@@ -44,7 +49,15 @@ class JobQueue:
         def process_conversation(workspace_id: str, conversation_id: str) -> None:
             run_conversation(workspace_id, conversation_id)
 
+        def wake_conversations(workspace_id: str, conversation_ids: Sequence[str]) -> None:
+            for conversation_id in conversation_ids:
+                try:
+                    run_conversation(workspace_id, conversation_id)
+                except Exception:  # the others still run; the sweeper retries this one
+                    log.exception("run of conversation %s failed", conversation_id)
+
         self._task = huey.task(name="process_conversation")(process_conversation)
+        self._wake = huey.task(name="wake_conversations")(wake_conversations)
 
     def dispatch(self, workspace_id: str, conversation_id: str, delay: float = 0.0) -> None:
         """Ask a worker to run the conversation's pending events after ``delay`` seconds."""
@@ -52,6 +65,20 @@ class JobQueue:
             self._task.schedule(args=(workspace_id, conversation_id), delay=delay)
         else:
             self._task(workspace_id, conversation_id)
+
+    def wake(self, workspace_id: str, conversation_ids: Sequence[str], delay: float = 0.0) -> None:
+        """Ask workers to run these conversations after ``delay`` seconds, in jobs of up to
+        :data:`WAKE_SIZE` that run theirs one after the other.
+
+        A burst of webhooks costs one enqueue per commit instead of one per conversation. A run
+        that fails is logged and the job goes on with the next.
+        """
+        for start in range(0, len(conversation_ids), WAKE_SIZE):
+            args = (workspace_id, list(conversation_ids[start : start + WAKE_SIZE]))
+            if delay > 0:
+                self._wake.schedule(args=args, delay=delay)
+            else:
+                self._wake(*args)
 
     def pending(self) -> int:
         return self.huey.pending_count() + self.huey.scheduled_count()

@@ -66,16 +66,41 @@ def _measured_clients(metrics: Metrics) -> Callable[[WorkspaceSettings], Interco
     return make
 
 
+WAKE_SLACK = timedelta(milliseconds=250)
+"""Conversations due within this of each other share a wake job, run when the last is due."""
+
+
 class QueueDispatcher:
-    """Enqueues one conversation run per conversation, delayed until its events are due."""
+    """Enqueues wake jobs for conversations with new events, each run once its events are due.
+
+    Conversations due at about the same time (within :data:`WAKE_SLACK`) share jobs (see
+    :meth:`JobQueue.wake`); a later due time (a channel's initial delay) gets scheduled jobs.
+    """
 
     def __init__(self, queue: JobQueue) -> None:
         self.queue = queue
 
     def dispatch(self, workspace_id: str, conversations: Mapping[str, datetime]) -> None:
         now = utcnow()
-        for conversation_id, due in conversations.items():
-            self.queue.dispatch(workspace_id, conversation_id, (due - now).total_seconds())
+        for due, conversation_ids in due_groups(conversations, now):
+            self.queue.wake(workspace_id, conversation_ids, (due - now).total_seconds())
+
+
+def due_groups(
+    conversations: Mapping[str, datetime], now: datetime
+) -> list[tuple[datetime, list[str]]]:
+    """The conversations in groups due within :data:`WAKE_SLACK` of each other, earliest first,
+    each with the time its last conversation is due; all those already due form one group."""
+    groups: list[tuple[datetime, datetime, list[str]]] = []  # first due, last due, ids
+    ordered = sorted(conversations.items(), key=lambda item: item[1])
+    for conversation_id, due in ((c, max(due, now)) for c, due in ordered):
+        if groups and due - groups[-1][0] <= WAKE_SLACK:
+            first, _, ids = groups[-1]
+            groups[-1] = (first, due, ids)
+            ids.append(conversation_id)
+        else:
+            groups.append((due, due, [conversation_id]))
+    return [(last, ids) for _, last, ids in groups]
 
 
 def sweep(engine: Engine, queue: JobQueue) -> int:
@@ -83,8 +108,11 @@ def sweep(engine: Engine, queue: JobQueue) -> int:
     with engine.sessions() as db:
         events = due_events(db, now=utcnow() - SWEEP_GRACE)
         runs = {(e.workspace_id, e.conversation_id) for e in events if e.conversation_id}
+    by_workspace: dict[str, list[str]] = {}
     for workspace_id, conversation_id in sorted(runs):
-        queue.dispatch(workspace_id, conversation_id)
+        by_workspace.setdefault(workspace_id, []).append(conversation_id)
+    for workspace_id, conversation_ids in by_workspace.items():
+        queue.wake(workspace_id, conversation_ids)
     if runs:
         log.info("sweeper re-enqueued %d conversation run(s)", len(runs))
     return len(runs)

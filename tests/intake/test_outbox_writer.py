@@ -138,7 +138,7 @@ def test_a_bad_row_fails_alone_and_the_rest_of_its_batch_is_stored(engine: Engin
     assert sorted(stored(engine)) == ["good1", "good2"]
 
 
-def test_dispatcher_hears_of_each_conversation_once_per_commit(engine: Engine) -> None:
+def test_dispatcher_hears_of_each_new_conversation_once(engine: Engine) -> None:
     calls: list[tuple[str, list[str]]] = []
 
     class Recorder:
@@ -159,4 +159,28 @@ def test_dispatcher_hears_of_each_conversation_once_per_commit(engine: Engine) -
     finish(first)
     finish(outcomes)
     writer.stop()
-    assert calls == [("ws", ["c0"]), ("ws", ["c1", "c2"])]
+    assert [ws for ws, _ in calls] == ["ws"] * len(calls)
+    assert sorted(c for _, conversations in calls for c in conversations) == ["c0", "c1", "c2"]
+
+
+def test_commits_waiting_for_a_slow_dispatcher_are_handed_over_as_one(engine: Engine) -> None:
+    calls: list[dict[str, datetime]] = []
+    busy, release = threading.Event(), threading.Event()
+
+    class Slow:
+        def dispatch(self, workspace_id: str, conversations: Any) -> None:
+            calls.append(dict(conversations))
+            busy.set()
+            release.wait(10)
+
+    writer = OutboxWriter(engine, Slow())
+    writer.submit(row("first", conversation_id="c0"))
+    assert busy.wait(5)
+    early, late = datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 2, tzinfo=UTC)
+    writer.submit(row("a", conversation_id="c1", available_at=late))
+    writer.submit(row("b", conversation_id="c2"))
+    writer.submit(row("c", conversation_id="c1", available_at=early))
+    release.set()
+    writer.stop()
+    assert [sorted(c) for c in calls] == [["c0"], ["c1", "c2"]]
+    assert calls[1]["c1"] == early, "a conversation is due when its earliest new event is"
