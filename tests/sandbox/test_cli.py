@@ -39,6 +39,7 @@ def test_sandbox_command_serves_prints_config_and_stops_on_ctrl_c():
     assert proc.returncode == 0, err
     assert "sandbox stopped" in out
     assert secret not in first + banner + out + err
+    assert "cli-token" not in first + banner + out + err
 
 
 def test_sandbox_command_requires_a_client_secret():
