@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from deskmate.core.brain.settings import BrainSchema, BrainSettings
 from deskmate.core.plugins import PluginHost, closest, env_flag, make_plugin_manager
+from deskmate.core.store.db import masked
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -1002,8 +1003,7 @@ def describe(settings: Settings, host: PluginHost) -> list[str]:
     for info in host.report():
         reason = f": {info.reason}" if info.reason else ""
         lines.append(f"plugin {info.name}: {info.status}{reason}")
-    database = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
-    lines.append(f"database: {database}")
+    lines.append(f"database: {masked(settings.resolved_database_url())}")
     lines.append(f"jobs: {settings.jobs_backend}")
     lines.append(f"public URL: {settings.public_url}")
     return lines
