@@ -34,7 +34,7 @@ __all__ = [
     "reset_time",
 ]
 
-DEFAULT_HEADROOM = 0.9
+DEFAULT_HEADROOM = 0.95
 WINDOWS_PER_MINUTE = 6
 RESET_SLACK = 1.0
 _WINDOW_MS = 10 * Duration.SECOND.value

@@ -31,11 +31,18 @@ def fake_time() -> FakeTime:
 
 
 def limiter(fake_time: FakeTime, per_minute: int, **options: float) -> RateLimiter:
+    """A limiter on fake time; 90 % headroom unless told, so the tests' numbers stay round."""
+    options.setdefault("headroom", 0.9)
     return RateLimiter(per_minute, clock=fake_time.clock, sleep=fake_time.sleep, **options)
 
 
-def test_budget_is_90_percent_of_the_limit_spread_over_10_second_windows() -> None:
-    rl = RateLimiter(1000)
+def test_default_budget_is_95_percent_of_the_limit() -> None:
+    rl = RateLimiter(1200)
+    assert (rl.per_window, rl.per_minute_budget) == (190, 1140)
+
+
+def test_budget_is_the_headroom_share_of_the_limit_spread_over_10_second_windows() -> None:
+    rl = RateLimiter(1000, headroom=0.9)
     assert (rl.per_window, rl.per_minute_budget) == (150, 900)
 
 
@@ -184,7 +191,7 @@ def test_tiny_and_large_limits_build_valid_windows(per_minute: int) -> None:
 
 
 def test_threads_together_never_exceed_the_window_budget() -> None:
-    rl = RateLimiter(600)  # real clock: 90 per 10 s; the test uses at most 90
+    rl = RateLimiter(600, headroom=0.9)  # real clock: 90 per 10 s; the test uses at most 90
     admitted = []
     lock = threading.Lock()
 
