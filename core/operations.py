@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.clicontext import load_config, migrated_engine
 from deskmate.core.jobs import JobQueue, make_huey
-from deskmate.core.reports import session_detail, session_summary
+from deskmate.core.reports import event_summary, session_detail, session_summary
 from deskmate.core.runtime import Worker
 from deskmate.core.store.db import make_session_factory
 from deskmate.core.store.events import list_events, replay_event
@@ -81,19 +81,7 @@ def events_list(failed: bool, status: str | None, limit: int, as_json: bool) -> 
     """Newest first: id, status, topic, conversation, attempts and why."""
     status = EventStatus.DEAD if failed else status
     with _sessions()() as db:
-        rows = [
-            {
-                "id": e.id,
-                "workspace": e.workspace_id,
-                "status": e.status,
-                "topic": e.topic,
-                "conversation": e.conversation_id,
-                "attempts": e.attempts,
-                "received_at": e.received_at.isoformat(),
-                "reason": e.reason,
-            }
-            for e in list_events(db, status=status, limit=limit)
-        ]
+        rows = [event_summary(e) for e in list_events(db, status=status, limit=limit)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -43,6 +43,20 @@ def session_summary(record: SessionRecord) -> dict[str, Any]:
     }
 
 
+def event_summary(record: EventRecord) -> dict[str, Any]:
+    """A stored webhook event's fields, as JSON-ready values (``deskmate events list``)."""
+    return {
+        "id": record.id,
+        "workspace": record.workspace_id,
+        "status": record.status,
+        "topic": record.topic,
+        "conversation": record.conversation_id,
+        "attempts": record.attempts,
+        "received_at": record.received_at.isoformat(),
+        "reason": record.reason,
+    }
+
+
 def session_detail(db: Session, record: SessionRecord) -> dict[str, Any]:
     """The session, its kept messages and its audit trail (for the CLI and the session page).
 
