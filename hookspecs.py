@@ -210,7 +210,8 @@ def register_jobs(settings: Settings) -> list[PeriodicJob] | None:
 def channel_for(conversation: Conversation) -> str | None:
     """Claim a conversation for a channel (``"messenger"``, ``"email"``, …).
 
-    :param conversation: the conversation as Intercom sent it.
+    :param conversation: the conversation as Intercom sent it (at the webhook intake, without
+        its parts: decide from the source and ids).
     :return: the channel's name, or ``None`` when this plugin does not own it. A conversation no
         plugin claims is recorded as skipped.
 
@@ -236,8 +237,11 @@ def should_process(turn: Turn, channel: str, topic: str) -> Decision | None:
 def processing_delay(channel: str, conversation: Conversation, first_message: bool) -> float | None:
     """Return how many seconds to wait before processing a new customer message.
 
+    Called by the webhook intake before the 2xx, so keep it cheap; the conversation it gets has
+    its source, owner and ids but not its parts.
+
     :param channel: the channel that claimed the conversation.
-    :param conversation: the conversation.
+    :param conversation: the conversation (without parts).
     :param first_message: ``True`` for the message that opened the conversation.
     :return: a delay in seconds, or ``None`` to let the next plugin decide (default 0).
 
