@@ -12,7 +12,10 @@ The schema is managed by the Alembic migrations shipped in ``deskmate.core.store
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,7 +82,28 @@ def make_engine(url: str) -> Engine:
         engine = _create(parsed, connect_args={"check_same_thread": False})
     event.listen(engine, "connect", _tune_sqlite)
     event.listen(engine, "begin", _begin_immediate)
+    if database not in ("", ":memory:"):
+        _switch_to_wal(database)
     return engine
+
+
+_wal_lock = threading.Lock()
+
+
+def _switch_to_wal(database: str) -> None:
+    """Put a new SQLite file in WAL mode now, one thread at a time.
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once, without
+    waiting, to a connection that meets a switch in progress (two engines opening one new file,
+    say the host and the brain's index warm-up). WAL mode is kept in the file, so once it is
+    switched every later connection only confirms it.
+    """
+    with _wal_lock:
+        try:
+            with contextlib.closing(sqlite3.connect(database, timeout=5)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error:
+            return  # the engine's first connection reports the problem, with what to check
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
