@@ -78,6 +78,18 @@ class ChannelRuntime(Generic[OptionsT]):
             return self.options
         return self._load(settings.plugin_config(self.name))
 
+    def should_process(self, turn: Turn, channel: str) -> Decision | None:
+        """The ``should_process`` answer for this channel's conversations; ``None`` for others."""
+        if channel != self.name:
+            return None
+        return decide(turn, self.name, switches_for(turn.workspace, self.name, self.options))
+
+    def processing_delay(self, channel: str, first_message: bool) -> float | None:
+        """The ``processing_delay`` answer for this channel's conversations; ``None`` for others."""
+        if channel != self.name:
+            return None
+        return self.options.delay(first_message)
+
 
 def switches_for(
     workspace: WorkspaceSettings, channel: str, defaults: BaseChannelOptions

@@ -23,7 +23,6 @@ from deskmate.core.channels import (
     BaseChannelOptions,
     ChannelRuntime,
     customer_first_name,
-    decide,
     language_code,
     options_loader,
     public_citations,
@@ -141,16 +140,12 @@ def channel_for(conversation: Conversation) -> str | None:
 @hookimpl
 def should_process(turn: Turn, channel: str) -> Decision | None:
     """Only customer-initiated mail: outbound campaigns, series and admin mail are skipped."""
-    if channel != NAME:
-        return None
-    return decide(turn, NAME, switches_for(turn.workspace, NAME, runtime.options))
+    return runtime.should_process(turn, channel)
 
 
 @hookimpl
 def processing_delay(channel: str, first_message: bool) -> float | None:
-    if channel != NAME:
-        return None
-    return runtime.options.delay(first_message)
+    return runtime.processing_delay(channel, first_message)
 
 
 @hookimpl

@@ -23,10 +23,8 @@ from deskmate.core.attachments import (
 from deskmate.core.channels import (
     BaseChannelOptions,
     ChannelRuntime,
-    decide,
     options_loader,
     public_citations,
-    switches_for,
 )
 from deskmate.core.config import Settings
 from deskmate.core.domain import Attachment, Decision, Draft, Message, Turn
@@ -120,16 +118,12 @@ def channel_for(conversation: Conversation) -> str | None:
 
 @hookimpl
 def should_process(turn: Turn, channel: str) -> Decision | None:
-    if channel != NAME:
-        return None
-    return decide(turn, NAME, switches_for(turn.workspace, NAME, runtime.options))
+    return runtime.should_process(turn, channel)
 
 
 @hookimpl
 def processing_delay(channel: str, first_message: bool) -> float | None:
-    if channel != NAME:
-        return None
-    return runtime.options.delay(first_message)
+    return runtime.processing_delay(channel, first_message)
 
 
 @hookimpl
