@@ -199,3 +199,28 @@ def brain_knowledge() -> Iterator[Callable[..., KnowledgeIndex]]:
 
     yield use
     brain_runtime.install(previous)
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps; records every sleep.
+
+    Pass ``clock=fake_time.clock, sleep=fake_time.sleep`` to an ``IntercomClient`` or a
+    ``RateLimiter`` and retries, backoffs and rate-limit waits take no real time.
+    """
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    """A fresh :class:`FakeTime`."""
+    return FakeTime()

@@ -27,30 +27,10 @@ from deskmate.core.intercom.errors import (
 )
 from deskmate.core.intercom.models import Conversation
 from deskmate.core.intercom.ratelimit import RESET_SLACK, RateLimiter
-from deskmate.testing import make_workspace
+from deskmate.testing import FakeTime, make_workspace
 
 US = "https://api.intercom.io"
 TOKEN = "dG9rOnNlY3JldC10b2tlbi12YWx1ZQ=="
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps; records every sleep."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
 
 
 @pytest.fixture

@@ -9,25 +9,7 @@ import pytest
 
 from deskmate.core.intercom.errors import RateLimited
 from deskmate.core.intercom.ratelimit import RESET_SLACK, RateLimiter, limiter_for, limiters
-from deskmate.testing import make_workspace
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+from deskmate.testing import FakeTime, make_workspace
 
 
 def limiter(fake_time: FakeTime, per_minute: int, **options: float) -> RateLimiter:
