@@ -20,7 +20,7 @@ from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import IntercomError
 from deskmate.core.store.actions import begin_action, complete_action, get_action, retry_action
 from deskmate.core.store.audit import append_audit
-from deskmate.core.store.models import ActionStatus
+from deskmate.core.store.models import ActionRecord, ActionStatus
 
 log = logging.getLogger(__name__)
 
@@ -99,17 +99,16 @@ class Effects:
                 kind=kind,
                 request=request,
             )
-            if not new and record.status == ActionStatus.DONE:
-                return self._remember(
-                    ActionResult(kind, True, "already done", response=record.response)
-                )
-            if not new and kind in POSTING_KINDS and _already_posted(turn, request.get("body", "")):
-                complete_action(db, record, ActionStatus.DONE, response={"found": "on re-read"})
-                return self._remember(
-                    ActionResult(kind, True, "found on re-read; not posted again")
-                )
-            if not new:
-                retry_action(db, record)
+            status, response = record.status, record.response
+        if not new and status == ActionStatus.DONE:
+            return self._remember(ActionResult(kind, True, "already done", response=response))
+        # The re-read is an Intercom call: made outside any transaction, so no lock waits on it.
+        if not new and kind in POSTING_KINDS and _already_posted(turn, request.get("body", "")):
+            self._settle(full_key, ActionStatus.DONE, {"found": "on re-read"}, None)
+            return self._remember(ActionResult(kind, True, "found on re-read; not posted again"))
+        if not new:
+            with self.sessions.begin() as db:
+                retry_action(db, _action(db, full_key))
         return self._perform(kind, full_key, call)
 
     def _perform(
@@ -118,41 +117,48 @@ class Effects:
         try:
             result = call() or ActionResult(kind, False, "no plugin performed this action")
         except IntercomError as exc:
-            status = (
-                ActionStatus.UNKNOWN if getattr(exc, "ambiguous", False) else ActionStatus.FAILED
-            )
-            self._settle(key, status, None, str(exc))
-            self._audit(ActionResult(kind, False, str(exc), status=getattr(exc, "status", None)))
+            status = ActionStatus.UNKNOWN if exc.ambiguous else ActionStatus.FAILED
+            failed = ActionResult(kind, False, str(exc), status=exc.status)
+            self._settle(key, status, None, str(exc), audit=failed)
             raise
-        self._settle(
-            key,
-            ActionStatus.DONE if result.ok else ActionStatus.FAILED,
-            result.response,
-            None if result.ok else result.detail,
-        )
-        self._audit(result)
+        status = ActionStatus.DONE if result.ok else ActionStatus.FAILED
+        error = None if result.ok else result.detail
+        self._settle(key, status, result.response, error, audit=result)
         return self._remember(result)
 
-    def _settle(self, key: str, status: str, response: Any, error: str | None) -> None:
+    def _settle(
+        self,
+        key: str,
+        status: str,
+        response: Any,
+        error: str | None,
+        *,
+        audit: ActionResult | None = None,
+    ) -> None:
+        """Record how the action ended and, when given, what it did, in one transaction."""
         with self.sessions.begin() as db:
-            record = get_action(db, key)
-            if record is not None:
-                complete_action(db, record, status, response=response, error=error)
-
-    def _audit(self, result: ActionResult) -> None:
-        with self.sessions.begin() as db:
-            append_audit(
-                db,
-                workspace_id=self.workspace_id,
-                session_id=self.session_id,
-                event_id=self.event_id,
-                kind="acted",
-                data=asdict(result),
-            )
+            complete_action(db, _action(db, key), status, response=response, error=error)
+            if audit is not None:
+                append_audit(
+                    db,
+                    workspace_id=self.workspace_id,
+                    session_id=self.session_id,
+                    event_id=self.event_id,
+                    kind="acted",
+                    data=asdict(audit),
+                )
 
     def _remember(self, result: ActionResult) -> ActionResult:
         self.results.append(result)
         return result
+
+
+def _action(db: Session, key: str) -> ActionRecord:
+    """The action recorded under ``key`` (begun earlier in this run)."""
+    record = get_action(db, key)
+    if record is None:
+        raise LookupError(f"no action recorded under {key!r}")
+    return record
 
 
 def _already_posted(turn: Turn, body: str) -> bool:
