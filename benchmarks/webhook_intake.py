@@ -1,14 +1,17 @@
 """Webhook intake vs a bare Flask route on the same server, in one run.
 
-Starts two servers as subprocesses on loopback, both waitress with the same thread count:
+Starts three servers as subprocesses on loopback, all waitress with the same thread count:
 
 * **intake**: ``deskmate serve --workers 0`` on a fresh instance folder (SQLite database and
   SQLite job queue), one workspace whose client secret signs every request; every accepted event
   is committed and its conversation enqueued, as in production (no consumer runs, so the
   figures are the intake's alone);
-* **bare**: a Flask app whose ``POST /webhooks/intercom`` returns an empty 200.
+* **bare**: a Flask app whose ``POST /webhooks/intercom`` returns an empty 200;
+* **no-store**: a Flask route that does the intake's checks with deskmate's own functions
+  (signature, JSON, envelope and conversation parse) and answers 200 without storing anything:
+  the ceiling any durable intake on this server and machine can reach.
 
-Both get byte-identical requests: a real Intercom notification (the 2.x sample, as a
+All get byte-identical requests: a real Intercom notification (the 2.x sample, as a
 ``conversation.user.replied``) with a unique notification id and conversation id each, signed
 ``X-Hub-Signature: sha1=…``. An asyncio
 HTTP/1.1 keep-alive client drives them open-loop at fixed rates (latency counted from each
@@ -85,17 +88,35 @@ def serve_intake_command(port: int, threads: int, instance: Path, app_id: str) -
     ]
 
 
-def serve_bare(port: int, threads: int) -> None:
-    """Serve a Flask route that returns an empty 200, on the same WSGI server and settings."""
+def bare_view() -> tuple[str, int]:
+    """The bare route: an empty 200."""
+    return "", 200
+
+
+def no_store_view() -> tuple[str, int]:
+    """The intake's checks without its store: signature, JSON, envelope and conversation."""
+    import flask
+
+    from deskmate.core.intercom.webhooks import load_notification, parse_envelope
+
+    body = flask.request.get_data()
+    expected = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    if not hmac.compare_digest(expected, flask.request.headers.get("X-Hub-Signature", "")):
+        return "bad signature", 401
+    parse_envelope(load_notification(body))
+    return "", 200
+
+
+BASELINES = {"bare": bare_view, "no-store": no_store_view}
+
+
+def serve_baseline(kind: str, port: int, threads: int) -> None:
+    """Serve a baseline route (``bare`` or ``no-store``) on the same WSGI server and settings."""
     import flask
     import waitress
 
-    app = flask.Flask("bare")
-
-    @app.post(PATH)
-    def bare() -> tuple[str, int]:
-        return "", 200
-
+    app = flask.Flask(kind)
+    app.add_url_rule(PATH, kind, BASELINES[kind], methods=["POST"])
     server = waitress.create_server(
         app, host="127.0.0.1", port=port, threads=threads, clear_untrusted_proxy_headers=True
     )
@@ -285,6 +306,14 @@ def _start(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"server {command[-4:]} did not start")
 
 
+def _baseline(kind: str, threads: int, instance: Path) -> Target:
+    """Start the baseline server ``kind`` (a key of :data:`BASELINES`) in a subprocess."""
+    port = _free_port()
+    command = [sys.executable, __file__, f"--serve={kind}", f"--port={port}"]
+    command.append(f"--threads={threads}")
+    return Target(kind, port, _start(command, port, instance / f"{kind}.log"))
+
+
 @dataclass
 class Target:
     name: str
@@ -293,7 +322,7 @@ class Target:
 
 
 class Bench:
-    """Runs the phases against both targets and keeps the per-target request counters."""
+    """Runs the phases against every target and keeps the per-target request counters."""
 
     def __init__(self, targets: list[Target], template: dict) -> None:
         self.targets = targets
@@ -336,16 +365,16 @@ def _row(name: str, phase: str, run: Run) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=None, help="waitress threads (both)")
+    parser.add_argument("--threads", type=int, default=None, help="waitress threads (all)")
     parser.add_argument("--quick", action="store_true", help="shorter phases")
     parser.add_argument(
         "--rounds", type=int, default=2, help="saturation rounds per target (median reported)"
     )
-    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=sorted(BASELINES), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_bare:
-        return serve_bare(args.port, args.threads)
+    if args.serve:
+        return serve_baseline(args.serve, args.port, args.threads)
     benchmark(args.threads, args.quick, max(args.rounds, 1))
 
 
@@ -359,8 +388,7 @@ def benchmark(threads: int | None, quick: bool, rounds: int = 2) -> None:
     template = json.loads(SAMPLE.read_text())
     app_id = template["app_id"]
     instance = Path(tempfile.mkdtemp(prefix="deskmate-bench-"))
-    intake_port, bare_port = _free_port(), _free_port()
-    bare_command = [sys.executable, __file__, "--serve-bare", f"--port={bare_port}"]
+    intake_port = _free_port()
     targets = [
         Target(
             "intake",
@@ -371,11 +399,7 @@ def benchmark(threads: int | None, quick: bool, rounds: int = 2) -> None:
                 instance / "intake.log",
             ),
         ),
-        Target(
-            "bare",
-            bare_port,
-            _start([*bare_command, f"--threads={threads}"], bare_port, instance / "bare.log"),
-        ),
+        *(_baseline(kind, threads, instance) for kind in BASELINES),
     ]
     bench = Bench(targets, template)
     print(f"waitress threads={threads}; payload {len(SAMPLE.read_bytes())} B; db {instance}")
@@ -392,7 +416,8 @@ def benchmark(threads: int | None, quick: bool, rounds: int = 2) -> None:
                 print(_row(target.name, f"{rate}/s", run))
         saturation: dict[str, list[float]] = {t.name: [] for t in targets}
         for round_ in range(1, rounds + 1):
-            for target in targets if round_ % 2 else targets[::-1]:  # neither always goes first
+            turn = round_ % len(targets)  # each round starts with another target
+            for target in targets[turn:] + targets[:turn]:
                 run = bench.measure(target, "saturation", 40000, None)
                 saturation[target.name].append(run.throughput)
                 print(_row(target.name, f"saturate #{round_}", run))
@@ -419,12 +444,17 @@ def _mean_batch(port: int) -> float:
 
 
 def _summary(bench: Bench, saturation: dict[str, list[float]], instance: Path) -> None:
-    intake, bare = statistics.median(saturation["intake"]), statistics.median(saturation["bare"])
+    median = {name: statistics.median(values) for name, values in saturation.items()}
+    intake, bare, no_store = median["intake"], median["bare"], median["no-store"]
     with sqlite3.connect(instance / "deskmate.db") as conn:
         rows = conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0]
     print(
         f"\nsaturation (median of {len(saturation['intake'])} rounds): intake {intake:.0f} req/s, "
         f"bare {bare:.0f} req/s, ratio {intake / bare:.2f} (target >= 0.60)"
+    )
+    print(
+        f"no-store ceiling (checks and parse, nothing stored) {no_store:.0f} req/s: "
+        f"{no_store / bare:.2f} of bare; the intake reaches {intake / no_store:.2f} of it"
     )
     print(
         f"intake requests sent {bench.sent['intake']}, answered 200 {bench.ok['intake']}, "
