@@ -19,7 +19,8 @@ request's scheduled time, so a slow server cannot hide its queue) and closed-loo
 (``--rounds`` rounds, alternating the targets; the median is reported).
 At the end every intake row is counted: rows stored must equal requests sent (no event lost).
 
-Run: ``.venv/bin/python benchmarks/webhook_intake.py`` (about a minute; ``--quick`` for less).
+Run: ``.venv/bin/python benchmarks/webhook_intake.py`` (about three minutes; ``--quick`` for
+less; ``--smoke`` only checks that it works). It exits 1 when an accepted event was not stored.
 The load generator shares the machine's cores with the servers, so absolute rates are low
 bounds; the ratio intake/bare, measured in the same run, is the figure to compare.
 """
@@ -337,11 +338,13 @@ class Bench:
         self.counter += count
         return reqs
 
-    def measure(self, target: Target, phase: str, count: int, rate: float | None) -> Run:
+    def measure(self, target: Target, count: int, rate: float | None, seconds: float = 0) -> Run:
+        """Send ``count`` requests open-loop at ``rate``, or closed-loop for ``seconds`` when
+        ``rate`` is ``None``."""
         requests = self._requests(target, count)
         cpu = _cpu_seconds(target.proc.pid)
         if rate is None:
-            run = asyncio.run(closed_loop(target.port, requests, 16, SATURATION_SECONDS))
+            run = asyncio.run(closed_loop(target.port, requests, 16, seconds))
         else:
             run = asyncio.run(open_loop(target.port, requests, rate))
         run.cpu = _cpu_seconds(target.proc.pid) - cpu
@@ -350,7 +353,23 @@ class Bench:
         return run
 
 
-SATURATION_SECONDS = 5.0
+@dataclass(frozen=True)
+class Plan:
+    """How long each phase runs."""
+
+    rates: tuple[int, ...]  # open-loop rates, requests per second
+    seconds: float  # at each rate
+    saturation: float  # seconds per closed-loop round
+    warm_up: int  # requests per target at 200/s before measuring
+
+
+CLOSED_LOOP_CAP = 10000  # requests prepared per second of a closed-loop round (it stops on time)
+
+PLANS = {
+    "full": Plan((200, 500, 1000), 4.0, 5.0, 400),
+    "quick": Plan((200, 500, 1000), 2.0, 2.0, 400),
+    "smoke": Plan((100,), 1.0, 0.5, 50),
+}
 
 
 def _row(name: str, phase: str, run: Run) -> str:
@@ -366,7 +385,9 @@ def _row(name: str, phase: str, run: Run) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=None, help="waitress threads (all)")
-    parser.add_argument("--quick", action="store_true", help="shorter phases")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--quick", action="store_true", help="shorter phases")
+    length.add_argument("--smoke", action="store_true", help="tiny phases: does it work")
     parser.add_argument(
         "--rounds", type=int, default=2, help="saturation rounds per target (median reported)"
     )
@@ -375,16 +396,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         return serve_baseline(args.serve, args.port, args.threads)
-    benchmark(args.threads, args.quick, max(args.rounds, 1))
+    plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
+    sys.exit(benchmark(args.threads, plan, max(args.rounds, 1)))
 
 
-def benchmark(threads: int | None, quick: bool, rounds: int = 2) -> None:
+def benchmark(threads: int | None, plan: Plan, rounds: int = 2) -> int:
+    """Run every phase of ``plan``, print the figures; return 1 if an accepted event was lost."""
     from deskmate.core.server import DEFAULT_THREADS
 
     threads = threads or DEFAULT_THREADS
-    global SATURATION_SECONDS
-    SATURATION_SECONDS = 2.0 if quick else 5.0
-    seconds = 2.0 if quick else 4.0
     template = json.loads(SAMPLE.read_text())
     app_id = template["app_id"]
     instance = Path(tempfile.mkdtemp(prefix="deskmate-bench-"))
@@ -409,16 +429,17 @@ def benchmark(threads: int | None, quick: bool, rounds: int = 2) -> None:
     )
     try:
         for target in targets:  # warm-up: imports, connections, SQLite pages
-            bench.measure(target, "warm-up", 400, 200.0)
-        for rate in (200, 500, 1000):
+            bench.measure(target, plan.warm_up, 200.0)
+        for rate in plan.rates:
             for target in targets:
-                run = bench.measure(target, f"{rate}/s", int(rate * seconds), float(rate))
+                run = bench.measure(target, int(rate * plan.seconds), float(rate))
                 print(_row(target.name, f"{rate}/s", run))
         saturation: dict[str, list[float]] = {t.name: [] for t in targets}
         for round_ in range(1, rounds + 1):
             turn = round_ % len(targets)  # each round starts with another target
             for target in targets[turn:] + targets[:turn]:
-                run = bench.measure(target, "saturation", 40000, None)
+                count = int(CLOSED_LOOP_CAP * plan.saturation)
+                run = bench.measure(target, count, None, plan.saturation)
                 saturation[target.name].append(run.throughput)
                 print(_row(target.name, f"saturate #{round_}", run))
         batches = _mean_batch(intake_port)
@@ -426,8 +447,8 @@ def benchmark(threads: int | None, quick: bool, rounds: int = 2) -> None:
         for target in targets:
             target.proc.terminate()
             target.proc.wait(10)
-    _summary(bench, saturation, instance)
     print(f"mean outbox batch (rows per commit, whole run): {batches:.2f}")
+    return _summary(bench, saturation, instance)
 
 
 def _mean_batch(port: int) -> float:
@@ -443,7 +464,7 @@ def _mean_batch(port: int) -> float:
     return values.get("deskmate_outbox_batch_size_sum", 0.0) / count if count else float("nan")
 
 
-def _summary(bench: Bench, saturation: dict[str, list[float]], instance: Path) -> None:
+def _summary(bench: Bench, saturation: dict[str, list[float]], instance: Path) -> int:
     median = {name: statistics.median(values) for name, values in saturation.items()}
     intake, bare, no_store = median["intake"], median["bare"], median["no-store"]
     with sqlite3.connect(instance / "deskmate.db") as conn:
@@ -460,6 +481,7 @@ def _summary(bench: Bench, saturation: dict[str, list[float]], instance: Path) -
         f"intake requests sent {bench.sent['intake']}, answered 200 {bench.ok['intake']}, "
         f"rows stored {rows}, lost {bench.ok['intake'] - rows}"
     )
+    return 1 if rows != bench.ok["intake"] else 0
 
 
 if __name__ == "__main__":
