@@ -115,12 +115,12 @@ class EventRecord(Base):
 
     __tablename__ = "webhook_events"
     __table_args__ = (
-        UniqueConstraint("workspace_id", "notification_id"),
+        UniqueConstraint("workspace_id", "notification_id"),  # also serves lookups by workspace
         Index("ix_webhook_events_status_available_at", "status", "available_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ID, index=True)
+    workspace_id: Mapped[str] = mapped_column(ID)
     notification_id: Mapped[str] = mapped_column(KEY)
     topic: Mapped[str] = mapped_column(String(128))
     conversation_id: Mapped[str | None] = mapped_column(ID, index=True)
@@ -282,14 +282,3 @@ class SyncState(Base):
     last_run_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class CachedContact(Base):
-    """An Intercom contact fetched for enrichment, reused until its TTL runs out."""
-
-    __tablename__ = "contact_cache"
-
-    workspace_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    contact_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
