@@ -20,23 +20,13 @@ from deskmate.core.config import (
     starter_text,
     write_starter,
 )
-from deskmate.core.intake import WEBHOOK_PATH
+from deskmate.core.intercom.webhooks import WEBHOOK_PATH
 from deskmate.core.plugins import (
     add_plugin_commands,
     did_you_mean,
     make_plugin_manager,
     plugin_table,
 )
-from deskmate.core.server import (
-    DEFAULT_THREADS,
-    bind,
-    embedded_worker,
-    listen_url,
-    prepare_app,
-    run,
-)
-from deskmate.core.store.db import DatabaseError
-from deskmate.core.verify import render_text, verify_settings
 
 LAZY_COMMANDS = {
     "ask": "deskmate.core.brain.commands:ask",
@@ -45,7 +35,9 @@ LAZY_COMMANDS = {
     "events": "deskmate.core.operations:events",
     "knowledge": "deskmate.core.knowledge_cli:knowledge_group",
     "sandbox": "deskmate.core.sandbox.command:sandbox_command",
+    "serve": "deskmate.core.server:serve",
     "sessions": "deskmate.core.operations:sessions",
+    "verify": "deskmate.core.verify:verify",
     "worker": "deskmate.core.operations:worker",
 }
 """Commands imported only when they run (or are listed), so every command starts quickly."""
@@ -122,20 +114,6 @@ def check_config(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
-@click.pass_context
-def verify(ctx: click.Context, as_json: bool) -> None:
-    """Check each workspace's Intercom credentials and set-up; print the webhook to configure.
-
-    Exits 1 when a check fails; every failing line says what to do.
-    """
-    settings, host = load_config(ctx)
-    report = verify_settings(settings, email_channel="email" in host.loaded())
-    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else render_text(report))
-    ctx.exit(0 if report.ok else 1)
-
-
-@cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include deskmate's built-in defaults.")
 @click.option("--hook", "hook_name", metavar="NAME", help="Only plugins implementing this hook.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -161,36 +139,6 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
         click.echo(json.dumps([i.as_dict() for i in infos], indent=2))
         return
     click.echo(plugin_table(infos))
-
-
-@cli.command()
-@click.option("--host", "listen", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256))
-@click.option(
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(0, 64),
-    help="Job consumer threads in this process; 0 when `deskmate worker` processes do the work.",
-)
-@click.pass_context
-def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int) -> None:
-    """Apply database migrations, then serve webhooks and pages with waitress until stopped."""
-    settings, host = load_config(ctx)
-    try:
-        app = prepare_app(settings, host)
-        server = bind(app, listen=listen, port=port, threads=threads)
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(
-            f"can't listen on {listen}:{port}: {exc.strerror or exc}. "
-            "Choose another --port or stop the program using it."
-        ) from None
-    click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
-    run(server, settings, host, [embedded_worker(workers)], app=app)
-    click.echo("deskmate stopped")
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ from deskmate.core.intercom.webhooks import (
     CONVERSATION_TOPICS,
     CUSTOMER_TOPICS,
     PING,
+    WEBHOOK_PATH,
     MalformedNotification,
     UnprocessableEvent,
     app_id_of,
@@ -59,7 +60,6 @@ from deskmate.core.store.models import EventRecord, EventStatus
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/intercom"
 MAX_BODY_BYTES = 1 << 20
 COMMIT_TIMEOUT_SECONDS = 10.0
 MAX_BATCH = 256

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+import click
 import waitress
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from deskmate.core.app import create_app
+from deskmate.core.clicontext import load_config
 from deskmate.core.config import Settings
 from deskmate.core.intake import set_dispatcher
 from deskmate.core.plugins import PluginHost
@@ -153,3 +155,33 @@ def listen_url(server: BaseWSGIServer | MultiSocketServer) -> str:
     else:
         host, port = server.effective_host, server.effective_port
     return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+
+@click.command()
+@click.option("--host", "listen", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Job consumer threads in this process; 0 when `deskmate worker` processes do the work.",
+)
+@click.pass_context
+def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int) -> None:
+    """Apply database migrations, then serve webhooks and pages with waitress until stopped."""
+    settings, host = load_config(ctx)
+    try:
+        app = prepare_app(settings, host)
+        server = bind(app, listen=listen, port=port, threads=threads)
+    except db.DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(
+            f"can't listen on {listen}:{port}: {exc.strerror or exc}. "
+            "Choose another --port or stop the program using it."
+        ) from None
+    click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
+    run(server, settings, host, [embedded_worker(workers)], app=app)
+    click.echo("deskmate stopped")

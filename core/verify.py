@@ -12,17 +12,19 @@ last webhook arrived, and the recent conversations the AI left alone with the re
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from deskmate.core.clicontext import load_config
 from deskmate.core.config import REGION_BASE_URLS, Settings, WorkspaceSettings
-from deskmate.core.intake import WEBHOOK_PATH
 from deskmate.core.intercom.client import IntercomClient, RetryPolicy, base_url_for
 from deskmate.core.intercom.errors import (
     ConnectionFailed,
@@ -32,6 +34,7 @@ from deskmate.core.intercom.errors import (
     Timeout,
     Unauthorized,
 )
+from deskmate.core.intercom.webhooks import WEBHOOK_PATH
 from deskmate.core.reports import Activity, workspace_activity
 from deskmate.core.store.db import DatabaseError, make_engine, make_session_factory, masked
 from deskmate.core.store.models import utcnow
@@ -547,3 +550,17 @@ def _render_checks(checks: Iterable[Check]) -> list[str]:
         if check.fix and check.status in ("fail", "warn"):
             lines.append(f"      fix: {check.fix}")
     return lines
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Check each workspace's Intercom credentials and set-up; print the webhook to configure.
+
+    Exits 1 when a check fails; every failing line says what to do.
+    """
+    settings, host = load_config(ctx)
+    report = verify_settings(settings, email_channel="email" in host.loaded())
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else render_text(report))
+    ctx.exit(0 if report.ok else 1)

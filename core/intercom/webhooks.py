@@ -32,6 +32,9 @@ from marshmallow import fields, validate
 from deskmate.core.intercom.models import Conversation, WebhookEvent
 from deskmate.core.intercom.parse import ShapeError, conversation_from_item, parse_timestamp
 
+WEBHOOK_PATH = "/webhooks/intercom"
+"""Where deskmate receives Intercom's notifications (the URL to paste into the Developer Hub)."""
+
 __all__ = [
     "ARTICLE_TOPICS",
     "CONVERSATION_TOPICS",
