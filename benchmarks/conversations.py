@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
-import requests
 from knowledge_search import NaiveBM25, corpus, pct, queries, timings_ms
 
 from deskmate import hookspecs
@@ -247,11 +246,7 @@ class DecisionClock:
 
 def take_calls(stack: LocalStack) -> list[dict[str, Any]]:
     """The REST calls the sandbox received since the last take (then forgets them)."""
-    url = f"{stack.sandbox_url}/_sandbox/requests"
-    answer = requests.get(url, timeout=10)
-    answer.raise_for_status()
-    requests.delete(url, timeout=10).raise_for_status()
-    return answer.json()["requests"]
+    return stack.sandbox_server.sandbox.requests.take()
 
 
 _CONVERSATION_ACTIONS = {"reply": "reply or note", "tags": "tag", "parts": "assign"}

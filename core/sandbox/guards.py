@@ -139,3 +139,10 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def take(self) -> list[dict[str, Any]]:
+        """The calls received so far, forgotten in the same step (none slips in between)."""
+        with self._lock:
+            taken = list(self._entries)
+            self._entries.clear()
+            return taken

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from deskmate.core.sandbox import SandboxServer
+from deskmate.core.sandbox.guards import RequestLog
 
 AUTH = {"Authorization": "Bearer sandbox-test-token"}
 
@@ -77,3 +79,20 @@ def test_server_closes_promptly_with_keep_alive_connections_open(make_app):
     started = time.monotonic()
     server.close()
     assert time.monotonic() - started < 3  # a server that missed the close waits 5 s
+
+
+def test_taking_the_request_log_while_calls_arrive_counts_each_call_exactly_once() -> None:
+    log = RequestLog(threading.RLock())
+
+    def calls(first: int) -> None:
+        for n in range(first, first + 5_000):
+            log.add("GET", f"/contacts/{n}", "", 200)
+
+    callers = [threading.Thread(target=calls, args=(first,)) for first in range(0, 20_000, 5_000)]
+    for caller in callers:
+        caller.start()
+    taken: list[dict[str, object]] = []
+    while any(caller.is_alive() for caller in callers):
+        taken += log.take()
+    taken += log.take()
+    assert sorted(int(str(e["path"]).rsplit("/", 1)[1]) for e in taken) == list(range(20_000))
