@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -31,6 +32,44 @@ from deskmate.core.store import db
 log = logging.getLogger(__name__)
 
 DEFAULT_THREADS = 8
+QUEUE_LOGGER = "waitress.queue"
+QUEUE_WARNING_INTERVAL = 10.0
+"""At most one of waitress's ``Task queue depth is N`` warnings per this many seconds."""
+
+
+class Throttle(logging.Filter):
+    """Lets one record through per ``interval`` seconds; the next one says how many were held.
+
+    waitress warns ``Task queue depth is N`` for every request that waits for a free thread, so
+    a burst would write one warning per request; the first still says the server is saturated.
+    """
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._next = float("-inf")
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            now = self.clock()
+            if now < self._next:
+                self._held += 1
+                return False
+            held, self._held = self._held, 0
+            self._next = now + self.interval
+        if held:
+            record.msg = f"{record.msg} ({held} more in the last {self.interval:g} s not shown)"
+        return True
+
+
+def throttle_queue_warnings(interval: float = QUEUE_WARNING_INTERVAL) -> None:
+    """Throttle waitress's per-request queue-depth warnings (once per process)."""
+    queue_log = logging.getLogger(QUEUE_LOGGER)
+    if not any(isinstance(f, Throttle) for f in queue_log.filters):
+        queue_log.addFilter(Throttle(interval))
 
 
 class Service(Protocol):
@@ -78,6 +117,7 @@ def bind(
 
     :raises OSError: the address can't be bound (in use, not permitted).
     """
+    throttle_queue_warnings()
     return waitress.create_server(
         app,
         host=listen,
