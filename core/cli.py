@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -28,19 +29,55 @@ from deskmate.core.plugins import (
     plugin_table,
 )
 
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A command imported only when it runs, with the one-line help ``deskmate --help`` shows."""
+
+    path: str  # ``module:attribute``
+    summary: str  # the command's short help; a test keeps it equal to the command's own
+
+
 LAZY_COMMANDS = {
-    "ask": "deskmate.core.brain.commands:ask",
-    "db": "deskmate.core.store.commands:db_group",
-    "demo": "deskmate.core.demo:demo",
-    "events": "deskmate.core.operations:events",
-    "knowledge": "deskmate.core.knowledge_cli:knowledge_group",
-    "sandbox": "deskmate.core.sandbox.command:sandbox_command",
-    "serve": "deskmate.core.server:serve",
-    "sessions": "deskmate.core.operations:sessions",
-    "verify": "deskmate.core.verify:verify",
-    "worker": "deskmate.core.operations:worker",
+    "ask": LazyCommand(
+        "deskmate.core.brain.commands:ask",
+        "Show what the AI would answer to QUESTION, with the hits and their scores.",
+    ),
+    "db": LazyCommand(
+        "deskmate.core.store.commands:db_group", "Apply and inspect deskmate's database migrations."
+    ),
+    "demo": LazyCommand(
+        "deskmate.core.demo:demo",
+        "See deskmate work end to end against the built-in Intercom sandbox (no account needed).",
+    ),
+    "events": LazyCommand(
+        "deskmate.core.operations:events", "List stored webhook events and replay failed ones."
+    ),
+    "knowledge": LazyCommand(
+        "deskmate.core.knowledge_cli:knowledge_group",
+        "Look into the knowledge the AI answers from, and add local files to it.",
+    ),
+    "sandbox": LazyCommand(
+        "deskmate.core.sandbox.command:sandbox_command",
+        "Run a local fake Intercom (REST API, control API, signed webhooks) for demos and tests.",
+    ),
+    "serve": LazyCommand(
+        "deskmate.core.server:serve",
+        "Apply database migrations, then serve webhooks and pages with waitress until stopped.",
+    ),
+    "sessions": LazyCommand(
+        "deskmate.core.operations:sessions", "What the AI saw, decided and did, per conversation."
+    ),
+    "verify": LazyCommand(
+        "deskmate.core.verify:verify",
+        "Check each workspace's Intercom credentials and set-up; print the webhook to configure.",
+    ),
+    "worker": LazyCommand(
+        "deskmate.core.operations:worker",
+        "Run job consumers and the scheduler alone (no web server) until stopped.",
+    ),
 }
-"""Commands imported only when they run (or are listed), so every command starts quickly."""
+"""Commands imported only when they run, so every command (and ``--help``) starts quickly."""
 
 
 class LazyGroup(click.Group):
@@ -51,8 +88,32 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
-            self.add_command(import_string(LAZY_COMMANDS[cmd_name]), cmd_name)
+            self.add_command(import_string(LAZY_COMMANDS[cmd_name].path), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def _listed(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command as listed: a stand-in carrying the summary while it is not imported."""
+        if name in LAZY_COMMANDS and name not in self.commands:
+            return click.Command(name, help=LAZY_COMMANDS[name].summary)
+        return self.get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands without importing the lazy ones (their summary stands in)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            if name in LAZY_COMMANDS and name not in self.commands:
+                command: click.Command | None = click.Command(
+                    name, help=LAZY_COMMANDS[name].summary
+                )
+            else:
+                command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup)

@@ -1,0 +1,35 @@
+"""The command list: lazy commands show their own help without being imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from werkzeug.utils import import_string
+
+from deskmate.core.cli import LAZY_COMMANDS
+
+
+@pytest.mark.parametrize("name", sorted(LAZY_COMMANDS))
+def test_each_lazy_summary_is_the_commands_own_short_help(name: str) -> None:
+    command = import_string(LAZY_COMMANDS[name].path)
+    assert LAZY_COMMANDS[name].summary == command.get_short_help_str(limit=1000)
+
+
+def test_help_lists_every_command_without_importing_the_lazy_ones() -> None:
+    script = (
+        "import sys\n"
+        "from deskmate.core.cli import LAZY_COMMANDS, cli\n"
+        "cli(['--help'], standalone_mode=False)\n"
+        "loaded = [n for n, c in LAZY_COMMANDS.items() if c.path.split(':')[0] in sys.modules]\n"
+        "print('imported:', loaded)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    listed = result.stdout.split("Commands:", 1)[1]
+    for name in LAZY_COMMANDS:
+        assert f"\n  {name} " in listed
+    assert "Show what the AI would answer" in listed
+    assert result.stdout.rstrip().endswith("imported: []")
