@@ -103,12 +103,7 @@ class LazyGroup(click.Group):
         limit = formatter.width - 6 - max(map(len, names), default=0)
         rows = []
         for name in names:
-            if name in LAZY_COMMANDS and name not in self.commands:
-                command: click.Command | None = click.Command(
-                    name, help=LAZY_COMMANDS[name].summary
-                )
-            else:
-                command = self.get_command(ctx, name)
+            command = self._listed(ctx, name)
             if command is not None and not command.hidden:
                 rows.append((name, command.get_short_help_str(limit)))
         if rows:
