@@ -40,6 +40,8 @@ __all__ = [
     "CONVERSATION_TOPICS",
     "CUSTOMER_TOPICS",
     "LEGACY_REASON",
+    "PING",
+    "WEBHOOK_PATH",
     "LegacyPayload",
     "MalformedNotification",
     "UnprocessableEvent",
