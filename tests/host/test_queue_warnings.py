@@ -19,8 +19,10 @@ def _warn(logger: logging.Logger, times: int) -> None:
 
 @pytest.fixture
 def queue_log() -> Iterator[logging.Logger]:
+    """waitress's queue logger with no filters (a server made by an earlier test adds one)."""
     logger = logging.getLogger(QUEUE_LOGGER)
     saved = list(logger.filters)
+    logger.filters.clear()
     yield logger
     logger.filters[:] = saved
 
@@ -42,7 +44,6 @@ def test_a_burst_of_queue_warnings_logs_one_line_then_counts_the_rest(
 
 
 def test_serving_installs_the_throttle_once(queue_log: logging.Logger) -> None:
-    queue_log.filters[:] = [f for f in queue_log.filters if not isinstance(f, Throttle)]
     throttle_queue_warnings()
     throttle_queue_warnings()
     assert sum(isinstance(f, Throttle) for f in queue_log.filters) == 1
@@ -51,7 +52,6 @@ def test_serving_installs_the_throttle_once(queue_log: logging.Logger) -> None:
 def test_bind_throttles_the_queue_warnings_of_the_server_it_makes(
     queue_log: logging.Logger,
 ) -> None:
-    queue_log.filters[:] = [f for f in queue_log.filters if not isinstance(f, Throttle)]
     server = bind(flask.Flask("t"), port=0, threads=1)
     server.close()
     assert any(isinstance(f, Throttle) for f in queue_log.filters)
