@@ -112,16 +112,15 @@ BASELINES = {"bare": bare_view, "no-store": no_store_view}
 
 
 def serve_baseline(kind: str, port: int, threads: int) -> None:
-    """Serve a baseline route (``bare`` or ``no-store``) on the same WSGI server and settings."""
+    """Serve a baseline route (``bare`` or ``no-store``) on the server ``deskmate serve`` makes
+    (:func:`deskmate.core.server.bind`: the same waitress settings and log throttling)."""
     import flask
-    import waitress
+
+    from deskmate.core.server import bind
 
     app = flask.Flask(kind)
     app.add_url_rule(PATH, kind, BASELINES[kind], methods=["POST"])
-    server = waitress.create_server(
-        app, host="127.0.0.1", port=port, threads=threads, clear_untrusted_proxy_headers=True
-    )
-    server.run()
+    bind(app, port=port, threads=threads).run()
 
 
 # -- requests -----------------------------------------------------------------------------------
