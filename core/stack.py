@@ -7,7 +7,6 @@ store and real HTTP between deskmate and the fake Intercom; only Intercom itself
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ from deskmate.core.sandbox.seed import load_workspace
 from deskmate.core.server import bind, listen_url, prepare_app
 from deskmate.core.store.events import list_events
 from deskmate.core.store.models import EventStatus
+from deskmate.core.threaded_server import ThreadedServer
 
 APP_ID = "demo"
 
@@ -101,7 +101,7 @@ class LocalStack:
         state(self.app).settings = self.settings
         self.worker = Worker(self.settings, self.host, workers=self.options.workers)
         set_dispatcher(self.app, QueueDispatcher(self.worker.queue))
-        self._thread = threading.Thread(target=self.server.run, name="deskmate-http", daemon=True)
+        self._running = ThreadedServer(self.server, "deskmate-http")
 
     @property
     def sandbox_url(self) -> str:
@@ -115,7 +115,7 @@ class LocalStack:
         self.sandbox_server.__enter__()
         webhooks = self.sandbox_server.sandbox.webhooks
         webhooks.configure(url=self.url + WEBHOOK_PATH, duplicate=self.options.duplicate_webhooks)
-        self._thread.start()
+        self._running.start()
         self.host.hook.startup(settings=self.settings, app=None)
         self.worker.start()
         return self
@@ -126,9 +126,7 @@ class LocalStack:
     def close(self) -> None:
         self.worker.stop()
         self.sandbox_server.close()
-        for channel in list(self.server._map.values()):
-            channel.close()
-        self._thread.join(5)
+        self._running.stop()
 
     def wait_settled(self, timeout: float = 30.0) -> bool:
         """Wait until every webhook is delivered and every stored event is settled."""

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, request
-from waitress import wasyncore
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
@@ -21,6 +20,7 @@ from deskmate.core.sandbox.runtime import EXTENSION, Sandbox, current_sandbox
 from deskmate.core.sandbox.seed import SeedOptions
 from deskmate.core.sandbox.state import SandboxError, SandboxState
 from deskmate.core.sandbox.webhooks import WebhookDispatcher
+from deskmate.core.threaded_server import ThreadedServer
 
 log = logging.getLogger(__name__)
 
@@ -160,30 +160,24 @@ class SandboxServer:
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server = create_server(app, host=host, port=port, threads=8, ident="sandbox")
-        self.base_url = f"http://{host}:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._server.run, name="sandbox-http", daemon=True)
+        server = create_server(app, host=host, port=port, threads=8, ident="sandbox")
+        self.base_url = f"http://{host}:{server.effective_port}"
+        self._running = ThreadedServer(server, "sandbox-http")
 
     @property
     def sandbox(self) -> Sandbox:
         return self.app.extensions[EXTENSION]
 
     def __enter__(self) -> SandboxServer:
-        self._thread.start()
+        self._running.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        """Close every connection from inside the server's loop (so it ends), then the workers."""
-        server = self._server
-        if self._thread.is_alive():
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            self._thread.join(5)
-        else:
-            wasyncore.close_all(server._map)
-        server.task_dispatcher.shutdown()
+        """Stop serving (see :class:`ThreadedServer`), then the sandbox's webhook sender."""
+        self._running.stop()
         close_sandbox(self.app)
 
 

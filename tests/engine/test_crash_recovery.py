@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from deskmate.core.sandbox import SandboxServer, create_sandbox_app
 from deskmate.core.sandbox.seed import load_workspace
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 from deskmate.core.store.models import ActionRecord, EventRecord, EventStatus
+from deskmate.core.threaded_server import ThreadedServer
 from deskmate.plugins.knowledge_sync import sync_workspace_articles
 
 TOKEN, SECRET, APP_ID = "crash-token", "crash-secret", "crashapp"
@@ -87,13 +87,11 @@ def host(config_path: Path, sandbox: SandboxServer) -> Iterator[str]:
     set_dispatcher(app, QueueDispatcher(JobQueue(make_huey(settings), lambda *_: None)))
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     url = f"http://127.0.0.1:{server.effective_port}"
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    running = ThreadedServer(server, "deskmate-http")
+    running.start()
     sandbox.sandbox.webhooks.configure(url=url + WEBHOOK_PATH)
     yield settings.resolved_database_url()
-    for channel in list(server._map.values()):
-        channel.close()
-    thread.join(5)
+    running.stop()
 
 
 def start_worker(config_path: Path) -> subprocess.Popen[bytes]:

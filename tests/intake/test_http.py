@@ -4,7 +4,6 @@ signed webhooks delivered three times each."""
 from __future__ import annotations
 
 import http.client
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,10 +11,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from waitress import create_server, wasyncore
+from waitress import create_server
 
 from deskmate.core.intake import MAX_BODY_BYTES
 from deskmate.core.sandbox import SandboxServer
+from deskmate.core.threaded_server import ThreadedServer
 from deskmate.testing import TEST_APP_ID
 
 
@@ -23,12 +23,10 @@ from deskmate.testing import TEST_APP_ID
 def live_url(intake: Any) -> Iterator[str]:
     """The intake app served by waitress on a free loopback port."""
     server = create_server(intake.app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    running = ThreadedServer(server, "intake-http")
+    running.start()
     yield f"http://127.0.0.1:{server.effective_port}"
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(5)
-    server.task_dispatcher.shutdown()
+    running.stop()
 
 
 def test_head_answers_200_over_http(live_url: str) -> None:

@@ -1,0 +1,36 @@
+"""A waitress server running in a background thread, stopped cleanly (the sandbox, the local
+stack, tests).
+
+waitress's loop owns its connections: closing them from another thread races the loop over
+file descriptors, and a descriptor closed twice may by then belong to another server's socket or
+pipe. :meth:`ThreadedServer.stop` therefore asks the loop to close everything itself, waits for
+it to end, and only then stops the worker threads.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, MultiSocketServer
+
+
+class ThreadedServer:
+    """Runs ``server`` in a daemon thread named ``name`` between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, server: BaseWSGIServer | MultiSocketServer, name: str) -> None:
+        self.server = server
+        self._thread = threading.Thread(target=server.run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every connection from inside the loop (so it ends), then the worker threads."""
+        server = self.server
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._thread.join(timeout)
+        else:
+            wasyncore.close_all(server._map)
+        server.task_dispatcher.shutdown()
