@@ -68,10 +68,12 @@ def key_label(key: object) -> str:
 
 
 def join_key(prefix: str, key: object) -> str:
+    """The key path ``prefix.key``, with ``key`` labelled as :func:`key_label` does."""
     return f"{prefix}.{key_label(key)}" if prefix else key_label(key)
 
 
 def flatten_errors(messages: Any, schema: Schema | None, prefix: str) -> list[ConfigError]:
+    """marshmallow's nested messages as one :class:`ConfigError` per key path, each with a fix."""
     if not isinstance(messages, dict):
         return _leaves(prefix, messages, None, schema, None)
     errors: list[ConfigError] = []

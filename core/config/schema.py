@@ -38,11 +38,15 @@ class Section(Schema):
 
 
 class ChannelSchema(Section):
+    """``[workspaces.<app_id>.channels.<channel>]``: autopilot and assist for one channel."""
+
     autopilot = Bool(metadata={"example": "autopilot = true"})
     assist = Bool(metadata={"example": "assist = false"})
 
 
 class RoutingSchema(Section):
+    """``[workspaces.<app_id>.routing]``: who takes escalated conversations."""
+
     mode = Str(
         validate=validate.OneOf(
             ["unassigned", "admin", "team"], error="must be one of unassigned, admin, team"
@@ -74,6 +78,8 @@ def _names(example: str) -> fields.List:
 
 
 class HandoffSchema(Section):
+    """``[workspaces.<app_id>.handoff]``: the tags and attributes a handoff writes."""
+
     tag = Str(validate=validate.Length(min=1, max=255), metadata={"example": 'tag = "handed_off"'})
     assist_tag = Str(
         validate=validate.Length(min=1, max=255), metadata={"example": 'assist_tag = "ai_assisted"'}
@@ -95,6 +101,8 @@ class HandoffSchema(Section):
 
 
 class EnrichmentSchema(Section):
+    """``[workspaces.<app_id>.enrichment]``: which custom attributes reach the AI."""
+
     allow = _names('allow = ["plan", "account_manager"]')
     deny = _names('deny = ["internal_notes"]')
     ttl_seconds = Int(
@@ -104,6 +112,8 @@ class EnrichmentSchema(Section):
 
 
 class WorkspaceSchema(Section):
+    """``[workspaces.<app_id>]``: one Intercom workspace."""
+
     name = Str(metadata={"example": 'name = "Acme"'})
     access_token = SecretField(required=True, env_example="INTERCOM_ACCESS_TOKEN")
     client_secret = SecretField(required=True, env_example="INTERCOM_CLIENT_SECRET")
@@ -134,6 +144,8 @@ class WorkspaceSchema(Section):
 
 
 class JobsSchema(Section):
+    """``[jobs]``: the job queue (SQLite or Redis), leases and retries."""
+
     backend = Str(
         validate=validate.OneOf(["sqlite", "redis"], error="must be one of sqlite, redis"),
         metadata={"example": 'backend = "sqlite"'},
@@ -167,6 +179,8 @@ class PluginSectionSchema(Section):
 
 
 class SettingsSchema(Section):
+    """The whole ``deskmate.toml``."""
+
     database_url = ServiceUrlField(
         env_example="DATABASE_URL", schemes=["sqlite", "postgresql", "postgres", "mysql"]
     )

@@ -81,6 +81,7 @@ def secret_reference(value: Any, name: str, env_example: str) -> tuple[str, str]
 
 
 def resolve_secret(source: str, ref: str) -> Secret:
+    """The :class:`Secret` a checked reference points to, read from the environment or the file."""
     sources = _SOURCES.get() or _Sources(os.environ, Path.cwd())
     if source == "env":
         value = sources.env.get(ref)

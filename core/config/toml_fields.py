@@ -46,6 +46,7 @@ class Str(fields.String):
 
 
 def table(schema: type[Schema], **kwargs: Any) -> fields.Nested:
+    """A nested table (``[section]``) checked by ``schema``."""
     return fields.Nested(schema, error_messages={"required": "is required"}, **kwargs)
 
 
@@ -62,6 +63,7 @@ def tables(schema: type[Schema], placeholder: str, key_pattern: str, **kwargs: A
 
 
 def url_field(**kwargs: Any) -> Str:
+    """An http(s) URL string."""
     return Str(
         validate=validate.URL(
             schemes={"http", "https"}, require_tld=False, error="must be an http(s) URL"
