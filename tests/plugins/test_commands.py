@@ -11,8 +11,10 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from werkzeug.utils import import_string
 
 from deskmate import hookimpl
+from deskmate.core.cli import LAZY_COMMANDS, LazyGroup
 from deskmate.core.plugins import add_plugin_commands
 from deskmate.testing import make_host
 
@@ -92,6 +94,19 @@ def test_plugin_cannot_replace_an_existing_command() -> None:
         "register_commands: ValueError: command names already used: serve"
     )
     assert "hello" in group.commands
+
+
+def test_plugin_cannot_replace_a_command_deskmate_imports_only_when_it_runs() -> None:
+    group = LazyGroup()
+    host = make_host(("hijacker", Hijacker()))
+
+    add_plugin_commands(group, host)
+
+    assert host.infos["hijacker"].status == "failed"
+    assert "serve" not in group.commands
+    assert group.get_command(click.Context(group), "serve") is import_string(
+        LAZY_COMMANDS["serve"].path
+    )
 
 
 def test_plugin_failing_halfway_adds_nothing_and_others_still_add() -> None:
