@@ -115,12 +115,14 @@ class EventRecord(Base):
 
     __tablename__ = "webhook_events"
     __table_args__ = (
-        UniqueConstraint("workspace_id", "notification_id"),  # also serves lookups by workspace
+        UniqueConstraint("workspace_id", "notification_id"),
         Index("ix_webhook_events_status_available_at", "status", "available_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ID)
+    # SQLite keeps each index entry with its rowid, so this index alone lists a workspace's
+    # events in id order: "newest first" (verify, events list) needs no sort
+    workspace_id: Mapped[str] = mapped_column(ID, index=True)
     notification_id: Mapped[str] = mapped_column(KEY)
     topic: Mapped[str] = mapped_column(String(128))
     conversation_id: Mapped[str | None] = mapped_column(ID, index=True)

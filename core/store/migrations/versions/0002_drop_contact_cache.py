@@ -1,8 +1,7 @@
-"""Drop the unused contact cache and the outbox's single-column workspace index.
+"""Drop the unused contact cache.
 
 Enrichment caches contacts and companies in each process's memory, so ``contact_cache`` was never
-written; the unique ``(workspace_id, notification_id)`` index already serves lookups by workspace,
-so ``ix_webhook_events_workspace_id`` only cost every intake insert one more index to update.
+written; keeping contact attributes out of the database also keeps them off the disk.
 
 Revision ID: 0002
 Revises: 0001
@@ -22,7 +21,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.drop_index(op.f("ix_webhook_events_workspace_id"), table_name="webhook_events")
     op.drop_table("contact_cache")
 
 
@@ -35,4 +33,3 @@ def downgrade() -> None:
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("workspace_id", "contact_id", name=op.f("pk_contact_cache")),
     )
-    op.create_index(op.f("ix_webhook_events_workspace_id"), "webhook_events", ["workspace_id"])
