@@ -5,10 +5,11 @@ Everything runs in this process on loopback: the sandbox Intercom, the webhook h
 (:class:`~deskmate.core.stack.LocalStack`: the real engine, store, job queue and HTTP between them).
 Every figure is printed next to a baseline measured in the same run:
 
-* **calls per autopilot reply**, counted from the sandbox's request log (``/_sandbox/requests``)
-  phase by phase over a fixed mix: first messages (contact, plus companies when the contact has
-  any; a third of the contacts have none, the others share a few companies), two later messages
-  per conversation, one handoff on first use of the tag, then handoffs in steady state. Baselines:
+* **calls per autopilot reply**, counted from the sandbox's request log (taken in process, read
+  and emptied in one step) phase by phase over a fixed mix: first messages (contact, plus
+  companies when the contact has any; a third of the contacts have none, the others share a
+  few companies), two later messages per conversation, one handoff on first use of the tag, then
+  handoffs in steady state. Baselines:
   the targets (1 per later message, 1.5 over the mix, 4 per handoff) and the best open-source
   peer (1 per reply, no enrichment);
 * **decision latency**: the decision hooks (language, sentiment, enrichment, knowledge search over

@@ -61,7 +61,7 @@ class Throttle(logging.Filter):
             held, self._held = self._held, 0
             self._next = now + self.interval
         if held:
-            record.msg = f"{record.msg} ({held} more in the last {self.interval:g} s not shown)"
+            record.msg = f"{record.msg} ({held} more since the last one shown)"
         return True
 
 

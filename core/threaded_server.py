@@ -12,13 +12,16 @@ from __future__ import annotations
 import threading
 
 from waitress import wasyncore
-from waitress.server import BaseWSGIServer, MultiSocketServer
+from waitress.server import BaseWSGIServer
 
 
 class ThreadedServer:
-    """Runs ``server`` in a daemon thread named ``name`` between :meth:`start` and :meth:`stop`."""
+    """Runs ``server`` in a daemon thread named ``name`` between :meth:`start` and :meth:`stop`.
 
-    def __init__(self, server: BaseWSGIServer | MultiSocketServer, name: str) -> None:
+    ``server`` listens on one socket (what ``create_server`` makes for one host and port).
+    """
+
+    def __init__(self, server: BaseWSGIServer, name: str) -> None:
         self.server = server
         self._thread = threading.Thread(target=server.run, name=name, daemon=True)
 

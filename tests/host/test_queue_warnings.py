@@ -39,7 +39,7 @@ def test_a_burst_of_queue_warnings_logs_one_line_then_counts_the_rest(
         _warn(queue_log, 1)
     assert [r.getMessage() for r in caplog.records] == [
         "Task queue depth is 1",
-        "Task queue depth is 1 (509 more in the last 10 s not shown)",
+        "Task queue depth is 1 (509 more since the last one shown)",
     ]
 
 
