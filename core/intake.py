@@ -444,14 +444,14 @@ class WebhookIntake:
             return Answer(200, "pong", app_id)
         if topic != "unknown" and topic not in STORED_TOPICS:
             return self._ignore(app_id, "unsupported_topic")
-        return self._store(app_id, self._row(app_id, doc, body))
+        return self._store(app_id, self._row(app_id, topic, doc, body))
 
-    def _row(self, app_id: str, doc: dict[str, Any], body: bytes) -> OutboxRow:
+    def _row(self, app_id: str, topic: str, doc: dict[str, Any], body: bytes) -> OutboxRow:
         now = datetime.now(UTC)
         row = OutboxRow(
             workspace_id=app_id,
             notification_id=notification_key(doc, body),
-            topic=topic_of(doc),
+            topic=topic,
             payload=body.decode("utf-8"),
             status=EventStatus.QUEUED,
             received_at=now,

@@ -416,10 +416,10 @@ def add_plugin_commands(group: click.Group, host: PluginHost) -> None:
     already exists (``serve``, another plugin's): it is failed instead, with the clashing names.
     """
     scratch = click.Group()
-    existing = set(group.list_commands(click.Context(group)))  # lazy commands too
+    context = click.Context(group)
 
     def adopt(_result: object) -> None:
-        taken = sorted(set(scratch.commands) & (existing | set(group.commands)))
+        taken = sorted(set(scratch.commands) & set(group.list_commands(context)))  # lazy ones too
         if taken:
             raise ValueError(f"command names already used: {', '.join(taken)}")
         for name, command in scratch.commands.items():
