@@ -29,11 +29,22 @@ class ThreadedServer:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Close every connection from inside the loop (so it ends), then the worker threads."""
+        """Close every connection from inside the loop (so it ends), then the worker threads.
+
+        When the loop can't be woken (its wake-up pipe is already closed), the connections are
+        closed from here instead, and the loop ends on its next turn.
+        """
         server = self.server
-        if self._thread.is_alive():
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            self._thread.join(timeout)
-        else:
+        if not (self._thread.is_alive() and self._close_inside_loop()):
             wasyncore.close_all(server._map)
+        self._thread.join(timeout)
         server.task_dispatcher.shutdown()
+
+    def _close_inside_loop(self) -> bool:
+        """Ask the loop to close everything; ``False`` if it could not be woken."""
+        server = self.server
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            return False
+        return True
