@@ -10,10 +10,11 @@ import click
 from werkzeug.utils import import_string
 
 from deskmate import __version__
-from deskmate.core.clicontext import CliState, load_config
+from deskmate.core.clicontext import CliState, accept_config_option, load_config, print_problems
 from deskmate.core.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG_NAME,
+    check_config,
     config_path,
     describe,
     env_references,
@@ -89,7 +90,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
             self.add_command(import_string(LAZY_COMMANDS[cmd_name].path), cmd_name)
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            accept_config_option(command)
+        return command
 
     def _listed(self, ctx: click.Context, name: str) -> click.Command | None:
         """The command as listed: a stand-in carrying the summary while it is not imported."""
@@ -161,12 +165,21 @@ def init(ctx: click.Context, target: Path | None, force: bool) -> None:
 
 
 @cli.command("check-config")
+@click.option("--json", "as_json", is_flag=True, help="Print {ok, problems: [{location, …}]}.")
 @click.pass_context
-def check_config(ctx: click.Context) -> None:
-    """Validate the config and every plugin section; print a summary, or every problem (exit 2)."""
-    settings, host = load_config(ctx, strict=True)
-    click.echo("\n".join(describe(settings, host)))
-    click.echo("The configuration is valid.")
+def check_config_command(ctx: click.Context, as_json: bool) -> None:
+    """Check the config and every enabled plugin; print a summary, or every problem (exit 2)."""
+    state = ctx.find_object(CliState) or CliState()
+    report = check_config(state.config_path)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    elif report.ok and report.settings is not None and report.host is not None:
+        click.echo("\n".join(describe(report.settings, report.host)))
+        click.echo("The configuration is valid.")
+    else:
+        print_problems(report.problems)
+    if not report.ok:
+        ctx.exit(2)
 
 
 @cli.command()

@@ -3,13 +3,14 @@ the database it names, migrated."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 from sqlalchemy import Engine
 
-from deskmate.core.config import ConfigInvalid, Settings, load
+from deskmate.core.config import ConfigError, ConfigInvalid, Settings, load
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.db import DatabaseError, make_engine, upgrade
 
@@ -23,25 +24,58 @@ class CliState:
 
 
 def load_config(
-    ctx: click.Context | None = None, *, strict: bool = False
+    ctx: click.Context | None = None, *, report: bool = False
 ) -> tuple[Settings, PluginHost]:
     """Return ``(settings, plugin host)`` for the ``--config`` file, loaded once per run.
 
     On an invalid config, print every problem as ``path: message (hint)`` to stderr and exit 2.
-    ``strict`` also treats an invalid plugin section as fatal instead of failing that plugin.
+    A plugin that fails (to load, or on its section) is left out; ``report`` logs why, once per
+    plugin — for the long-running commands whose log is read. Other commands stay quiet about
+    it: ``deskmate plugins`` and ``deskmate check-config`` say why.
     """
     ctx = ctx or click.get_current_context()
     state = ctx.find_object(CliState) or CliState()
     if state.loaded is None:
         try:
-            state.loaded = load(state.config_path, strict=strict)
+            state.loaded = load(state.config_path, quiet=not report)
         except ConfigInvalid as exc:
-            for error in exc.errors:
-                click.echo(str(error), err=True)
-            count = len(exc.errors)
-            click.echo(f"{count} problem{'s' * (count != 1)} in the configuration.", err=True)
+            print_problems(exc.errors)
             ctx.exit(2)
     return state.loaded
+
+
+def print_problems(errors: Sequence[ConfigError]) -> None:
+    """Print each configuration problem, then how many there are, to stderr."""
+    for error in errors:
+        click.echo(str(error).replace("\n", "\n    "), err=True)
+    count = len(errors)
+    click.echo(f"{count} problem{'s' * (count != 1)} in the configuration.", err=True)
+
+
+def accept_config_option(command: click.Command) -> None:
+    """Let ``command`` (and a group's subcommands) take ``--config`` after its name too, as in
+    ``deskmate verify --config x.toml``; it replaces the one given before the command."""
+    if not any(param.name == "config_after_command" for param in command.params):
+        command.params.append(
+            click.Option(
+                ["--config", "config_after_command"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                expose_value=False,
+                is_eager=True,
+                callback=_use_config,
+                help="Config file (also accepted before the command).",
+            )
+        )
+    for sub in getattr(command, "commands", {}).values():
+        accept_config_option(sub)
+
+
+def _use_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is None:
+        return
+    state = ctx.find_object(CliState)
+    if state is not None:
+        state.config_path, state.loaded = value, None
 
 
 def migrated_engine(ctx: click.Context | None = None) -> Engine:

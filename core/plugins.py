@@ -21,6 +21,7 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -358,9 +359,17 @@ def _load_one(
         plugin = load()
         host.register(plugin, name, version=version or _module_version(plugin), default=False)
     except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end the host
-        host.fail(name, f"{type(exc).__name__}: {exc}", version)
+        host.fail(name, f"{type(exc).__name__}: {exc}{raised_at(exc)}", version)
         if strict:
             raise
+
+
+def raised_at(exc: BaseException) -> str:
+    """Where ``exc`` was raised, as `` (at FILE, line N)`` — the innermost frame outside
+    deskmate's and pluggy's own code — or ``""`` when every frame is theirs."""
+    own = (os.path.dirname(pluggy.__file__), os.path.dirname(__file__))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(own)]
+    return f" (at {frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
 
 
 def _module_version(plugin: object) -> str | None:
@@ -441,5 +450,5 @@ def plugin_table(infos: Sequence[PluginInfo]) -> str:
         lines.append("  ".join([*cells, row[3]]).rstrip())
         reason = infos[index - 1].reason if index else None
         if reason:
-            lines.append(f"    reason: {reason}")
+            lines.append("    reason: " + reason.replace("\n", "\n            "))
     return "\n".join(lines)

@@ -11,9 +11,11 @@ settings alone; :func:`settings_from_mapping` for an already parsed mapping (tes
 
 The package, one job a module: ``settings`` (the dataclasses), ``schema`` and ``toml_fields``
 (what the file may say), ``secret_refs`` (secret references), ``errors`` (problems and their
-fixes), ``loading`` (file to settings and plugin host), ``starter`` (``deskmate init``'s file).
+fixes), ``loading`` (file to settings and plugin host), ``starter`` (``deskmate init``'s file),
+``check`` (``deskmate check-config``: every problem at once).
 """
 
+from deskmate.core.config.check import ConfigReport, check_config
 from deskmate.core.config.errors import (
     ConfigError,
     ConfigInvalid,
@@ -88,6 +90,7 @@ __all__ = [
     "ChannelSwitches",
     "ConfigError",
     "ConfigInvalid",
+    "ConfigReport",
     "EnrichmentPolicy",
     "EnrichmentSchema",
     "HandoffPolicy",
@@ -109,6 +112,7 @@ __all__ = [
     "Str",
     "WorkspaceSchema",
     "WorkspaceSettings",
+    "check_config",
     "check_plugin_sections",
     "config_keys",
     "config_path",

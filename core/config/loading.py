@@ -264,7 +264,7 @@ def _section_schema(declared: Any) -> Schema:
     return type(f"{base.__name__}Section", (base,), {"enabled": Bool(load_default=True)})()
 
 
-def _check_channels(settings: Settings, host: PluginHost) -> list[ConfigError]:
+def check_channels(settings: Settings, host: PluginHost) -> list[ConfigError]:
     """A channel override must name an installed plugin, or it would silently do nothing."""
     return [
         ConfigError(
@@ -278,11 +278,49 @@ def _check_channels(settings: Settings, host: PluginHost) -> list[ConfigError]:
     ]
 
 
+def check_plugins(
+    raw: Mapping[str, Any], host: PluginHost, env: Mapping[str, str], base: Path
+) -> tuple[dict[str, dict[str, Any]], list[ConfigError]]:
+    """Validate every ``[plugins.*]`` section of the raw config on ``host`` (secrets from
+    ``env``, files from ``base``); return the validated sections and the problems.
+
+    A problem fails its plugin quietly here: the caller reports it once, with its fix.
+    """
+    tables = plugin_tables(raw)
+    quiet, host.quiet = host.quiet, True
+    try:
+        with secret_sources(env, base):
+            sections, errors = check_plugin_sections(tables, host)
+    finally:
+        host.quiet = quiet
+    return sections, [_with_section_fix(error, tables) for error in errors]
+
+
+def plugin_tables(raw: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The ``[plugins.*]`` tables of a parsed config, whatever else is wrong with it."""
+    plugins = raw.get("plugins")
+    return dict(plugins) if isinstance(plugins, Mapping) else {}
+
+
+def _with_section_fix(error: ConfigError, tables: Mapping[str, Any]) -> ConfigError:
+    """A problem in a plugin section the config doesn't have says to add it (or to turn the
+    plugin off), instead of a bare "Missing data for required field"."""
+    parts = error.path.split(".")
+    if error.hint or len(parts) < 3 or parts[0] != "plugins" or parts[1] in tables:
+        return error
+    fix = (
+        f"the plugin needs it: add a [plugins.{parts[1]}] section with {parts[2]} = …, "
+        "or turn the plugin off there with enabled = false"
+    )
+    return replace(error, hint=fix)
+
+
 def load(
     path: Path | None = None,
     env: Mapping[str, str] | None = None,
     *,
     strict: bool | None = None,
+    quiet: bool = False,
     entry_points: Sequence[metadata.EntryPoint] | None = None,
     extra_plugins: Sequence[tuple[str, object]] = (),
 ) -> tuple[Settings, PluginHost]:
@@ -290,7 +328,9 @@ def load(
 
     ``settings.plugins`` holds the validated section of each loaded plugin. A plugin whose
     section is invalid is failed and the host goes on without it — unless ``strict`` (default:
-    ``DESKMATE_STRICT_PLUGINS``), when every problem is raised. ``entry_points`` and
+    ``DESKMATE_STRICT_PLUGINS``), when every problem is raised. Each plugin problem is logged
+    once as a warning, or at debug level when ``quiet`` (a command whose output is not about
+    plugins: ``deskmate plugins`` and ``check-config`` report them). ``entry_points`` and
     ``extra_plugins`` are passed to :func:`~deskmate.core.plugins.make_plugin_manager`.
 
     :raises ConfigInvalid: the core config is invalid, or ``strict`` and a plugin section is.
@@ -298,18 +338,21 @@ def load(
     env = os.environ if env is None else env
     settings = load_settings(path, env)
     host = make_plugin_manager(
-        settings.plugins, env=env, entry_points=entry_points, extra_plugins=extra_plugins
+        settings.plugins,
+        env=env,
+        entry_points=entry_points,
+        extra_plugins=extra_plugins,
+        quiet=quiet,
     )
     base = settings.source_path.parent if settings.source_path else Path.cwd()
-    with secret_sources(env, base):
-        sections, errors = check_plugin_sections(settings.plugins, host)
-    errors += _check_channels(settings, host)
+    sections, errors = check_plugins({"plugins": settings.plugins}, host, env, base)
+    errors += check_channels(settings, host)
     if strict is None:
         strict = env_flag(env, "DESKMATE_STRICT_PLUGINS")
     if errors and strict:
         raise ConfigInvalid(errors)
     for error in errors:
-        log.warning("config: %s", error)
+        log.log(logging.DEBUG if quiet else logging.WARNING, "config: %s", error)
     return replace(settings, plugins=sections), host
 
 

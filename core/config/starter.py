@@ -6,6 +6,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+PLACEHOLDER_APP_ID = "your_app_id"
+PLACEHOLDER_ADMIN_ID = "replace_with_the_ai_admin_id"
+PLACEHOLDER_HOST = "deskmate.example.com"
+"""What the starter says until it is filled in; ``check-config`` flags each one left unchanged."""
+
 
 def starter_text() -> str:
     """The commented starter config that ``deskmate init`` writes."""

@@ -22,7 +22,7 @@ SECRET_ENV = {
 }
 
 MINIMAL = """
-public_url = "https://deskmate.example.com/"
+public_url = "https://help.acme.test/"
 admin_token = { env = "DESKMATE_ADMIN_TOKEN" }
 
 [workspaces.abc123]

@@ -28,7 +28,7 @@ def test_minimal_config_loads_with_documented_defaults(write_config, env):
     assert ws.channel("messenger").autopilot is True
     assert ws.handoff.tag == "opencx_handed_off"
     assert ws.api_base_url() == "https://api.intercom.io"
-    assert settings.public_url == "https://deskmate.example.com"
+    assert settings.public_url == "https://help.acme.test"
     assert settings.jobs_backend == "sqlite"
 
 

@@ -42,13 +42,14 @@ def by_name(rows: list[dict]) -> dict[str, dict]:
 
 
 @pytest.mark.usefixtures("good_and_broken")
-def test_broken_plugin_is_reported_and_the_good_one_runs() -> None:
+def test_broken_plugin_is_reported_and_the_good_one_runs(tmp_path: Path) -> None:
     host = make_plugin_manager()
 
     good, broken = host.infos["good"], host.infos["broken"]
     assert (good.status, good.version, good.hooks) == ("loaded", "1.2.0", ["inbound_message"])
     assert broken.status == "failed"
-    assert broken.reason == "RuntimeError: boom while importing"
+    where = tmp_path / "site" / "deskmate_broken_plugin.py"
+    assert broken.reason == f"RuntimeError: boom while importing (at {where}, line 2)"
     host.hook.inbound_message(turn=make_turn(), message=make_message("still served"))
     assert sys.modules["deskmate_good_plugin"].CALLS == ["still served"]
 
@@ -74,7 +75,7 @@ def test_plugins_endpoint_shows_loaded_and_failed_plugins(settings: Settings) ->
 
     assert rows["good"]["status"] == "loaded"
     assert rows["broken"]["status"] == "failed"
-    assert rows["broken"]["reason"] == "RuntimeError: boom while importing"
+    assert rows["broken"]["reason"].startswith("RuntimeError: boom while importing (at ")
 
 
 @pytest.mark.usefixtures("good_and_broken")
@@ -85,7 +86,8 @@ def test_plugins_table_prints_the_failure_reason() -> None:
     lines = result.output.splitlines()
     broken = next(i for i, line in enumerate(lines) if line.startswith("broken "))
     assert "failed" in lines[broken]
-    assert lines[broken + 1].strip() == "reason: RuntimeError: boom while importing"
+    assert lines[broken + 1].strip().startswith("reason: RuntimeError: boom while importing")
+    assert lines[broken + 1].endswith("deskmate_broken_plugin.py, line 2)")
 
 
 def test_plugins_command_honours_the_config(
@@ -164,13 +166,16 @@ def test_strict_mode_reraises_the_import_error(install_dist: Install) -> None:
         make_plugin_manager(env={"DESKMATE_STRICT_PLUGINS": "1"})
 
 
-def test_plugin_calling_sys_exit_at_import_does_not_end_the_host(install_dist: Install) -> None:
+def test_plugin_calling_sys_exit_at_import_does_not_end_the_host(
+    install_dist: Install, tmp_path: Path
+) -> None:
     install_dist("quitter", "deskmate_quitter_plugin", "import sys\nsys.exit(3)\n")
 
     host = make_plugin_manager(env={})
 
     assert host.infos["quitter"].status == "failed"
-    assert host.infos["quitter"].reason == "SystemExit: 3"
+    where = tmp_path / "site" / "deskmate_quitter_plugin.py"
+    assert host.infos["quitter"].reason == f"SystemExit: 3 (at {where}, line 2)"
 
 
 def test_config_section_disables_a_plugin() -> None:
