@@ -38,7 +38,7 @@ def _sessions() -> sessionmaker[Session]:
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
 def worker(workers: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run job consumers and the scheduler alone (no web server) until stopped."""
-    settings, host = load_config()
+    settings, host = load_config(report=True)
     migrated_engine().dispose()
     host.hook.startup(settings=settings, app=None)
     runner = Worker(settings, host, workers=workers)

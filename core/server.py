@@ -211,7 +211,7 @@ def listen_url(server: BaseWSGIServer | MultiSocketServer) -> str:
 @click.pass_context
 def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int) -> None:
     """Apply database migrations, then serve webhooks and pages with waitress until stopped."""
-    settings, host = load_config(ctx)
+    settings, host = load_config(ctx, report=True)
     try:
         app = prepare_app(settings, host)
         server = bind(app, listen=listen, port=port, threads=threads)
