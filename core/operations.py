@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from typing import Any
 
 import click
 from prometheus_client import start_http_server
@@ -16,8 +17,13 @@ from deskmate.core.jobs import JobQueue, make_huey
 from deskmate.core.reports import event_summary, session_detail, session_summary
 from deskmate.core.runtime import Worker
 from deskmate.core.store.db import make_session_factory
-from deskmate.core.store.events import list_events, replay_event
-from deskmate.core.store.models import EventStatus, SessionRecord
+from deskmate.core.store.events import (
+    ReplayRefused,
+    event_outcomes,
+    list_events,
+    replay_event,
+)
+from deskmate.core.store.models import EventRecord, EventStatus, SessionRecord
 
 RECORD_ID = click.IntRange(1, 2**63 - 1)
 """Ids of stored rows: positive, and small enough for every database."""
@@ -78,10 +84,12 @@ def events() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--json", "as_json", is_flag=True)
 def events_list(failed: bool, status: str | None, limit: int, as_json: bool) -> None:
-    """Newest first: id, status, topic, conversation, attempts and why."""
+    """Newest first: id, status, topic, conversation, attempts and why (and earlier outcomes)."""
     status = EventStatus.DEAD if failed else status
     with _sessions()() as db:
-        rows = [event_summary(e) for e in list_events(db, status=status, limit=limit)]
+        found = list_events(db, status=status, limit=limit)
+        earlier = event_outcomes(db, [e.id for e in found])
+        rows = [event_summary(e, earlier[e.id]) for e in found]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -93,14 +101,67 @@ def events_list(failed: bool, status: str | None, limit: int, as_json: bool) -> 
             f"{r['id']:>6} {r['status']:<13} {r['topic']:<30} "
             f"conv {r['conversation'] or '-':<12} tries {r['attempts']}{why}"
         )
+        for line in _earlier_lines(r["earlier"]):
+            click.echo(f"{'':>7}{line}")
+
+
+@events.command("show")
+@click.argument("event_id", type=RECORD_ID)
+@click.option("--json", "as_json", is_flag=True)
+def events_show(event_id: int, as_json: bool) -> None:
+    """One event: its status, why, and every earlier outcome replays kept."""
+    with _sessions()() as db:
+        record = db.get(EventRecord, event_id)
+        if record is None:
+            raise click.ClickException(f"no event {event_id}; see `deskmate events list`")
+        data = event_summary(record, event_outcomes(db, [event_id])[event_id])
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(
+        f"event {data['id']} · {data['topic']} · conversation {data['conversation'] or '-'} · "
+        f"received {data['received_at'][:19]}"
+    )
+    click.echo(f"now: {data['status']}, tries {data['attempts']}")
+    if data["reason"]:
+        click.echo(f"why: {' '.join(data['reason'].split())}")
+    for line in _earlier_lines(data["earlier"]) or ["no earlier outcomes (never replayed)"]:
+        click.echo(line)
+
+
+def _earlier_lines(earlier: list[dict[str, Any]]) -> list[str]:
+    """One line per earlier outcome, oldest first: what it was, and when a replay replaced it."""
+    lines = []
+    for o in earlier:
+        why = "  " + " ".join(o["reason"].split()) if o["reason"] else ""
+        lines.append(
+            f"earlier: {o['status']}, tries {o['attempts']}, replayed {o['replayed_at'][:19]}{why}"
+        )
+    return lines
 
 
 @events.command("replay")
 @click.argument("event_id", type=RECORD_ID)
-def events_replay(event_id: int) -> None:
-    """Queue an event again from scratch; a running worker or `serve` picks it up."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also replay an event that ended done or skipped (its outcome is kept in its history).",
+)
+def events_replay(event_id: int, force: bool) -> None:
+    """Queue an event again from scratch; a running worker or `serve` picks it up.
+
+    An event that ended done or skipped is refused unless --force; the earlier outcome is kept
+    and shown by `deskmate events show`.
+    """
     with _sessions().begin() as db:
-        event = replay_event(db, event_id)
+        try:
+            event = replay_event(db, event_id, force=force)
+        except ReplayRefused as refused:
+            raise click.ClickException(
+                f"{refused}; replaying it runs the conversation again. Nothing was changed. "
+                f"Pass --force to replay it anyway (its outcome is kept: "
+                f"`deskmate events show {event_id}`)"
+            ) from None
         if event is None:
             raise click.ClickException(
                 f"event {event_id} does not exist or is running now; see `deskmate events list`"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS
 from deskmate.core.store.audit import audit_trail
-from deskmate.core.store.models import EventRecord, EventStatus, SessionRecord
+from deskmate.core.store.models import EventOutcome, EventRecord, EventStatus, SessionRecord
 from deskmate.core.store.sessions import history
 
 LEFT_ALONE = 10
@@ -43,8 +44,9 @@ def session_summary(record: SessionRecord) -> dict[str, Any]:
     }
 
 
-def event_summary(record: EventRecord) -> dict[str, Any]:
-    """A stored webhook event's fields, as JSON-ready values (``deskmate events list``)."""
+def event_summary(record: EventRecord, earlier: Sequence[EventOutcome] = ()) -> dict[str, Any]:
+    """A stored webhook event's fields and its ``earlier`` outcomes (kept by replays), as
+    JSON-ready values (``deskmate events list`` and ``events show``)."""
     return {
         "id": record.id,
         "workspace": record.workspace_id,
@@ -54,6 +56,16 @@ def event_summary(record: EventRecord) -> dict[str, Any]:
         "attempts": record.attempts,
         "received_at": record.received_at.isoformat(),
         "reason": record.reason,
+        "earlier": [
+            {
+                "status": o.status,
+                "reason": o.reason,
+                "attempts": o.attempts,
+                "processed_at": o.processed_at.isoformat() if o.processed_at else None,
+                "replayed_at": o.replayed_at.isoformat(),
+            }
+            for o in earlier
+        ],
     }
 
 

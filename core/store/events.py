@@ -3,18 +3,21 @@
 An event is ``queued`` until a run claims it (``processing``, with a lease), then ends ``done``,
 ``skipped``, ``unprocessable`` or ``dead``; a retryable failure puts it back as ``failed`` with a
 later ``available_at``. A run that dies leaves its events ``processing`` past their lease, and
-:func:`due_events` hands them to the sweeper again.
+:func:`due_events` hands them to the sweeper again. :func:`replay_event` queues an event again
+and keeps its earlier outcome in ``webhook_event_outcomes``; one that ended ``done`` or
+``skipped`` only when forced.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import MAX_ID, MAX_KEY, EventRecord, EventStatus
+from deskmate.core.store.models import MAX_ID, MAX_KEY, EventOutcome, EventRecord, EventStatus
 from deskmate.core.store.sql import check_id, insert, now_or
 
 MAX_TOPIC = 128
@@ -198,17 +201,46 @@ def list_events(
     return list(session.scalars(stmt))
 
 
+class ReplayRefused(Exception):
+    """The event ended ``done`` or ``skipped``: replaying it runs the conversation again, so it
+    needs ``force``. Nothing was changed."""
+
+    def __init__(self, event_id: int, status: str) -> None:
+        super().__init__(f"event {event_id} ended {status}")
+        self.event_id, self.status = event_id, status
+
+
+SETTLED = (EventStatus.DONE, EventStatus.SKIPPED)
+"""Outcomes a replay must be forced to undo: the event was handled, or deliberately left."""
+
+
 def replay_event(
-    session: Session, event_id: int, *, now: datetime | None = None
+    session: Session, event_id: int, *, force: bool = False, now: datetime | None = None
 ) -> EventRecord | None:
-    """Queue a settled or dead event again from scratch; ``None`` if it doesn't exist or a
-    live run holds it."""
+    """Queue an event again from scratch, keeping its outcome so far in its history
+    (:func:`event_outcomes`); ``None`` if it doesn't exist or a live run holds it.
+
+    :raises ReplayRefused: it ended ``done`` or ``skipped`` and ``force`` is false.
+    """
     now = now_or(now)
     event = session.get(EventRecord, event_id)
     if event is None:
         return None
     if event.status == EventStatus.PROCESSING and event.lease_until and event.lease_until > now:
         return None
+    if event.status in SETTLED and not force:
+        raise ReplayRefused(event_id, event.status)
+    if event.attempts or event.status != EventStatus.QUEUED:
+        session.add(
+            EventOutcome(
+                event_id=event.id,
+                status=event.status,
+                reason=event.reason,
+                attempts=event.attempts,
+                processed_at=event.processed_at,
+                replayed_at=now,
+            )
+        )
     event.status = EventStatus.QUEUED
     event.reason = None
     event.attempts = 0
@@ -217,6 +249,21 @@ def replay_event(
     event.processed_at = None
     session.flush()
     return event
+
+
+def event_outcomes(session: Session, event_ids: Sequence[int]) -> dict[int, list[EventOutcome]]:
+    """The earlier outcomes of each of ``event_ids`` (oldest first), kept by replays."""
+    if not event_ids:
+        return {}
+    stmt = (
+        select(EventOutcome)
+        .where(EventOutcome.event_id.in_(event_ids))
+        .order_by(EventOutcome.event_id, EventOutcome.id)
+    )
+    found: dict[int, list[EventOutcome]] = {event_id: [] for event_id in event_ids}
+    for outcome in session.scalars(stmt):
+        found[outcome.event_id].append(outcome)
+    return found
 
 
 def _set(session: Session, event_id: int, **values: object) -> None:

@@ -136,6 +136,22 @@ class EventRecord(Base):
     processed_at: Mapped[datetime | None]
 
 
+class EventOutcome(Base):
+    """An earlier outcome of a replayed event, kept when ``events replay`` starts it again."""
+
+    __tablename__ = "webhook_event_outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    processed_at: Mapped[datetime | None]
+    replayed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ConversationLease(Base):
     """Holds one conversation for one runner until ``lease_until``; expired leases are free."""
 

@@ -16,6 +16,7 @@ from .conftest import Commands, Deskmate, two_attempts_no_client_retries
 
 EVENT_KEYS = {
     "id", "workspace", "status", "topic", "conversation", "attempts", "received_at", "reason",
+    "earlier",
 }  # fmt: skip
 
 
@@ -57,6 +58,60 @@ def test_a_conversation_that_keeps_failing_is_dead_then_replayed_once(failing: D
     assert events_json(failing, "--failed") == []
     statuses = {e["id"]: e["status"] for e in events_json(failing)}
     assert statuses[dead[0]["id"]] == "done"
+
+
+def test_a_done_event_is_replayed_only_when_forced_and_keeps_its_history(
+    failing: Deskmate,
+) -> None:
+    conversation = failing.stack.start_conversation("How do I reset my password?")
+    failing.settle()
+    [dead] = events_json(failing, "--failed")
+    failing.clear_faults()
+    assert failing.cli("events", "replay", str(dead["id"])).exit_code == 0
+    failing.settle()
+
+    refused = failing.cli("events", "replay", str(dead["id"]))
+    after_refusal = show_json(failing, dead["id"])
+    forced = failing.cli("events", "replay", str(dead["id"]), "--force")
+    failing.settle()
+    shown = show_json(failing, dead["id"])
+    listed = failing.cli("events", "list").output
+    shown_text = failing.cli("events", "show", str(dead["id"])).output
+
+    assert refused.exit_code == 1
+    assert f"event {dead['id']} ended done; replaying it runs the conversation again" in (
+        refused.output
+    )
+    assert "Nothing was changed. Pass --force" in refused.output
+    assert (after_refusal["status"], after_refusal["attempts"]) == ("done", 1)
+    assert [e["status"] for e in after_refusal["earlier"]] == ["dead"]
+    assert forced.exit_code == 0, forced.output
+    assert shown["status"] == "done"
+    assert [(e["status"], e["attempts"]) for e in shown["earlier"]] == [("dead", 2), ("done", 1)]
+    assert shown["earlier"][0]["reason"].startswith("gave up after 2 attempts:")
+    assert "earlier: dead, tries 2, replayed" in listed
+    assert "earlier: done, tries 1, replayed" in listed
+    assert shown_text.splitlines()[1:5] == [
+        "now: done, tries 1",
+        f"why: {shown['reason']}",
+        f"earlier: dead, tries 2, replayed {shown['earlier'][0]['replayed_at'][:19]}  "
+        + " ".join(shown["earlier"][0]["reason"].split()),
+        f"earlier: done, tries 1, replayed {shown['earlier'][1]['replayed_at'][:19]}  "
+        + shown["earlier"][1]["reason"],
+    ]
+    assert len(failing.stack.parts_by_ai(conversation)) == 1, "the replay repeats no reply"
+
+
+def show_json(running: Commands, event_id: int) -> dict:
+    result = running.cli("events", "show", str(event_id), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_showing_a_missing_event_fails_clearly(offline: Commands) -> None:
+    result = offline.cli("events", "show", "404")
+    assert result.exit_code == 1
+    assert "no event 404; see `deskmate events list`" in result.output
 
 
 def test_events_list_json_gives_every_field_newest_first(offline: Commands) -> None:

@@ -214,3 +214,50 @@ def test_payload_with_nul_characters_is_refused(session):
     with pytest.raises(ValueError, match="NUL characters"):
         record(session, "n1", payload='{"a": "\x00"}')
     assert count(session) == 0
+
+
+@pytest.mark.parametrize("settled", [EventStatus.DONE, EventStatus.SKIPPED])
+def test_replay_refuses_an_event_that_ended_done_or_skipped_and_changes_nothing(session, settled):
+    rec = record(session, "n1")
+    events.claim_events(session, "app1", "c1", lease=LEASE, now=T0)
+    events.finish_event(session, rec.id, settled, "answered", now=T0 + timedelta(seconds=3))
+    before = _state(session.get(EventRecord, rec.id))
+
+    with pytest.raises(events.ReplayRefused, match=f"event {rec.id} ended {settled}"):
+        events.replay_event(session, rec.id, now=T0 + timedelta(hours=1))
+
+    session.expire_all()
+    assert _state(session.get(EventRecord, rec.id)) == before
+    assert events.event_outcomes(session, [rec.id]) == {rec.id: []}
+
+
+def test_a_forced_replay_keeps_each_earlier_outcome_in_the_events_history(session):
+    rec = record(session, "n1")
+    events.claim_events(session, "app1", "c1", lease=LEASE, now=T0)
+    events.finish_event(session, rec.id, EventStatus.DEAD, "gave up after 1 attempt", now=T0)
+    events.replay_event(session, rec.id, now=T0 + timedelta(hours=1))
+    events.claim_events(session, "app1", "c1", lease=LEASE, now=T0 + timedelta(hours=1))
+    events.finish_event(session, rec.id, EventStatus.DONE, None, now=T0 + timedelta(hours=1))
+
+    replayed = events.replay_event(session, rec.id, force=True, now=T0 + timedelta(hours=2))
+
+    assert replayed is not None and replayed.status == EventStatus.QUEUED
+    history = events.event_outcomes(session, [rec.id])[rec.id]
+    assert [(o.status, o.reason, o.attempts) for o in history] == [
+        (EventStatus.DEAD, "gave up after 1 attempt", 1),
+        (EventStatus.DONE, None, 1),
+    ]
+    assert [o.processed_at for o in history] == [T0, T0 + timedelta(hours=1)]
+    assert [o.replayed_at for o in history] == [T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+
+
+def test_replaying_an_event_never_run_keeps_no_outcome(session):
+    rec = record(session, "n1")
+
+    events.replay_event(session, rec.id, now=T0 + timedelta(minutes=1))
+
+    assert events.event_outcomes(session, [rec.id, 404]) == {rec.id: [], 404: []}
+
+
+def _state(event: EventRecord) -> tuple[object, ...]:
+    return (event.status, event.reason, event.attempts, event.processed_at, event.available_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -14,7 +14,7 @@ from sqlalchemy import Column, Integer, MetaData, String, event, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from deskmate.core.store import db
-from deskmate.core.store.models import Base, EventRecord
+from deskmate.core.store.models import Base, EventOutcome, EventRecord
 
 
 def schema_diff(engine, metadata: MetaData) -> list:
@@ -88,6 +88,59 @@ def test_downgrade_to_base_and_back(sqlite_url):
         assert set(inspect(conn).get_table_names()) == {"alembic_version"}
     assert db.upgrade(engine) == db.head_revision()
     engine.dispose()
+
+
+def _event_row(**values: object) -> dict[str, object]:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    row = {"workspace_id": "a", "notification_id": "n", "topic": "t", "payload": "{}"}
+    return row | {"status": "done", "attempts": 1, "received_at": at, "available_at": at} | values
+
+
+def test_event_outcomes_migrate_down_and_up_keeping_the_events(empty_url):
+    """0003 adds the replay history on SQLite and PostgreSQL; going back to 0002 drops only it."""
+    engine = db.make_engine(empty_url)
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        event_id = conn.execute(
+            EventRecord.__table__.insert().returning(EventRecord.id), _event_row()
+        ).scalar_one()
+        conn.execute(
+            EventOutcome.__table__.insert(),
+            {
+                "event_id": event_id,
+                "status": "dead",
+                "attempts": 5,
+                "replayed_at": datetime.now(UTC),
+            },
+        )
+    with engine.connect() as conn:
+        command.downgrade(db._alembic_config(conn), "0002")
+        conn.commit()
+        assert "webhook_event_outcomes" not in inspect(conn).get_table_names()
+        assert conn.execute(text("SELECT count(*) FROM webhook_events")).scalar() == 1
+    assert db.upgrade(engine) == db.head_revision() == "0003"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM webhook_event_outcomes")).scalar() == 0
+    assert schema_diff(engine, Base.metadata) == []
+    engine.dispose()
+
+
+def test_an_events_outcomes_go_with_it(engine):
+    with engine.begin() as conn:
+        event_id = conn.execute(
+            EventRecord.__table__.insert().returning(EventRecord.id), _event_row()
+        ).scalar_one()
+        conn.execute(
+            EventOutcome.__table__.insert(),
+            {
+                "event_id": event_id,
+                "status": "dead",
+                "attempts": 5,
+                "replayed_at": datetime.now(UTC),
+            },
+        )
+        conn.execute(EventRecord.__table__.delete())
+        assert conn.execute(text("SELECT count(*) FROM webhook_event_outcomes")).scalar() == 0
 
 
 def test_check_schema_tells_an_empty_database_from_an_upgraded_one(tmp_path, sqlite_url):
