@@ -194,7 +194,7 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
     """
     state = ctx.find_object(CliState) or CliState()
     has_config = state.config_path is not None or config_path().exists()
-    host = load_config(ctx)[1] if has_config else make_plugin_manager()
+    host = load_config(ctx)[1] if has_config else make_plugin_manager(quiet=True)
     infos = host.report(include_defaults=show_all)
     if hook_name is not None:
         known = host.hook_names()

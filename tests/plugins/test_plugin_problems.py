@@ -159,16 +159,12 @@ def test_a_missing_required_setting_is_logged_once_where_logs_are_read(
     assert loud == [f"config: {NEEDS_A_KEY_FIX}"]
 
 
-def test_other_commands_do_not_repeat_a_plugins_problem(
-    install_dist: Install, config: Path, tmp_path: Path
-) -> None:
-    """Run as the console script runs, where nothing else captures the log."""
-    install_dist("needy", "deskmate_needy_plugin", NEEDS_A_KEY_PLUGIN)
-    env = {**os.environ, **SECRETS, "PYTHONPATH": str(tmp_path / "site")}
+def _console(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``deskmate ARGS`` as the console script does, where nothing else captures the log."""
+    env = {**os.environ, **SECRETS, "PYTHONPATH": str(site)}
     script = "from deskmate.core.cli import main; main()"
-
-    result = subprocess.run(
-        [sys.executable, "-c", script, "--config", str(config), "db", "current"],
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -176,6 +172,26 @@ def test_other_commands_do_not_repeat_a_plugins_problem(
         check=False,
     )
 
+
+def test_other_commands_do_not_repeat_a_plugins_problem(
+    install_dist: Install, config: Path, tmp_path: Path
+) -> None:
+    install_dist("needy", "deskmate_needy_plugin", NEEDS_A_KEY_PLUGIN)
+
+    result = _console(tmp_path / "site", "--config", str(config), "db", "current")
+
     assert result.returncode == 0, result.stderr
     assert "needy" not in result.stderr
     assert "needy" not in result.stdout
+
+
+def test_plugins_without_a_config_gives_the_reason_once_in_its_table(
+    install_dist: Install, tmp_path: Path
+) -> None:
+    install_dist("broken", "deskmate_broken_plugin", BROKEN_PLUGIN)
+
+    result = _console(tmp_path / "site", "plugins")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.count("boom while importing") == 1
