@@ -62,7 +62,9 @@ class Knowledge:
 
 @dataclass(frozen=True)
 class Said:
-    """One message of a case: who says it and the text."""
+    """One message of a case: who says it and the text. An ``ai`` turn without text is
+    played: the engine answers the customer messages before it, and its reply stays in the
+    conversation."""
 
     speaker: Speaker
     text: str
@@ -270,11 +272,19 @@ def _turns(raw: Any, where: str, problems: _Problems) -> tuple[Said, ...]:
     for number, item in enumerate(raw, 1):
         pair = list(item.items()) if isinstance(item, Mapping) else []
         speaker, text = pair[0] if len(pair) == 1 else (None, None)
-        if speaker not in SPEAKERS or not isinstance(text, str) or not text.strip():
+        if speaker == "ai" and text is None:
+            text = ""  # played: the AI answers the customer messages before it
+        if speaker not in SPEAKERS or not isinstance(text, str):
             problems.add(f"{where} #{number}", "expected one of customer, ai, rep with a text")
+            continue
+        if not text.strip() and speaker != "ai":
+            problems.add(f"{where} #{number}", f"the {speaker}'s text is empty")
             continue
         if len(text) > MAX_TEXT:
             problems.add(f"{where} #{number}", f"text over {MAX_TEXT} characters")
+            continue
+        if speaker == "ai" and not text.strip() and (not turns or turns[-1].speaker != "customer"):
+            problems.add(f"{where} #{number}", "a played ai turn must follow a customer's")
             continue
         turns.append(Said(speaker, text))
     if turns and turns[0].speaker != "customer":

@@ -8,7 +8,7 @@ name); its expectation is what deskmate did then, for a support lead to confirm 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -39,7 +39,8 @@ def draft_cases(
     with sessions() as db:
         stmt = select(SessionRecord).where(SessionRecord.workspace_id == workspace.app_id)
         if since is not None:
-            stmt = stmt.where(SessionRecord.created_at >= since)
+            start = since if since.tzinfo else since.replace(tzinfo=UTC)
+            stmt = stmt.where(SessionRecord.created_at >= start)
         for record in db.scalars(stmt.order_by(SessionRecord.id).limit(MAX_SESSIONS)):
             audit = [(r.kind, r.data) for r in audit_trail(db, record.id, limit=1_000)]
             case = draft_case(record, history(db, record), audit, workspace.ai_admin_id)

@@ -58,8 +58,8 @@ TOPICS = {
 }
 STARTED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MODEL_AUDIT_KIND = "model"
-"""The audit record a model-backed plugin writes per call: ``calls``, ``input_tokens``,
-``output_tokens`` (see docs/eval.md)."""
+"""The audit record a model-backed plugin writes per call, with ``calls``, ``input`` and
+``output`` (tokens), through ``turn.actions.audit`` (see docs/eval.md)."""
 
 
 @dataclass
@@ -305,14 +305,14 @@ class Player:
             elif said.speaker == "customer":
                 conversation.parts.append(_part(conversation, "comment", html, CUSTOMER))
                 topic = TOPICS["customer"]
-            else:
-                admin = ai_admin if said.speaker == "ai" else REP_ID
-                conversation.parts.append(
-                    _part(conversation, "comment", html, Author("admin", admin))
-                )
+            elif said.text.strip():
+                admin = Author("admin", ai_admin if said.speaker == "ai" else REP_ID)
+                conversation.parts.append(_part(conversation, "comment", html, admin))
                 self._send(app_id, conversation, TOPICS["admin"], answer=True)
                 continue
-            answer = following is None or following.speaker == "customer"
+            else:
+                continue  # a played ai turn: the reply was made when the message before it was
+            answer = following is None or (following.speaker == "ai" and not following.text)
             decided = self._decide(app_id, conversation, topic, answer=answer)
         return decided
 
@@ -354,7 +354,9 @@ class Player:
         return calls, tokens_in, tokens_out
 
 
-_USAGE_KEYS = ("calls", "input_tokens", "output_tokens")
+_USAGE_KEYS = ("calls", "input", "output")
+"""The keys of a ``model`` audit record: calls, input and output tokens (a key naming "token"
+would be redacted by the audit trail)."""
 
 
 def _opened(conversation_id: str, channel: str, html: str, ai_admin: str) -> Conversation:
