@@ -46,13 +46,6 @@ cases:
 """
 
 
-@pytest.fixture
-def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DESKMATE_CONFIG", raising=False)
-    return tmp_path
-
-
 def write(folder: Path, text: str, name: str = "cases.yaml") -> Path:
     path = folder / name
     path.write_text(textwrap.dedent(text))
