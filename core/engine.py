@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
-from itertools import chain
 from typing import Any
 from uuid import uuid4
 
@@ -58,6 +57,7 @@ from deskmate.core.store.models import (
     utcnow,
 )
 from deskmate.core.store.sessions import add_message, get_or_open_session, get_session, history
+from deskmate.core.thinking import sentiment_of, think
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,6 @@ MESSAGE_PARTS = frozenset({"comment", "note", "source", "open", "assignment", "c
 SILENT_ASSIST = frozenset({"low_confidence", "no_knowledge", "handoff_topic"})
 CONFIDENT_LANGUAGE = 0.5
 HISTORY_LIMIT = 50
-KNOWLEDGE_LIMIT = 5
 BACKOFF_SECONDS = 2.0
 AUTH_RETRY = timedelta(minutes=5)
 
@@ -353,7 +352,7 @@ class Engine:
         turn.messages = self._history_of(session)
         customer_text = " ".join(m.text for m in turn.messages if m.author.is_customer)
         summary = self.hook.summarize(turn=turn) or customer_text[:300]
-        sentiment = self._sentiment(customer_text, session.language, turn)
+        sentiment = sentiment_of(self.hook, customer_text, session.language, turn)
         self._update(
             session.id,
             state=SessionState.RESOLVED,
@@ -424,14 +423,17 @@ class Engine:
     ) -> tuple[Draft | None, list[EscalationReason]]:
         """Everything the AI works out before acting, recorded as what it saw."""
         text = trigger.text
-        self._enrich(turn)
-        turn.language = self._language(text, session, turn)
-        code = turn.language.code if turn.language else None
-        turn.sentiment = self._sentiment(text, code, turn)
-        self._update(session.id, sentiment=turn.sentiment.label)
-        hits = self._search(text, code, turn)
-        draft = self.hook.generate_reply(turn=turn, hits=hits)
-        reasons = list(chain.from_iterable(self.hook.escalation_reasons(turn=turn, draft=draft)))
+        known = _known_language(session)
+        thought = think(self.hook, turn, text, language=known)
+        if thought.enrich_error is not None:
+            self._audit(turn, "error", {"during": "enrich_context", "error": thought.enrich_error})
+        learnt: dict[str, Any] = {"sentiment": thought.sentiment.label}
+        guess = thought.language
+        if known is None and guess is not None and _confident(guess):
+            learnt |= {"language": guess.code, "language_confidence": guess.confidence}
+        self._update(session.id, **learnt)
+        code = guess.code if guess else None
+        hits, draft, reasons = thought.hits, thought.draft, thought.reasons
         self._audit(
             turn,
             "saw",
@@ -439,8 +441,8 @@ class Engine:
                 "message": text[:2000],
                 "history": len(turn.messages),
                 "language": code,
-                "sentiment": turn.sentiment.label,
-                "cues": list(turn.sentiment.cues),
+                "sentiment": thought.sentiment.label,
+                "cues": list(thought.sentiment.cues),
                 "enrichment": {k: str(v)[:200] for k, v in turn.enrichment.items()},
                 "hits": [
                     {"title": h.title, "score": round(h.score, 4), "url": h.url} for h in hits
@@ -556,33 +558,6 @@ class Engine:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _language(self, text: str, session: SessionRecord, turn: Turn) -> LanguageGuess | None:
-        if session.language and (session.language_confidence or 0) >= CONFIDENT_LANGUAGE:
-            return LanguageGuess(session.language, session.language_confidence or 1.0, "session")
-        guess = self.hook.detect_language(text=text, turn=turn)
-        if guess is not None and guess.confidence >= CONFIDENT_LANGUAGE and guess.source == "text":
-            self._update(session.id, language=guess.code, language_confidence=guess.confidence)
-        return guess
-
-    def _sentiment(self, text: str, language: str | None, turn: Turn) -> Sentiment:
-        found = self.hook.analyze_sentiment(text=text, language=language, turn=turn)
-        return found or Sentiment("unknown")
-
-    def _enrich(self, turn: Turn) -> None:
-        try:
-            for facts in self.hook.enrich_context(turn=turn):
-                turn.enrichment.update(facts)
-        except IntercomError as exc:
-            self._audit(turn, "error", {"during": "enrich_context", "error": str(exc)})
-
-    def _search(self, text: str, language: str | None, turn: Turn) -> list[Hit]:
-        found = chain.from_iterable(
-            self.hook.search_knowledge(
-                query=text, language=language, turn=turn, limit=KNOWLEDGE_LIMIT
-            )
-        )
-        return sorted(found, key=lambda h: h.score, reverse=True)[:KNOWLEDGE_LIMIT]
-
     def _session(
         self, workspace: WorkspaceSettings, conversation: Conversation, channel: str
     ) -> SessionRecord:
@@ -687,6 +662,18 @@ class Engine:
     def _skip(self, turn: Turn, reason: str) -> Outcome:
         self._audit(turn, "skipped", {"reason": reason})
         return skipped(reason)
+
+
+def _known_language(session: SessionRecord) -> LanguageGuess | None:
+    """The session's language once a confident guess was kept, so it is not guessed again."""
+    if session.language and (session.language_confidence or 0) >= CONFIDENT_LANGUAGE:
+        return LanguageGuess(session.language, session.language_confidence or 1.0, "session")
+    return None
+
+
+def _confident(guess: LanguageGuess) -> bool:
+    """A guess from the customer's own words, sure enough to keep for the session."""
+    return guess.confidence >= CONFIDENT_LANGUAGE and guess.source == "text"
 
 
 def what_failed(cause: Exception) -> str:
