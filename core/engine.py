@@ -35,6 +35,7 @@ from deskmate.core.domain import (
     Turn,
 )
 from deskmate.core.effects import Effects
+from deskmate.core.handoff import escalate as builtin_escalate
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
@@ -490,9 +491,19 @@ class Engine:
         self._escalate(turn, session, _handoff_of(turn, reasons, summary))
         return done("handed off: " + ", ".join(r.code for r in reasons))
 
-    def _escalate(self, turn: Turn, session: SessionRecord, handoff: Handoff) -> None:
-        """Run the handoff's actions, mark the session handed off and tell the plugins."""
-        results = self.hook.escalate(turn=turn, handoff=handoff) or []
+    def _escalate(
+        self, turn: Turn, session: SessionRecord, handoff: Handoff, *, last_resort: bool = False
+    ) -> None:
+        """Run the handoff's actions, mark the session handed off and tell the plugins.
+
+        As a ``last_resort``, a plugin's own ``escalate`` that fails gives way to deskmate's.
+        """
+        try:
+            results = self.hook.escalate(turn=turn, handoff=handoff) or []
+        except PluginHookError as exc:
+            if not last_resort or exc.failure.hook != "escalate":
+                raise
+            results = builtin_escalate(turn, handoff)
         self._update(
             session.id,
             state=SessionState.HANDED_OFF,
@@ -553,7 +564,7 @@ class Engine:
         with recording_hook_failures(lambda failure: self._audit_failure(turn, failure)):
             self._audit(turn, "gave_up", {"attempts": claimed.attempts, "failed": failed})
             handoff = _handoff_of(turn, [reason], session.summary or _said(turn))
-            self._escalate(turn, session, handoff)
+            self._escalate(turn, session, handoff, last_resort=True)
         return True
 
     # -- helpers ---------------------------------------------------------------------------

@@ -8,14 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
+from deskmate.core import engine
 from deskmate.core.brain import escalation
-from deskmate.core.config import HandoffPolicy, Routing
+from deskmate.core.config import ChannelSwitches, HandoffPolicy, Routing
 from deskmate.core.html import html_to_text
+from deskmate.core.intercom.client import RetryPolicy
 from deskmate.core.sandbox.seed import load_workspace
 from deskmate.core.stack import APP_ID, LocalStack
 from deskmate.core.store.audit import audit_trail
-from deskmate.core.store.events import list_events
+from deskmate.core.store.events import list_events, replay_event
 from deskmate.core.store.models import EventStatus, SessionState
 from deskmate.core.store.sessions import get_session
 from deskmate.hookspecs import hookimpl
@@ -152,6 +155,11 @@ def test_a_failing_action_is_retried_then_the_conversation_is_handed_to_the_team
     assert dead[0].reason.endswith("handed the conversation to the team")
 
 
+def faults(stack: LocalStack, **fault: object) -> None:
+    response = requests.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault, timeout=5)
+    assert response.status_code == 201, response.text
+
+
 def dead_events(stack: LocalStack) -> list[Any]:
     with stack.engine.sessions() as db:
         return list_events(db, status=EventStatus.DEAD, limit=10)
@@ -209,3 +217,70 @@ def test_a_handover_that_fails_too_is_recorded_once_and_never_retried(
     ]
     assert hooks == ["post_reply", "post_reply", "post_note"]
     assert session_state(stack, conversation) == SessionState.OPEN
+
+
+def test_a_failing_escalate_plugin_gives_way_to_deskmates_handoff_at_the_end(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = flaky_stack(make_stack, "escalate")
+
+    conversation = stack.start_conversation("I want to talk to a human please")
+    settle(stack)
+
+    [dead] = dead_events(stack)
+    assert "plugin 'flaky' failed in escalate" in dead.reason
+    [note] = stack.parts_by_ai(conversation, "note")
+    assert "the plugin 'flaky' failed in its escalate hook" in html_to_text(note["body"])
+    assert "opencx_handed_off" in tag_names(stack, conversation)
+    assert str(stack.conversation(conversation)["admin_assignee_id"]) == HUMAN_ADMIN
+
+
+def test_a_replayed_handover_repeats_none_of_the_actions_it_already_took(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = flaky_stack(make_stack, "post_reply")
+    client = stack.engine._client(stack.settings.workspaces[APP_ID])
+    client.retry = RetryPolicy(max_retries=0, max_rate_limit_retries=0)
+    faults(stack, status=500, rate=1.0, paths=["/tags", "*/tags"])
+
+    conversation = stack.start_conversation(QUESTION)
+    settle(stack)
+    [dead] = dead_events(stack)
+    assert len(stack.parts_by_ai(conversation, "note")) == 1, "the note went before the tag failed"
+    assert session_state(stack, conversation) == SessionState.OPEN
+
+    requests.delete(f"{stack.sandbox_url}/_sandbox/faults", timeout=5)
+    with stack.engine.sessions.begin() as db:
+        assert replay_event(db, dead.id) is not None
+    stack.worker.queue.wake(APP_ID, [conversation])
+    settle(stack)
+
+    assert len(stack.parts_by_ai(conversation, "note")) == 1
+    assert "opencx_handed_off" in tag_names(stack, conversation)
+    assert session_state(stack, conversation) == SessionState.HANDED_OFF
+    assert [e.reason.endswith("to the team") for e in dead_events(stack)] == [True]
+
+
+def test_a_conversation_the_ai_only_assists_on_is_not_handed_over(
+    make_stack: Callable[..., LocalStack], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def bug(*_: Any) -> str:
+        raise ZeroDivisionError("a bug in the assist note")
+
+    monkeypatch.setattr(engine, "_sources", bug)
+    stack = flaky_stack(
+        make_stack, channels={"messenger": ChannelSwitches(autopilot=True, assist=True)}
+    )
+    conversation = stack.start_conversation(QUESTION)
+    settle(stack)
+    stack.control(f"/conversations/{conversation}/assign", admin_id=stack.human_admin_id)
+    settle(stack)
+
+    stack.control(f"/conversations/{conversation}/reply", body="I forgot it, how do I reset it?")
+    settle(stack)
+
+    [dead] = dead_events(stack)
+    assert "ZeroDivisionError" in dead.reason and not dead.reason.endswith("to the team")
+    assert stack.parts_by_ai(conversation, "note") == []
+    assert "opencx_handed_off" not in tag_names(stack, conversation)
+    assert str(stack.conversation(conversation)["admin_assignee_id"]) == stack.human_admin_id
