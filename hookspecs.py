@@ -157,7 +157,8 @@ def search_knowledge(
 
     :param query: the customer's question in plain text.
     :param language: the ISO 639-1 code of the question, when known.
-    :param turn: the conversation's context; ``None`` for a one-off ``deskmate ask``.
+    :param turn: the conversation's context (for ``deskmate ask``, a one-message conversation
+        with no contact); ``None`` when a caller searches outside any conversation.
     :param limit: the most hits wanted from this implementation.
     :return: a list of hits, or ``None`` when this source has nothing.
 
