@@ -4,6 +4,8 @@ Like datasette, the core's own defaults (the brain, the Intercom actions) are pl
 ``trylast``; the channel and knowledge plugins arrive through the ``deskmate`` entry-point group
 exactly as third-party ones do. A plugin that fails to import, register or validate is reported
 with its name and reason and the host goes on without it, unless ``DESKMATE_STRICT_PLUGINS=1``.
+A loaded plugin's hook implementation that raises is isolated by its hook's kind (see
+``hookspecs``); :func:`is_builtin` decides which plugins are deskmate's own and not isolated.
 
 Environment overrides (comma-separated plugin names):
 
