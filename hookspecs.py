@@ -3,13 +3,19 @@
 A plugin is a module or object with functions decorated ``@hookimpl`` whose names match the specs
 below. Hooks come in four kinds, and the kind decides how results are combined:
 
-* **events** (fan-out): every implementation is called; one failing is logged with the plugin's
-  name and never stops the others; return values are ignored.
+* **events** (fan-out): every implementation is called; one failing never stops the others;
+  return values are ignored.
 * **collectors**: every implementation is called; the list of non-``None`` results is merged.
 * **deciders**: the first non-``None`` result wins (``firstresult``); deskmate's built-in default
   is registered ``trylast`` so any plugin can decide first.
 * **actions**: the first non-``None`` result wins; the built-in implementation calls Intercom and
   is ``trylast``, so a shadow-mode or dry-run plugin can take an action first and return a result.
+
+Isolation: a plugin's implementation that raises is logged with the plugin's name and the hook,
+counted and recorded in the session's audit; then an event's or a collector's contribution is
+dropped, a decider counts as ``None`` (the next implementation decides), and an action fails the
+run, which is retried as an Intercom failure is. deskmate's built-in plugins are not isolated
+(except in events): their bugs go through retries and the dead letter.
 
 A plugin only declares the arguments it uses: pluggy passes arguments by name.
 """
@@ -151,7 +157,8 @@ def search_knowledge(
 
     :param query: the customer's question in plain text.
     :param language: the ISO 639-1 code of the question, when known.
-    :param turn: the conversation's context; ``None`` for a one-off ``deskmate ask``.
+    :param turn: the conversation's context (for ``deskmate ask``, a one-message conversation
+        with no contact); ``None`` when a caller searches outside any conversation.
     :param limit: the most hits wanted from this implementation.
     :return: a list of hits, or ``None`` when this source has nothing.
 
@@ -413,3 +420,4 @@ def escalate(turn: Turn, handoff: Handoff) -> list[ActionResult] | None:
 EVENT_HOOKS = frozenset(
     {"startup", "inbound_message", "admin_message", "session_resolved", "handed_off"}
 )
+ACTION_HOOKS = frozenset({"post_reply", "post_note", "tag", "assign", "set_attributes", "escalate"})

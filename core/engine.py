@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
-from itertools import chain
 from typing import Any
 from uuid import uuid4
 
@@ -36,12 +35,18 @@ from deskmate.core.domain import (
     Turn,
 )
 from deskmate.core.effects import Effects
+from deskmate.core.handoff import escalate as builtin_escalate
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
 from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent, parse_event
 from deskmate.core.pages import session_link
-from deskmate.core.plugins import PluginHost
+from deskmate.core.plugins import (
+    HookFailure,
+    PluginHookError,
+    PluginHost,
+    recording_hook_failures,
+)
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.events import claim_events, finish_event, retry_event
 from deskmate.core.store.leases import acquire_lease, release_lease
@@ -52,7 +57,8 @@ from deskmate.core.store.models import (
     SessionState,
     utcnow,
 )
-from deskmate.core.store.sessions import add_message, get_or_open_session, history
+from deskmate.core.store.sessions import add_message, get_or_open_session, get_session, history
+from deskmate.core.thinking import sentiment_of, think
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +71,6 @@ MESSAGE_PARTS = frozenset({"comment", "note", "source", "open", "assignment", "c
 SILENT_ASSIST = frozenset({"low_confidence", "no_knowledge", "handoff_topic"})
 CONFIDENT_LANGUAGE = 0.5
 HISTORY_LIMIT = 50
-KNOWLEDGE_LIMIT = 5
 BACKOFF_SECONDS = 2.0
 AUTH_RETRY = timedelta(minutes=5)
 
@@ -234,7 +239,7 @@ class Engine:
         except Exception as exc:
             log.exception("event %s failed", claimed.id)
             delay = timedelta(seconds=BACKOFF_SECONDS * 2 ** min(claimed.attempts - 1, 8))
-            self._retry(claimed, f"{type(exc).__name__}: {exc}", delay)
+            self._retry(claimed, f"{type(exc).__name__}: {exc}", delay, cause=exc)
         else:
             self._finish(claimed, outcome.status, outcome.reason)
 
@@ -251,9 +256,13 @@ class Engine:
         except Exception:
             log.exception("the on_settled callback failed for event %s", claimed.id)
 
-    def _retry(self, claimed: Claimed, reason: str, delay: timedelta) -> None:
+    def _retry(
+        self, claimed: Claimed, reason: str, delay: timedelta, cause: Exception | None = None
+    ) -> None:
         if claimed.attempts >= self.max_attempts:
             why = f"gave up after {claimed.attempts} attempts: {reason}"
+            if cause is not None and self._hand_over(claimed, cause):
+                why += "; handed the conversation to the team"
             self._finish(claimed, EventStatus.DEAD, why)
             return
         with self.sessions.begin() as db:
@@ -278,10 +287,16 @@ class Engine:
             return skipped(f"no channel plugin claims source type {conversation.source.type!r}")
         session = self._session(workspace, conversation, channel)
         turn = self._turn(workspace, conversation, session, channel, event_id)
+        with recording_hook_failures(lambda failure: self._audit_failure(turn, failure)):
+            return self._on_topic(event, turn, session, answer)
+
+    def _on_topic(
+        self, event: WebhookEvent, turn: Turn, session: SessionRecord, answer: bool
+    ) -> Outcome:
         if event.topic in CUSTOMER_TOPICS:
             return self._customer_message(event, turn, session, answer)
         if event.topic in HISTORY_TOPICS:
-            return self._history(turn, session, conversation)
+            return self._history(turn, session, turn.conversation)
         if event.topic in ASSIGN_TOPICS:
             return self._assigned(event, turn, session)
         if event.topic in CLOSE_TOPICS:
@@ -338,7 +353,7 @@ class Engine:
         turn.messages = self._history_of(session)
         customer_text = " ".join(m.text for m in turn.messages if m.author.is_customer)
         summary = self.hook.summarize(turn=turn) or customer_text[:300]
-        sentiment = self._sentiment(customer_text, session.language, turn)
+        sentiment = sentiment_of(self.hook, customer_text, session.language, turn)
         self._update(
             session.id,
             state=SessionState.RESOLVED,
@@ -409,14 +424,17 @@ class Engine:
     ) -> tuple[Draft | None, list[EscalationReason]]:
         """Everything the AI works out before acting, recorded as what it saw."""
         text = trigger.text
-        self._enrich(turn)
-        turn.language = self._language(text, session, turn)
-        code = turn.language.code if turn.language else None
-        turn.sentiment = self._sentiment(text, code, turn)
-        self._update(session.id, sentiment=turn.sentiment.label)
-        hits = self._search(text, code, turn)
-        draft = self.hook.generate_reply(turn=turn, hits=hits)
-        reasons = list(chain.from_iterable(self.hook.escalation_reasons(turn=turn, draft=draft)))
+        known = _known_language(session)
+        thought = think(self.hook, turn, text, language=known)
+        if thought.enrich_error is not None:
+            self._audit(turn, "error", {"during": "enrich_context", "error": thought.enrich_error})
+        learnt: dict[str, Any] = {"sentiment": thought.sentiment.label}
+        guess = thought.language
+        if known is None and guess is not None and _confident(guess):
+            learnt |= {"language": guess.code, "language_confidence": guess.confidence}
+        self._update(session.id, **learnt)
+        code = guess.code if guess else None
+        hits, draft, reasons = thought.hits, thought.draft, thought.reasons
         self._audit(
             turn,
             "saw",
@@ -424,8 +442,8 @@ class Engine:
                 "message": text[:2000],
                 "history": len(turn.messages),
                 "language": code,
-                "sentiment": turn.sentiment.label,
-                "cues": list(turn.sentiment.cues),
+                "sentiment": thought.sentiment.label,
+                "cues": list(thought.sentiment.cues),
                 "enrichment": {k: str(v)[:200] for k, v in turn.enrichment.items()},
                 "hits": [
                     {"title": h.title, "score": round(h.score, 4), "url": h.url} for h in hits
@@ -469,51 +487,87 @@ class Engine:
     def _handoff(
         self, turn: Turn, session: SessionRecord, reasons: list[EscalationReason]
     ) -> Outcome:
-        routing = turn.workspace.routing
-        summary = self.hook.summarize(turn=turn) or (turn.latest.text[:300] if turn.latest else "")
-        handoff = Handoff(
-            reasons=reasons,
-            summary=summary,
-            sentiment=turn.sentiment or Sentiment("unknown"),
-            language=turn.language.code if turn.language else None,
-            route=Route(routing.mode, routing.admin_id, routing.team_id),
-            session_url=turn.session_url,
-        )
-        results = self.hook.escalate(turn=turn, handoff=handoff) or []
-        self._update(
-            session.id, state=SessionState.HANDED_OFF, handed_off_at=utcnow(), summary=summary
-        )
-        self.hook.handed_off(turn=turn, handoff=handoff, results=results)
+        summary = self.hook.summarize(turn=turn) or _said(turn)
+        self._escalate(turn, session, _handoff_of(turn, reasons, summary))
         return done("handed off: " + ", ".join(r.code for r in reasons))
 
-    # -- helpers ---------------------------------------------------------------------------
+    def _escalate(
+        self, turn: Turn, session: SessionRecord, handoff: Handoff, *, last_resort: bool = False
+    ) -> None:
+        """Run the handoff's actions, mark the session handed off and tell the plugins.
 
-    def _language(self, text: str, session: SessionRecord, turn: Turn) -> LanguageGuess | None:
-        if session.language and (session.language_confidence or 0) >= CONFIDENT_LANGUAGE:
-            return LanguageGuess(session.language, session.language_confidence or 1.0, "session")
-        guess = self.hook.detect_language(text=text, turn=turn)
-        if guess is not None and guess.confidence >= CONFIDENT_LANGUAGE and guess.source == "text":
-            self._update(session.id, language=guess.code, language_confidence=guess.confidence)
-        return guess
-
-    def _sentiment(self, text: str, language: str | None, turn: Turn) -> Sentiment:
-        found = self.hook.analyze_sentiment(text=text, language=language, turn=turn)
-        return found or Sentiment("unknown")
-
-    def _enrich(self, turn: Turn) -> None:
+        As a ``last_resort``, a plugin's own ``escalate`` that fails gives way to deskmate's.
+        """
         try:
-            for facts in self.hook.enrich_context(turn=turn):
-                turn.enrichment.update(facts)
-        except IntercomError as exc:
-            self._audit(turn, "error", {"during": "enrich_context", "error": str(exc)})
-
-    def _search(self, text: str, language: str | None, turn: Turn) -> list[Hit]:
-        found = chain.from_iterable(
-            self.hook.search_knowledge(
-                query=text, language=language, turn=turn, limit=KNOWLEDGE_LIMIT
-            )
+            results = self.hook.escalate(turn=turn, handoff=handoff) or []
+        except PluginHookError as exc:
+            if not last_resort or exc.failure.hook != "escalate":
+                raise
+            results = builtin_escalate(turn, handoff)
+        self._update(
+            session.id,
+            state=SessionState.HANDED_OFF,
+            handed_off_at=utcnow(),
+            summary=handoff.summary,
         )
-        return sorted(found, key=lambda h: h.score, reverse=True)[:KNOWLEDGE_LIMIT]
+        self.hook.handed_off(turn=turn, handoff=handoff, results=results)
+
+    # -- giving up -------------------------------------------------------------------------
+
+    def _hand_over(self, claimed: Claimed, cause: Exception) -> bool:
+        """The event is dead: when the AI was answering its conversation, hand it to the team
+        with a note saying what failed, so the customer is never left in silence.
+
+        Its actions are keyed on the event, so a replay that dies again repeats none of them;
+        a handover that fails itself is logged and audited, never retried. Returns whether the
+        conversation was handed over.
+        """
+        workspace = self.settings.workspaces.get(claimed.workspace_id)
+        if workspace is None or not workspace.handoff.on_failure:
+            return False
+        try:
+            return self._hand_over_dead(claimed, workspace, cause)
+        except Exception:
+            log.exception(
+                "could not hand conversation %s to the team after event %s failed",
+                claimed.conversation_id,
+                claimed.id,
+            )
+            return False
+
+    def _hand_over_dead(
+        self, claimed: Claimed, workspace: WorkspaceSettings, cause: Exception
+    ) -> bool:
+        conversation = parse_event(json.loads(claimed.payload)).conversation
+        with self.sessions() as db:
+            session = get_session(db, claimed.workspace_id, claimed.conversation_id)
+            if session is not None:
+                db.expunge(session)
+        owner = self._newest_owner(claimed.workspace_id, claimed.conversation_id)
+        if conversation is None or session is None or not _ai_answering(session, owner, workspace):
+            return False
+        turn = self._turn(workspace, conversation, session, session.channel or "", claimed.id)
+        turn.actions.key_prefix = f"{turn.actions.key_prefix}:gave-up:{claimed.id}"
+        turn.mode = "autopilot"
+        turn.messages = self._history_of(session)
+        turn.latest = next((m for m in reversed(turn.messages) if m.author.is_customer), None)
+        turn.sentiment = Sentiment(session.sentiment or "unknown")
+        if session.language:
+            confidence = session.language_confidence or 0.0
+            turn.language = LanguageGuess(session.language, confidence, "session")
+        failed = what_failed(cause)
+        reason = EscalationReason(
+            "processing_failed",
+            f"deskmate gave up on this conversation after {claimed.attempts} attempts: {failed}."
+            " See `deskmate events list --failed`.",
+        )
+        with recording_hook_failures(lambda failure: self._audit_failure(turn, failure)):
+            self._audit(turn, "gave_up", {"attempts": claimed.attempts, "failed": failed})
+            handoff = _handoff_of(turn, [reason], session.summary or _said(turn))
+            self._escalate(turn, session, handoff, last_resort=True)
+        return True
+
+    # -- helpers ---------------------------------------------------------------------------
 
     def _session(
         self, workspace: WorkspaceSettings, conversation: Conversation, channel: str
@@ -608,9 +662,69 @@ class Engine:
                 data=data,
             )
 
+    def _audit_failure(self, turn: Turn, failure: HookFailure) -> None:
+        """Record a plugin's isolated failure in the session's audit (never raises: it runs
+        inside the failing hook's call)."""
+        try:
+            self._audit(turn, "plugin_failed", failure.as_dict())
+        except Exception:
+            log.exception("could not record %s's failure in the audit", failure.plugin)
+
     def _skip(self, turn: Turn, reason: str) -> Outcome:
         self._audit(turn, "skipped", {"reason": reason})
         return skipped(reason)
+
+
+def _known_language(session: SessionRecord) -> LanguageGuess | None:
+    """The session's language once a confident guess was kept, so it is not guessed again."""
+    if session.language and (session.language_confidence or 0) >= CONFIDENT_LANGUAGE:
+        return LanguageGuess(session.language, session.language_confidence or 1.0, "session")
+    return None
+
+
+def _confident(guess: LanguageGuess) -> bool:
+    """A guess from the customer's own words, sure enough to keep for the session."""
+    return guess.confidence >= CONFIDENT_LANGUAGE and guess.source == "text"
+
+
+def what_failed(cause: Exception) -> str:
+    """What went wrong, for the rep's note: the plugin and hook, Intercom's answer, or the kind
+    of error (never its text, which may carry customer data)."""
+    if isinstance(cause, PluginHookError):
+        return f"the plugin {cause.failure.plugin!r} failed in its {cause.failure.hook} hook"
+    if isinstance(cause, IntercomError):
+        status = f" (HTTP {cause.status})" if cause.status else ""
+        return f"Intercom kept failing{status}"
+    return f"an internal error ({type(cause).__name__})"
+
+
+def _ai_answering(
+    session: SessionRecord, owner: Owner | None, workspace: WorkspaceSettings
+) -> bool:
+    """Whether the AI is answering the conversation on its own: in autopilot, not handed off,
+    and assigned to nobody or to the AI admin."""
+    admin = owner[0] if owner else None
+    return (
+        session.state == SessionState.OPEN
+        and session.mode == "autopilot"
+        and admin in (None, workspace.ai_admin_id)
+    )
+
+
+def _said(turn: Turn) -> str:
+    return turn.latest.text[:300] if turn.latest else ""
+
+
+def _handoff_of(turn: Turn, reasons: list[EscalationReason], summary: str) -> Handoff:
+    routing = turn.workspace.routing
+    return Handoff(
+        reasons=reasons,
+        summary=summary,
+        sentiment=turn.sentiment or Sentiment("unknown"),
+        language=turn.language.code if turn.language else None,
+        route=Route(routing.mode, routing.admin_id, routing.team_id),
+        session_url=turn.session_url,
+    )
 
 
 def _source_part(conversation: Conversation) -> Part:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 from prometheus_client import (
@@ -30,6 +30,9 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics import MetricWrapperBase
+
+if TYPE_CHECKING:
+    from deskmate.core.plugins import HookFailure
 
 EXTENSION = "deskmate_metrics"
 UNROUTED = "unrouted"
@@ -130,7 +133,7 @@ class Metrics:
         )
         self.hook_failures = Counter(
             "deskmate_plugin_hook_failures",
-            "Event hook implementations that raised (isolated: the others still ran), by plugin.",
+            "Plugin hook implementations that raised and were isolated, by plugin and hook.",
             ["plugin", "hook"],
             registry=r,
         )
@@ -167,9 +170,9 @@ class Metrics:
             seconds = max(0.0, (now - received_at).total_seconds())
             self.processing_seconds.labels(workspace).observe(seconds)
 
-    def hook_failed(self, plugin: str, hook: str) -> None:
-        """Count a plugin's event hook that raised (a ``PluginHost.on_hook_failure`` listener)."""
-        self.hook_failures.labels(plugin, hook).inc()
+    def hook_failed(self, failure: HookFailure) -> None:
+        """Count a plugin's hook that raised (a ``PluginHost.on_hook_failure`` listener)."""
+        self.hook_failures.labels(failure.plugin, failure.hook).inc()
 
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""

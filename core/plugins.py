@@ -4,6 +4,8 @@ Like datasette, the core's own defaults (the brain, the Intercom actions) are pl
 ``trylast``; the channel and knowledge plugins arrive through the ``deskmate`` entry-point group
 exactly as third-party ones do. A plugin that fails to import, register or validate is reported
 with its name and reason and the host goes on without it, unless ``DESKMATE_STRICT_PLUGINS=1``.
+A loaded plugin's hook implementation that raises is isolated by its hook's kind (see
+``hookspecs``); :func:`is_builtin` decides which plugins are deskmate's own and not isolated.
 
 Environment overrides (comma-separated plugin names):
 
@@ -22,7 +24,9 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -44,9 +48,85 @@ DEFAULT_PLUGINS = (
     "deskmate.core.handoff",
 )
 
+BUILTIN_ENTRY_POINTS = (
+    "deskmate.plugins.messenger",
+    "deskmate.plugins.email",
+    "deskmate.plugins.knowledge_sync",
+)
+"""The modules deskmate's own ``deskmate`` entry points load (see ``pyproject.toml``)."""
+
+BUILTIN_MODULES = frozenset((*DEFAULT_PLUGINS, *BUILTIN_ENTRY_POINTS))
+
 Status = Literal["loaded", "disabled", "failed"]
-FailureListener = Callable[[str, str], None]
-"""Told ``(plugin_name, hook_name)`` when an isolated event hook implementation raises."""
+HookKind = Literal["event", "collector", "decider", "action"]
+
+CONSEQUENCES: dict[str, str] = {
+    "event": "the other plugins still ran",
+    "collector": "its contribution is dropped",
+    "decider": "the next implementation decides",
+    "action": "the run fails and is retried",
+}
+"""What deskmate does when a third-party implementation of each kind of hook raises."""
+
+
+@dataclass(frozen=True)
+class HookFailure:
+    """A plugin's hook implementation that raised and was isolated (logged, counted, audited)."""
+
+    plugin: str
+    hook: str
+    kind: HookKind
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+FailureListener = Callable[[HookFailure], None]
+"""Told of every :class:`HookFailure`."""
+
+MAX_ERROR_CHARS = 300
+
+_recorders: ContextVar[tuple[FailureListener, ...]] = ContextVar(
+    "deskmate_hook_failure_recorders", default=()
+)
+
+
+class PluginHookError(Exception):
+    """A third-party action hook raised: the run fails and is retried like an Intercom error."""
+
+    def __init__(self, failure: HookFailure) -> None:
+        super().__init__(f"plugin {failure.plugin!r} failed in {failure.hook}: {failure.error}")
+        self.failure = failure
+
+
+def is_builtin(plugin: object) -> bool:
+    """Whether ``plugin`` is one of deskmate's own modules.
+
+    A built-in's bug is deskmate's bug: it raises, and the run goes through retries and the dead
+    letter. Every other plugin's deciders, collectors and actions are isolated (events always are).
+    """
+    return isinstance(plugin, ModuleType) and plugin.__name__ in BUILTIN_MODULES
+
+
+def hook_kind(name: str, firstresult: bool) -> HookKind:
+    """The kind of the hook called ``name`` (``firstresult`` as its spec declares)."""
+    if name in hookspecs.EVENT_HOOKS:
+        return "event"
+    if name in hookspecs.ACTION_HOOKS:
+        return "action"
+    return "decider" if firstresult else "collector"
+
+
+@contextmanager
+def recording_hook_failures(record: FailureListener) -> Iterator[None]:
+    """Also tell ``record`` of the hook failures raised in this context (thread) until the block
+    ends: the engine writes them to the audit of the session it is handling."""
+    token = _recorders.set((*_recorders.get(), record))
+    try:
+        yield
+    finally:
+        _recorders.reset(token)
 
 
 @dataclass
@@ -66,7 +146,7 @@ class PluginInfo:
 
 
 class _IsolatingManager(pluggy.PluginManager):
-    """A pluggy manager whose event-hook implementations can't stop one another.
+    """A pluggy manager that isolates each plugin's failing hook implementations.
 
     Isolation is applied on every registration, so a plugin registered straight on ``host.pm``
     (a test, an embedding application) is isolated too.
@@ -79,14 +159,14 @@ class _IsolatingManager(pluggy.PluginManager):
     def register(self, plugin: object, name: str | None = None) -> str | None:
         registered = super().register(plugin, name)
         if registered is not None:
-            _isolate_events(self, plugin, registered)
+            _isolate(self, plugin, registered)
         return registered
 
-    def report_failure(self, plugin_name: str, hook_name: str) -> None:
-        """Tell every listener that ``plugin_name`` raised in ``hook_name`` (never raises)."""
-        for listener in self.failure_listeners:
+    def report_failure(self, failure: HookFailure) -> None:
+        """Tell every listener and this context's recorders of ``failure`` (never raises)."""
+        for listener in (*self.failure_listeners, *_recorders.get()):
             try:
-                listener(plugin_name, hook_name)
+                listener(failure)
             except Exception:
                 log.exception("a hook failure listener failed")
 
@@ -118,8 +198,8 @@ class PluginHost:
         return self.pm.get_plugin(name)
 
     def on_hook_failure(self, listener: FailureListener) -> None:
-        """Call ``listener(plugin_name, hook_name)`` whenever an isolated event hook raises
-        (the metrics count them)."""
+        """Call ``listener(failure)`` whenever an isolated hook implementation raises (the
+        metrics count them)."""
         self.pm.failure_listeners.append(listener)
 
     def fail(self, name: str, reason: str, version: str | None = None) -> None:
@@ -168,7 +248,7 @@ class PluginHost:
             if reset is not None:
                 reset()
             try:
-                use(impl.function(*(kwargs[arg] for arg in impl.argnames)))
+                use(_unguarded(impl.function)(*(kwargs[arg] for arg in impl.argnames)))
             except Exception as exc:
                 self.fail(impl.plugin_name, f"{hook_name}: {type(exc).__name__}: {exc}")
 
@@ -177,7 +257,7 @@ class PluginHost:
         plugin = self.pm.get_plugin(name)
         for impl in self.pm.hook.config_schema.get_hookimpls():
             if impl.plugin is plugin:
-                return impl.function()
+                return _unguarded(impl.function)()
         return None
 
 
@@ -223,29 +303,60 @@ def _event_wrappers(pm: pluggy.PluginManager, plugin: object) -> list[str]:
     ]
 
 
-def _isolate_events(pm: _IsolatingManager, plugin: object, name: str) -> None:
-    """Wrap ``plugin``'s event implementations so one failure never stops the others."""
+def _isolate(pm: _IsolatingManager, plugin: object, name: str) -> None:
+    """Guard ``plugin``'s implementations: every event one, and every one of a third party.
+
+    Wrappers are left as they are: a wrapper takes charge of the whole call, outcome included.
+    """
+    builtin = is_builtin(plugin)
     for caller in pm.get_hookcallers(plugin) or []:
-        if caller.name not in hookspecs.EVENT_HOOKS:
+        if caller.spec is None:
+            continue
+        kind = hook_kind(caller.name, bool(caller.spec.opts.get("firstresult")))
+        if builtin and kind != "event":
             continue
         for impl in caller.get_hookimpls():
             if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
-                impl.function = _isolated(impl.function, name, caller.name, pm)  # type: ignore[misc]
+                guarded = _guarded(impl.function, name, caller.name, kind, pm)
+                impl.function = guarded  # type: ignore[misc]
 
 
-def _isolated(
-    func: Callable[..., Any], plugin_name: str, hook_name: str, pm: _IsolatingManager
+def _guarded(
+    func: Callable[..., Any],
+    plugin_name: str,
+    hook_name: str,
+    kind: HookKind,
+    pm: _IsolatingManager,
 ) -> Callable[..., Any]:
+    """``func``, which on an exception logs and reports it, then returns ``None`` (the others
+    still run, the next decider decides) or, for an action, raises :class:`PluginHookError`."""
+
     @functools.wraps(func)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except Exception:
-            log.exception("plugin %r failed in %s; other plugins still ran", plugin_name, hook_name)
-            pm.report_failure(plugin_name, hook_name)
+        except Exception as exc:
+            log.exception(
+                "plugin %r failed in %s (%s hook); %s",
+                plugin_name,
+                hook_name,
+                kind,
+                CONSEQUENCES[kind],
+            )
+            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+            failure = HookFailure(plugin_name, hook_name, kind, error)
+            pm.report_failure(failure)
+            if kind == "action":
+                raise PluginHookError(failure) from exc
             return None
 
+    call.deskmate_unguarded = func  # type: ignore[attr-defined]
     return call
+
+
+def _unguarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The plugin's own function: the set-up hooks fail a raising plugin as a whole instead."""
+    return getattr(func, "deskmate_unguarded", func)
 
 
 def _env_names(env: Mapping[str, str], key: str) -> set[str] | None:

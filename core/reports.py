@@ -131,6 +131,12 @@ _HEADLINES = {
     "skipped": lambda d: f"left alone: {d['reason']}",
     "resolved": lambda d: f"resolved, sentiment {d.get('sentiment')}: {d.get('summary')}",
     "error": lambda d: f"error during {d.get('during')}: {d.get('error')}",
+    "plugin_failed": lambda d: (
+        f"plugin {d['plugin']} failed in {d['hook']} ({d['kind']} hook): {d['error']}"
+    ),
+    "gave_up": lambda d: (
+        f"gave up after {d['attempts']} attempts ({d['failed']}); handing over to the team"
+    ),
 }
 
 

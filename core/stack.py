@@ -18,6 +18,7 @@ import requests
 from deskmate.core.app import state
 from deskmate.core.config import (
     ChannelSwitches,
+    HandoffPolicy,
     Routing,
     Secret,
     Settings,
@@ -42,6 +43,7 @@ class StackOptions:
 
     process_unassigned: bool = True
     routing: Routing = field(default_factory=Routing)
+    handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
     channels: Mapping[str, ChannelSwitches] = field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_webhooks: int = 1
@@ -80,6 +82,7 @@ class LocalStack:
             base_url=self.sandbox_server.base_url,
             rate_limit=self.options.rate_limit,
             routing=self.options.routing,
+            handoff=self.options.handoff,
             channels=dict(self.options.channels),
             process_unassigned=self.options.process_unassigned,
         )

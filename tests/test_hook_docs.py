@@ -57,6 +57,7 @@ def test_hookspec_docstring_states_its_calling_rule(name: str) -> None:
     firstresult = getattr(PluginHost().hook, name).spec.opts["firstresult"]
     assert firstresult == (kind in ("decider", "action")), f"{name}: firstresult vs {kind}"
     assert (name in hookspecs.EVENT_HOOKS) == (kind == "event"), f"{name}: EVENT_HOOKS vs {kind}"
+    assert (name in hookspecs.ACTION_HOOKS) == (kind == "action"), f"{name}: ACTION_HOOKS vs {kind}"
 
 
 @pytest.mark.parametrize("name", HOOK_NAMES)

@@ -1,5 +1,6 @@
-"""``deskmate ask``: what the default brain would answer, from which passages, and whether it
-would hand the conversation off — without a conversation or any Intercom call."""
+"""``deskmate ask``: what the AI would answer, from which passages, and whether it would hand the
+conversation off — through the same hooks as the engine, plugins included, without a
+conversation or any Intercom call."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import json
 
 import click
 
-from deskmate.core.brain.knowledge import StoreKnowledge
-from deskmate.core.brain.preview import Preview, answer_preview
+from deskmate.core.brain.preview import Preview, question_preview
 from deskmate.core.clicontext import choose_workspace, load_config, migrated_engine
 
 
@@ -29,10 +29,18 @@ def ask(
 ) -> None:
     """Show what the AI would answer to QUESTION, with the hits and their scores."""
 
-    settings, _ = load_config()
+    settings, host = load_config()
     workspace = choose_workspace(settings, workspace)
-    index = StoreKnowledge(migrated_engine()).index(workspace)
-    preview = answer_preview(question, language, index, settings, include_internal=internal)
+    migrated_engine().dispose()
+    host.hook.startup(settings=settings, app=None)
+    preview = question_preview(
+        host.hook,
+        question,
+        settings.workspaces[workspace],
+        settings,
+        language_hint=language,
+        include_internal=internal,
+    )
     if as_json:
         click.echo(json.dumps(preview.as_dict(), indent=2, default=str))
     else:
@@ -41,9 +49,11 @@ def ask(
 
 def render(preview: Preview) -> str:
     """A readable account of the preview, best hit first."""
+    guess = preview.language
     lines = [
-        f"language: {preview.language.code} ({preview.language.confidence:.2f}, "
-        f"{preview.language.source})",
+        f"language: {guess.code} ({guess.confidence:.2f}, {guess.source})"
+        if guess
+        else "language: unknown",
         f"sentiment: {preview.sentiment.label}"
         + (f" ({', '.join(preview.sentiment.cues)})" if preview.sentiment.cues else ""),
         "hits:" if preview.hits else "hits: none — the knowledge store has nothing on this",

@@ -98,6 +98,7 @@ class HandoffSchema(Section):
         metadata={"example": 'language_attribute = "deskmate_language"'},
     )
     citation_note = Bool(metadata={"example": "citation_note = false"})
+    on_failure = Bool(metadata={"example": "on_failure = true"})
 
 
 class EnrichmentSchema(Section):

@@ -70,6 +70,7 @@ class HandoffPolicy:
     sentiment_attribute: str = "deskmate_sentiment"
     language_attribute: str = "deskmate_language"
     citation_note: bool = False
+    on_failure: bool = True
 
 
 @dataclass(frozen=True)

@@ -346,18 +346,6 @@ def test_plugins_registered_directly_are_isolated_too() -> None:
     assert seen == ["ok"]
 
 
-def test_decider_exceptions_still_propagate() -> None:
-    class Broken:
-        @hookimpl
-        def summarize(self) -> str:
-            raise ValueError("no summary")
-
-    host = make_plugin_manager(env={}, entry_points=(), extra_plugins=[("broken", Broken())])
-
-    with pytest.raises(ValueError, match="no summary"):
-        host.hook.summarize(turn=make_turn())
-
-
 def test_tracing_prints_hook_calls_without_argument_values(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
