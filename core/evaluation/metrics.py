@@ -17,6 +17,7 @@ from deskmate.core.evaluation.player import Played
 METRICS = (
     "cases",
     "errors",
+    "plugin_failures",
     "pass_rate",
     "answerable",
     "answer_rate",
@@ -122,6 +123,7 @@ def figures(results: Sequence[Played]) -> dict[str, Any]:
     return {
         "cases": len(results),
         "errors": len(results) - len(ok),
+        "plugin_failures": sum(bool(p.plugin_failures) for p in results),
         "pass_rate": _rate(passed(p) for p in results),
         "answerable": len(answerable),
         "answer_rate": _rate(answered(p) for p in answerable),

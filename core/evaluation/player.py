@@ -43,7 +43,7 @@ from deskmate.core.plugins import PluginHost
 from deskmate.core.sandbox.text import plain_to_html
 from deskmate.core.store.audit import audit_trail
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
-from deskmate.core.store.models import SessionRecord
+from deskmate.core.store.models import AuditRecord, SessionRecord
 from deskmate.core.timing import HookTimer
 from deskmate.hookspecs import hookimpl
 
@@ -87,6 +87,8 @@ class Played:
     input_tokens: int | None = None
     output_tokens: int | None = None
     error: str | None = None
+    plugin_failures: tuple[str, ...] = ()
+    """``plugin.hook`` of each isolated plugin failure while the case was played."""
 
     @property
     def cited(self) -> tuple[str, ...]:
@@ -289,8 +291,14 @@ class Player:
             decided = self._conversation(case, app_id, conversation_id)
         except Exception as exc:
             return Played(case, expected, Decided(), error=f"{type(exc).__name__}: {exc}")
-        calls, tokens_in, tokens_out = self._model_usage(app_id, conversation_id)
-        return Played(case, expected, decided, calls, tokens_in, tokens_out)
+        records = self._audit(app_id, conversation_id)
+        calls, tokens_in, tokens_out = _model_usage(records)
+        failures = tuple(
+            f"{r.data.get('plugin')}.{r.data.get('hook')}"
+            for r in records
+            if r.kind == PLUGIN_FAILED_KIND
+        )
+        return Played(case, expected, decided, calls, tokens_in, tokens_out, None, failures)
 
     def _conversation(self, case: Case, app_id: str, conversation_id: str) -> Decided:
         ai_admin = self.base.ai_admin_id
@@ -334,10 +342,8 @@ class Player:
         event = WebhookEvent(id=None, topic=topic, app_id=app_id, conversation=snapshot)
         return self.engine.handle(event, answer=answer).reason
 
-    def _model_usage(
-        self, app_id: str, conversation_id: str
-    ) -> tuple[int | None, int | None, int | None]:
-        """The calls and tokens model-backed plugins reported in the session's audit trail."""
+    def _audit(self, app_id: str, conversation_id: str) -> list[AuditRecord]:
+        """The session's audit trail of one played conversation."""
         with self.sessions() as db:
             session_id = db.scalar(
                 select(SessionRecord.id).where(
@@ -345,14 +351,20 @@ class Player:
                     SessionRecord.conversation_id == conversation_id,
                 )
             )
-            records = [] if session_id is None else audit_trail(db, session_id, limit=10_000)
-            usage = [r.data for r in records if r.kind == MODEL_AUDIT_KIND]
-        if not usage:
-            return None, None, None
-        calls, tokens_in, tokens_out = (
-            sum(_count(u.get(key)) for u in usage) for key in _USAGE_KEYS
-        )
-        return calls, tokens_in, tokens_out
+            return [] if session_id is None else audit_trail(db, session_id, limit=10_000)
+
+
+def _model_usage(records: list[AuditRecord]) -> tuple[int | None, int | None, int | None]:
+    """The calls and tokens model-backed plugins reported in the session's audit trail."""
+    usage = [r.data for r in records if r.kind == MODEL_AUDIT_KIND]
+    if not usage:
+        return None, None, None
+    calls, tokens_in, tokens_out = (sum(_count(u.get(key)) for u in usage) for key in _USAGE_KEYS)
+    return calls, tokens_in, tokens_out
+
+
+PLUGIN_FAILED_KIND = "plugin_failed"
+"""The audit kind the engine records for an isolated plugin failure."""
 
 
 _USAGE_KEYS = ("calls", "input", "output")

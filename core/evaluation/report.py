@@ -89,6 +89,12 @@ def render(
         + "; tokens per case: "
         + ("—" if tokens is None else f"{tokens:.0f}")
     )
+    failing = sorted({f for p in results for f in p.plugin_failures})
+    if failing:
+        lines.append(
+            f"plugins that failed and were isolated, in {overall['plugin_failures']} case(s): "
+            + ", ".join(failing)
+        )
     misses = [p for p in results if not passed(p)]
     if misses:
         lines += ["", f"missed ({len(misses)}):"]
@@ -128,6 +134,7 @@ def result_dict(p: Played) -> dict[str, Any]:
         },
         "passed": passed(p),
         "error": p.error,
+        "plugin_failures": list(p.plugin_failures),
         "decision_ms": round(d.decision_ms, 3),
         "model": {
             "calls": p.model_calls,
