@@ -327,3 +327,121 @@ def test_a_note_that_is_not_this_post_is_not_taken_for_it(
 
     assert result.detail == "posted to Intercom" and posted.call_count == 1
     assert recorded(effects, "note")[1]["part_id"] == "133"
+
+
+# -- tags, assignments and attributes whose outcome was never recorded ------------------------
+
+TEAM = "2000001"
+
+
+def writes(sandbox: SandboxServer) -> list[tuple[str, str]]:
+    """The write calls the sandbox received since the last look."""
+    entries = requests.get(f"{sandbox.base_url}/_sandbox/requests", timeout=5).json()["requests"]
+    requests.delete(f"{sandbox.base_url}/_sandbox/requests", timeout=5)
+    return [(e["method"], e["path"]) for e in entries if e["method"] != "GET"]
+
+
+def tag_it(client: IntercomClient, conversation_id: str) -> None:
+    tag_id = client.find_or_create_tag("needs-human")
+    client.attach_tag(conversation_id, tag_id, SANDBOX_AI_ADMIN_ID)
+
+
+def assign_to_team(client: IntercomClient, conversation_id: str) -> None:
+    client.assign(conversation_id, admin_id=SANDBOX_AI_ADMIN_ID, assignee_id=TEAM, type="team")
+
+
+def set_attributes(client: IntercomClient, conversation_id: str) -> None:
+    client.update_conversation_attributes(conversation_id, {"handoff_reason": "asked_for_human"})
+
+
+WRITES = {
+    "tag": ("tag:needs-human", {"name": "needs-human"}, tag_it),
+    "assign": ("assign", {"mode": "team", "admin_id": None, "team_id": TEAM}, assign_to_team),
+    "attributes": (
+        "attributes",
+        {"attributes": {"handoff_reason": "asked_for_human"}},
+        set_attributes,
+    ),
+}
+
+
+def act(effects: Effects, turn: Turn, kind: str) -> Any:
+    request = WRITES[kind][1]
+    if kind == "tag":
+        return effects.tag(turn, request["name"])
+    if kind == "assign":
+        return effects.assign(turn, Route(**request))
+    return effects.set_attributes(turn, request["attributes"])
+
+
+@pytest.mark.parametrize("kind", sorted(WRITES))
+def test_a_write_made_before_a_crash_is_found_and_not_made_again(
+    intercom_sandbox: SandboxServer,
+    sandbox_client: IntercomClient,
+    store_sessions: sessionmaker[Session],
+    kind: str,
+) -> None:
+    key, request, write = WRITES[kind]
+    conversation_id = open_conversation(intercom_sandbox)
+    effects = effects_for(store_sessions, conversation_id)
+    in_flight(effects, kind, key, request)
+    write(sandbox_client, conversation_id)
+    writes(intercom_sandbox)
+
+    result = act(effects, make_turn(sandbox_client, conversation_id), kind)
+
+    assert result.ok and result.detail.startswith("found on re-read"), result
+    assert writes(intercom_sandbox) == []
+    status, response = recorded(effects, key)
+    assert status == ActionStatus.DONE and response["found"] == "on re-read"
+    assignments = ai_parts(sandbox_client, conversation_id, "assignment")
+    assert len(assignments) == (kind == "assign")
+
+
+@pytest.mark.parametrize("kind", sorted(WRITES))
+def test_a_write_that_did_not_happen_before_a_crash_is_made_once(
+    intercom_sandbox: SandboxServer,
+    sandbox_client: IntercomClient,
+    store_sessions: sessionmaker[Session],
+    kind: str,
+) -> None:
+    key, request, _ = WRITES[kind]
+    conversation_id = open_conversation(intercom_sandbox)
+    effects = effects_for(store_sessions, conversation_id)
+    in_flight(effects, kind, key, request)
+    writes(intercom_sandbox)
+
+    result = act(effects, make_turn(sandbox_client, conversation_id), kind)
+
+    assert result.detail == "posted to Intercom"
+    made = [call for call in writes(intercom_sandbox) if call != ("POST", "/tags")]
+    assert len(made) == 1, made
+    conversation = sandbox_client.get_conversation(conversation_id)
+    assert {
+        "tag": "needs-human" in conversation.tags,
+        "assign": conversation.team_assignee_id == TEAM,
+        "attributes": conversation.custom_attributes.get("handoff_reason") == "asked_for_human",
+    }[kind]
+
+
+def test_an_assignment_changed_by_a_rep_since_is_still_found_by_its_part(
+    intercom_sandbox: SandboxServer,
+    sandbox_client: IntercomClient,
+    store_sessions: sessionmaker[Session],
+) -> None:
+    key, request, write = WRITES["assign"]
+    conversation_id = open_conversation(intercom_sandbox)
+    effects = effects_for(store_sessions, conversation_id)
+    in_flight(effects, "assign", key, request)
+    write(sandbox_client, conversation_id)
+    requests.post(
+        f"{intercom_sandbox.base_url}/_sandbox/conversations/{conversation_id}/assign",
+        json={"team_id": "2000002"},
+        timeout=5,
+    ).raise_for_status()
+    ours = ai_parts(sandbox_client, conversation_id, "assignment")[0].id
+
+    result = act(effects, make_turn(sandbox_client, conversation_id), "assign")
+
+    assert result.detail.startswith("found on re-read")
+    assert recorded(effects, "assign")[1] == {"found": "on re-read", "part_id": ours}
