@@ -326,9 +326,9 @@ class Engine:
         workspace = turn.workspace
         if turn.conversation.admin_assignee_id != workspace.ai_admin_id:
             parts = _message_parts(turn.conversation)
+            self._store(turn, session, parts)
             if parts and len(self._own_parts(turn, session, parts)) == len(parts):
                 return self._skip(turn, f"{OWN_ACTION}: the assignment it made")
-            self._store(turn, session, _message_parts(turn.conversation))
             return self._skip(turn, "assigned to someone other than the AI admin")
         if session.state == SessionState.HANDED_OFF:
             self._update(session.id, state=SessionState.OPEN)
