@@ -65,7 +65,8 @@ def _posted(part_type: str) -> Check:
 
 
 def _tagged(turn: Turn, conversation: Conversation, request: dict[str, Any]) -> Found | None:
-    return {"tag": request["name"]} if request["name"] in conversation.tags else None
+    name = request["name"].strip()  # as find_or_create_tag names it
+    return {"tag": name} if name in conversation.tags else None
 
 
 def _assigned(turn: Turn, conversation: Conversation, request: dict[str, Any]) -> Found | None:
