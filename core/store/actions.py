@@ -64,6 +64,18 @@ def get_action(session: Session, idempotency_key: str) -> ActionRecord | None:
     return session.scalars(stmt).one_or_none()
 
 
+def created_part_ids(session: Session, session_id: int) -> set[str]:
+    """The ids of the conversation parts the session's actions created (``response.part_id``)."""
+    stmt = select(ActionRecord.response).where(
+        ActionRecord.session_id == session_id, ActionRecord.status == ActionStatus.DONE
+    )
+    return {
+        str(response["part_id"])
+        for response in session.scalars(stmt)
+        if isinstance(response, dict) and response.get("part_id")
+    }
+
+
 def retry_action(session: Session, record: ActionRecord) -> None:
     """Mark a settled action ``pending`` again before another attempt."""
     record.status = ActionStatus.PENDING
