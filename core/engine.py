@@ -43,7 +43,12 @@ from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent,
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.audit import append_audit
-from deskmate.core.store.events import claim_events, finish_event, retry_event
+from deskmate.core.store.events import (
+    bury_exhausted,
+    claim_events,
+    finish_event,
+    retry_event,
+)
 from deskmate.core.store.leases import acquire_lease, release_lease
 from deskmate.core.store.models import (
     EventRecord,
@@ -167,18 +172,16 @@ class Engine:
         handled = 0
         while True:
             with self.sessions.begin() as db:
-                events = [
-                    Claimed(
-                        e.id,
-                        workspace_id,
-                        conversation_id,
-                        e.topic,
-                        e.payload,
-                        e.attempts,
-                        e.received_at,
-                    )
-                    for e in claim_events(db, workspace_id, conversation_id, lease=self.lease)
-                ]
+                buried = bury_exhausted(
+                    db, workspace_id, conversation_id, max_attempts=self.max_attempts
+                )
+                claimed = claim_events(db, workspace_id, conversation_id, lease=self.lease)
+                buried, events = (
+                    [_detached(e, workspace_id, conversation_id) for e in records]
+                    for records in (buried, claimed)
+                )
+            for event in buried:
+                self._settled(event, EventStatus.DEAD)
             if not events:
                 return handled
             last_customer = max((e.id for e in events if e.topic in CUSTOMER_TOPICS), default=None)
@@ -239,8 +242,16 @@ class Engine:
             self._finish(claimed, outcome.status, outcome.reason)
 
     def _finish(self, claimed: Claimed, status: str, reason: str) -> None:
-        with self.sessions.begin() as db:
-            finish_event(db, claimed.id, status, reason)
+        """Settle the event; if recording ``reason`` fails, record the status with a plain
+        reason instead, so the event never stays ``processing`` to be claimed again."""
+        try:
+            with self.sessions.begin() as db:
+                finish_event(db, claimed.id, status, reason)
+        except Exception as exc:
+            log.exception("could not record how event %s ended", claimed.id)
+            with self.sessions.begin() as db:
+                plain = f"{status}; the reason could not be recorded ({type(exc).__name__})"
+                finish_event(db, claimed.id, status, plain)
         self._settled(claimed, status)
 
     def _settled(self, claimed: Claimed, status: str) -> None:
@@ -611,6 +622,18 @@ class Engine:
     def _skip(self, turn: Turn, reason: str) -> Outcome:
         self._audit(turn, "skipped", {"reason": reason})
         return skipped(reason)
+
+
+def _detached(record: EventRecord, workspace_id: str, conversation_id: str) -> Claimed:
+    return Claimed(
+        record.id,
+        workspace_id,
+        conversation_id,
+        record.topic,
+        record.payload,
+        record.attempts,
+        record.received_at,
+    )
 
 
 def _source_part(conversation: Conversation) -> Part:

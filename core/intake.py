@@ -50,6 +50,7 @@ from deskmate.core.intercom.webhooks import (
     MalformedNotification,
     UnprocessableEvent,
     app_id_of,
+    check_text,
     load_notification,
     notification_key,
     parse_envelope,
@@ -458,6 +459,7 @@ class WebhookIntake:
             available_at=now,
         )
         try:
+            check_text(body, doc)
             event = parse_envelope(doc)
         except UnprocessableEvent as exc:
             row.status, row.reason = EventStatus.UNPROCESSABLE, exc.reason
