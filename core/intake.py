@@ -14,10 +14,11 @@ outbox is the source of truth: the sweeper re-enqueues a lost enqueue.
 
 Answers: ``HEAD`` 200 (Intercom validates the URL that way); ``ping`` 200, nothing stored;
 stored or duplicate 200 (Help Center ``article.*`` topics are stored without a conversation, for
-the knowledge sync); unknown ``app_id`` or unsupported topic 200, ignored and counted;
-bad or missing signature 401; not a JSON notification 400; body over 1 MiB 413; an unexpected
-shape 200, stored as ``unprocessable`` with the reason; the database unavailable 503 (Intercom
-delivers again).
+the knowledge sync, and stored ``skipped`` when no enabled plugin applies them); unknown
+``app_id`` or unsupported topic 200, ignored and counted; bad or missing signature 401; not a
+JSON notification 400; body over 1 MiB 413; an unexpected shape (ids or text the store can't
+keep included) 200, stored as ``unprocessable`` with the reason; the database unavailable 503
+(Intercom delivers again).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any, Protocol
 
 import flask
@@ -408,6 +410,13 @@ class SignatureKeys:
         return frozenset()
 
 
+def consumed_topics(settings: Settings, hook: Any) -> frozenset[str]:
+    """The topics without a conversation that an enabled plugin applies (``webhook_topics``)."""
+    if hook is None:
+        return frozenset()
+    return frozenset(chain.from_iterable(hook.webhook_topics(settings=settings)))
+
+
 class WebhookIntake:
     """Turns one webhook delivery into an :class:`Answer`, recording it in the outbox."""
 
@@ -420,6 +429,7 @@ class WebhookIntake:
     ) -> None:
         self.workspaces = settings.workspaces
         self.hook = hook
+        self.consumed = consumed_topics(settings, hook)
         self.keys = SignatureKeys(settings.workspaces.values())
         self.writer = writer
         self.metrics = metrics
@@ -465,6 +475,9 @@ class WebhookIntake:
             row.status, row.reason = EventStatus.UNPROCESSABLE, exc.reason
             return row
         row.conversation_id = event.conversation.id if event.conversation else None
+        if row.conversation_id is None and topic not in self.consumed:
+            row.status, row.reason = EventStatus.SKIPPED, f"no enabled plugin handles {topic}"
+            return row
         row.available_at = compute_available_at(event, now, self.hook)
         return row
 

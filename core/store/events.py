@@ -3,7 +3,7 @@
 An event is ``queued`` until a run claims it (``processing``, with a lease), then ends ``done``,
 ``skipped``, ``unprocessable`` or ``dead``; a retryable failure puts it back as ``failed`` with a
 later ``available_at``. A run that dies leaves its events ``processing`` past their lease, and
-:func:`due_events` hands them to the sweeper again.
+:func:`due_conversations` hands their conversations to the sweeper again.
 """
 
 from __future__ import annotations
@@ -211,15 +211,23 @@ def retry_event(session: Session, event_id: int, reason: str, *, at: datetime) -
     )
 
 
-def due_events(
-    session: Session, *, now: datetime | None = None, limit: int = 500
-) -> list[EventRecord]:
-    """Events that should be running by ``now`` but may have no job (for the sweeper).
+def due_conversations(session: Session, *, now: datetime | None = None) -> list[tuple[str, str]]:
+    """Each ``(workspace, conversation)`` with events that should be running by ``now`` but may
+    have no job (for the sweeper).
 
-    Pass ``now`` a little in the past so that events just enqueued by intake are left alone.
+    One row per conversation however many of its events are due, so no number of stuck events
+    can hide another conversation. Pass ``now`` a little in the past so that events just
+    enqueued by intake are left alone.
     """
-    stmt = select(EventRecord).where(_claimable(now_or(now))).order_by(EventRecord.id).limit(limit)
-    return list(session.scalars(stmt))
+    stmt = (
+        select(EventRecord.workspace_id, EventRecord.conversation_id)
+        .where(_claimable(now_or(now)), EventRecord.conversation_id.is_not(None))
+        .distinct()
+        .order_by(EventRecord.workspace_id, EventRecord.conversation_id)
+    )
+    return [
+        (workspace_id, conversation_id) for workspace_id, conversation_id in session.execute(stmt)
+    ]
 
 
 def list_events(
