@@ -43,6 +43,7 @@ from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent,
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.audit import append_audit
+from deskmate.core.store.db import reading
 from deskmate.core.store.events import (
     bury_exhausted,
     claim_events,
@@ -197,7 +198,7 @@ class Engine:
         Assignment rules often act within a channel's initial delay: deciding on the newest
         snapshot answers as the owner *now*, at no extra Intercom call.
         """
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             stmt = (
                 select(EventRecord.payload)
                 .where(
@@ -211,7 +212,7 @@ class Engine:
         return next(filter(None, map(_owner_in, payloads)), None)
 
     def _has_due(self, workspace_id: str, conversation_id: str) -> bool:
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             stmt = select(EventRecord.id).where(
                 EventRecord.workspace_id == workspace_id,
                 EventRecord.conversation_id == conversation_id,
@@ -597,7 +598,7 @@ class Engine:
             return messages, [m for m in messages if add_message(db, record, m)]
 
     def _history_of(self, session: SessionRecord) -> list[Message]:
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             record = db.get(SessionRecord, session.id)
             return history(db, record, limit=HISTORY_LIMIT)
 

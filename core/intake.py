@@ -66,6 +66,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1 << 20
 COMMIT_TIMEOUT_SECONDS = 10.0
 MAX_BATCH = 256
+MAX_BATCH_CHARS = 4 << 20
+"""A batch stops growing once its payloads reach this many characters: a burst of large bodies
+then commits as several short transactions, so none holds SQLite's write lock for long (the
+runs' leases wait for it at most the busy timeout)."""
 MAX_DELAY_SECONDS = 3600.0
 SIGNATURE_HEADER = "X-Hub-Signature"
 STORED_TOPICS = CONVERSATION_TOPICS | ARTICLE_TOPICS
@@ -213,11 +217,13 @@ class OutboxWriter:
         metrics: Metrics | None = None,
         *,
         max_batch: int = MAX_BATCH,
+        max_batch_chars: int = MAX_BATCH_CHARS,
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher or NullDispatcher()
         self.metrics = metrics
         self.max_batch = max_batch
+        self.max_batch_chars = max_batch_chars
         self._insert = _InsertOrIgnore(engine)
         self._connection: Any = None
         self._queue: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
@@ -280,8 +286,10 @@ class OutboxWriter:
                 self._connection = None
 
     def _drain(self, batch: list[_Ticket]) -> bool:
-        """Add what is already queued to ``batch``; return whether a stop was requested."""
-        while len(batch) < self.max_batch:
+        """Add what is already queued to ``batch`` (up to ``max_batch`` rows and about
+        ``max_batch_chars`` of payload); return whether a stop was requested."""
+        chars = sum(len(t.row.payload) for t in batch)
+        while len(batch) < self.max_batch and chars < self.max_batch_chars:
             try:
                 ticket = self._queue.get_nowait()
             except queue.Empty:
@@ -289,6 +297,7 @@ class OutboxWriter:
             if ticket is None:
                 return True
             batch.append(ticket)
+            chars += len(ticket.row.payload)
         return False
 
     def _commit(self, batch: list[_Ticket]) -> None:
