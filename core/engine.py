@@ -39,7 +39,13 @@ from deskmate.core.effects import Effects
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
-from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent, parse_event
+from deskmate.core.intercom.webhooks import (
+    CUSTOMER_TOPICS,
+    MAX_ID,
+    UnprocessableEvent,
+    id_problem,
+    parse_event,
+)
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.audit import append_audit
@@ -49,6 +55,7 @@ from deskmate.core.store.events import (
     claim_events,
     finish_event,
     retry_event,
+    settle_claimable,
 )
 from deskmate.core.store.leases import acquire_lease, release_lease
 from deskmate.core.store.models import (
@@ -152,7 +159,12 @@ class Engine:
         """Handle every due event of the conversation in order; returns how many were handled.
 
         Returns at once when another run holds the conversation: that run handles the events.
+        A conversation id that can't be leased (blank, too long; stored by an older intake) gets
+        its events settled ``unprocessable`` instead.
         """
+        problem = id_problem(conversation_id, MAX_ID)
+        if problem is not None:
+            return self._refuse(workspace_id, conversation_id, f"conversation id {problem}")
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
         handled = 0
         while self._take(workspace_id, conversation_id, owner):
@@ -164,6 +176,18 @@ class Engine:
             if not self._has_due(workspace_id, conversation_id):
                 break
         return handled
+
+    def _refuse(self, workspace_id: str, conversation_id: str, problem: str) -> int:
+        """Settle the due events of a conversation no run can lease as unprocessable."""
+        reason = f"unexpected conversation: {problem}"
+        with self.sessions.begin() as db:
+            refused = settle_claimable(
+                db, workspace_id, conversation_id, EventStatus.UNPROCESSABLE, reason
+            )
+            events = [_detached(e, workspace_id, conversation_id) for e in refused]
+        for event in events:
+            self._settled(event, EventStatus.UNPROCESSABLE)
+        return len(events)
 
     def _take(self, workspace_id: str, conversation_id: str, owner: str) -> bool:
         with self.sessions.begin() as db:

@@ -107,6 +107,37 @@ def _scope(
     return and_(EventRecord.workspace_id == workspace_id, which)
 
 
+def settle_claimable(
+    session: Session,
+    workspace_id: str,
+    conversation_id: str | None,
+    status: str,
+    reason: str,
+    *,
+    min_attempts: int = 0,
+    event_id: int | None = None,
+    now: datetime | None = None,
+) -> list[EventRecord]:
+    """Settle the events a run could claim now (of the conversation, or the one ``event_id``)
+    without running them, as ``status`` with ``reason``; only those already tried
+    ``min_attempts`` times, when given. Returns them, oldest first."""
+    if status not in EventStatus.FINAL:
+        raise ValueError(f"{status!r} is not a final status; use one of {EventStatus.FINAL}")
+    now = now_or(now)
+    stmt = (
+        update(EventRecord)
+        .where(
+            _scope(workspace_id, conversation_id, event_id),
+            _claimable(now),
+            EventRecord.attempts >= min_attempts,
+        )
+        .values(status=status, reason=clean_text(reason), lease_until=None, processed_at=now)
+        .returning(EventRecord)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return sorted(session.scalars(stmt).all(), key=lambda e: e.id)
+
+
 def bury_exhausted(
     session: Session,
     workspace_id: str,
@@ -119,24 +150,16 @@ def bury_exhausted(
     """Settle as ``dead`` the claimable events that already had ``max_attempts`` attempts, and
     return them: runs died (or could not record an outcome) that often, so another attempt
     would pass the limit. Call it before :func:`claim_events`, under the same lease."""
-    now = now_or(now)
-    stmt = (
-        update(EventRecord)
-        .where(
-            _scope(workspace_id, conversation_id, event_id),
-            _claimable(now),
-            EventRecord.attempts >= max_attempts,
-        )
-        .values(
-            status=EventStatus.DEAD,
-            reason=f"gave up after {max_attempts} attempts: no run recorded how it ended",
-            lease_until=None,
-            processed_at=now,
-        )
-        .returning(EventRecord)
-        .execution_options(synchronize_session=False, populate_existing=True)
+    return settle_claimable(
+        session,
+        workspace_id,
+        conversation_id,
+        EventStatus.DEAD,
+        f"gave up after {max_attempts} attempts: no run recorded how it ended",
+        min_attempts=max_attempts,
+        event_id=event_id,
+        now=now,
     )
-    return sorted(session.scalars(stmt).all(), key=lambda e: e.id)
 
 
 def claim_events(

@@ -164,3 +164,17 @@ def test_an_event_no_run_settled_goes_dead_at_max_attempts_not_past_it(intake: A
     assert (row.status, row.attempts) == (EventStatus.DEAD, 3)
     assert "gave up after 3 attempts" in row.reason
     assert settled == [EventStatus.DEAD]
+
+
+def test_events_of_a_blank_conversation_id_an_older_intake_stored_are_settled_not_run(
+    intake: Any,
+) -> None:
+    event_id = _store(intake, lambda d: None, "notif_blank")
+    with intake.engine.begin() as conn:
+        conn.execute(
+            update(EventRecord).where(EventRecord.id == event_id).values(conversation_id=" ")
+        )
+    assert _engine(intake).run_conversation(TEST_APP_ID, " ") == 1
+    row = _row(intake, event_id)
+    assert row.status == EventStatus.UNPROCESSABLE
+    assert row.reason == "unexpected conversation: conversation id is blank"
