@@ -265,8 +265,9 @@ def parse_envelope(doc: Mapping[str, Any]) -> WebhookEvent:
     """Like :func:`parse_event`, but ``event.conversation`` comes without its parts.
 
     Everything else is parsed and checked as :func:`parse_event` does (the envelope, the
-    conversation's id, source, channel, assignees, contacts, tags), so an event this accepts
-    fails :func:`parse_event` only for a bad ``conversation_parts``.
+    conversation's id, source, channel, assignees, contacts, tags, and every id the store keeps,
+    the parts' ids and authors' ids included), so an event this accepts fails
+    :func:`parse_event` only for a bad shape in ``conversation_parts``.
     """
     event = _event(doc)
     if event.topic in CONVERSATION_TOPICS:
@@ -349,10 +350,10 @@ def _conversation(item: dict[str, Any]) -> Conversation:
     return conversation
 
 
-IdsOf = Iterator[tuple[str, str | None]]
+_Ids = Iterator[tuple[str, str | None]]
 
 
-def _conversation_ids(conversation: Conversation, part_ids: IdsOf) -> IdsOf:
+def _conversation_ids(conversation: Conversation, part_ids: _Ids) -> _Ids:
     """Every id the engine stores from the conversation, with where it is, parts last."""
     yield "id", conversation.id
     yield "source.id", conversation.source.id
@@ -362,13 +363,13 @@ def _conversation_ids(conversation: Conversation, part_ids: IdsOf) -> IdsOf:
     yield from part_ids
 
 
-def _parsed_part_ids(conversation: Conversation) -> IdsOf:
+def _parsed_part_ids(conversation: Conversation) -> _Ids:
     for index, part in enumerate(conversation.parts):
         yield f"conversation_parts[{index}].id", part.id
         yield f"conversation_parts[{index}].author.id", part.author.id
 
 
-def _raw_part_ids(container: Any) -> IdsOf:
+def _raw_part_ids(container: Any) -> _Ids:
     """The parts' ids as the full parse reads them, without parsing the parts; a part of the
     wrong shape is skipped here (the full parse names it)."""
     raw = container.get("conversation_parts") if isinstance(container, dict) else None
@@ -389,7 +390,7 @@ def _raw_part_ids(container: Any) -> IdsOf:
                 continue
 
 
-def _check_ids(ids: IdsOf) -> None:
+def _check_ids(ids: _Ids) -> None:
     """Refuse an id the store could not keep (blank, too long, not text), naming it."""
     for where, value in ids:
         problem = None if value is None else id_problem(value, MAX_ID)
