@@ -178,3 +178,20 @@ def test_events_of_a_blank_conversation_id_an_older_intake_stored_are_settled_no
     row = _row(intake, event_id)
     assert row.status == EventStatus.UNPROCESSABLE
     assert row.reason == "unexpected conversation: conversation id is blank"
+
+
+def test_an_event_whose_reason_the_database_refuses_is_still_settled(intake: Any) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc["topic"] = "conversation.user.created"
+        _item(doc)["source"]["delivered_as"] = "poison"
+
+    event_id = _store(intake, change, "notif_refused")
+    with intake.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_poison BEFORE UPDATE OF reason ON webhook_events "
+            "WHEN NEW.reason LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'reason refused'); END"
+        )
+    _engine(intake).run_conversation(TEST_APP_ID, _row(intake, event_id).conversation_id)
+    row = _row(intake, event_id)
+    assert (row.status, row.attempts) == (EventStatus.SKIPPED, 1)
+    assert row.reason.startswith("skipped; the reason could not be recorded")
