@@ -242,6 +242,8 @@ def check_text(raw: bytes | str, doc: Any) -> None:
         raise UnprocessableEvent(
             f"unexpected text: a lone surrogate ({found!r}) is not text"
         ) from None
+    except RecursionError:
+        raise UnprocessableEvent("unexpected text: nested too deep to check") from None
 
 
 def parse_event(doc: Mapping[str, Any]) -> WebhookEvent:
