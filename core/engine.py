@@ -39,7 +39,13 @@ from deskmate.core.handoff import escalate as builtin_escalate
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
-from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent, parse_event
+from deskmate.core.intercom.webhooks import (
+    CUSTOMER_TOPICS,
+    MAX_ID,
+    UnprocessableEvent,
+    id_problem,
+    parse_event,
+)
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import (
     HookFailure,
@@ -49,7 +55,14 @@ from deskmate.core.plugins import (
 )
 from deskmate.core.store.actions import created_part_ids
 from deskmate.core.store.audit import append_audit
-from deskmate.core.store.events import claim_events, finish_event, retry_event
+from deskmate.core.store.db import reading
+from deskmate.core.store.events import (
+    bury_exhausted,
+    claim_events,
+    finish_event,
+    retry_event,
+    settle_claimable,
+)
 from deskmate.core.store.leases import acquire_lease, release_lease
 from deskmate.core.store.models import (
     OWN_ACTION,
@@ -153,7 +166,12 @@ class Engine:
         """Handle every due event of the conversation in order; returns how many were handled.
 
         Returns at once when another run holds the conversation: that run handles the events.
+        A conversation id that can't be leased (blank, too long; stored by an older intake) gets
+        its events settled ``unprocessable`` instead.
         """
+        problem = id_problem(conversation_id, MAX_ID)
+        if problem is not None:
+            return self._refuse(workspace_id, conversation_id, f"conversation id {problem}")
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
         handled = 0
         while self._take(workspace_id, conversation_id, owner):
@@ -166,6 +184,18 @@ class Engine:
                 break
         return handled
 
+    def _refuse(self, workspace_id: str, conversation_id: str, problem: str) -> int:
+        """Settle the due events of a conversation no run can lease as unprocessable."""
+        reason = f"unexpected conversation: {problem}"
+        with self.sessions.begin() as db:
+            refused = settle_claimable(
+                db, workspace_id, conversation_id, EventStatus.UNPROCESSABLE, reason
+            )
+            events = [_detached(e, workspace_id, conversation_id) for e in refused]
+        for event in events:
+            self._settled(event, EventStatus.UNPROCESSABLE)
+        return len(events)
+
     def _take(self, workspace_id: str, conversation_id: str, owner: str) -> bool:
         with self.sessions.begin() as db:
             return acquire_lease(db, workspace_id, conversation_id, owner, self.lease)
@@ -174,18 +204,15 @@ class Engine:
         handled = 0
         while True:
             with self.sessions.begin() as db:
-                events = [
-                    Claimed(
-                        e.id,
-                        workspace_id,
-                        conversation_id,
-                        e.topic,
-                        e.payload,
-                        e.attempts,
-                        e.received_at,
-                    )
-                    for e in claim_events(db, workspace_id, conversation_id, lease=self.lease)
-                ]
+                exhausted = bury_exhausted(
+                    db, workspace_id, conversation_id, max_attempts=self.max_attempts
+                )
+                buried = [_detached(e, workspace_id, conversation_id) for e in exhausted]
+                claimed = claim_events(db, workspace_id, conversation_id, lease=self.lease)
+                events = [_detached(e, workspace_id, conversation_id) for e in claimed]
+            for event in buried:
+                self._hand_over(event, RunsKeptStopping())
+                self._settled(event, EventStatus.DEAD)
             if not events:
                 return handled
             last_customer = max((e.id for e in events if e.topic in CUSTOMER_TOPICS), default=None)
@@ -201,7 +228,7 @@ class Engine:
         Assignment rules often act within a channel's initial delay: deciding on the newest
         snapshot answers as the owner *now*, at no extra Intercom call.
         """
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             stmt = (
                 select(EventRecord.payload)
                 .where(
@@ -215,7 +242,7 @@ class Engine:
         return next(filter(None, map(_owner_in, payloads)), None)
 
     def _has_due(self, workspace_id: str, conversation_id: str) -> bool:
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             stmt = select(EventRecord.id).where(
                 EventRecord.workspace_id == workspace_id,
                 EventRecord.conversation_id == conversation_id,
@@ -246,8 +273,16 @@ class Engine:
             self._finish(claimed, outcome.status, outcome.reason)
 
     def _finish(self, claimed: Claimed, status: str, reason: str) -> None:
-        with self.sessions.begin() as db:
-            finish_event(db, claimed.id, status, reason)
+        """Settle the event; if recording ``reason`` fails, record the status with a plain
+        reason instead, so the event never stays ``processing`` to be claimed again."""
+        try:
+            with self.sessions.begin() as db:
+                finish_event(db, claimed.id, status, reason)
+        except Exception as exc:
+            log.exception("could not record how event %s ended", claimed.id)
+            with self.sessions.begin() as db:
+                plain = f"{status}; the reason could not be recorded ({type(exc).__name__})"
+                finish_event(db, claimed.id, status, plain)
         self._settled(claimed, status)
 
     def _settled(self, claimed: Claimed, status: str) -> None:
@@ -656,7 +691,7 @@ class Engine:
             return messages, [m for m in messages if add_message(db, record, m)]
 
     def _history_of(self, session: SessionRecord) -> list[Message]:
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             record = db.get(SessionRecord, session.id)
             return history(db, record, limit=HISTORY_LIMIT)
 
@@ -703,9 +738,16 @@ def _confident(guess: LanguageGuess) -> bool:
     return guess.confidence >= CONFIDENT_LANGUAGE and guess.source == "text"
 
 
+class RunsKeptStopping(Exception):
+    """Every run that took the event stopped before recording how it ended (a killed or crashed
+    worker), until it had been tried ``max_attempts`` times."""
+
+
 def what_failed(cause: Exception) -> str:
     """What went wrong, for the rep's note: the plugin and hook, Intercom's answer, or the kind
     of error (never its text, which may carry customer data)."""
+    if isinstance(cause, RunsKeptStopping):
+        return "every attempt stopped before it finished (the worker was killed or crashed)"
     if isinstance(cause, PluginHookError):
         return f"the plugin {cause.failure.plugin!r} failed in its {cause.failure.hook} hook"
     if isinstance(cause, IntercomError):
@@ -740,6 +782,18 @@ def _handoff_of(turn: Turn, reasons: list[EscalationReason], summary: str) -> Ha
         language=turn.language.code if turn.language else None,
         route=Route(routing.mode, routing.admin_id, routing.team_id),
         session_url=turn.session_url,
+    )
+
+
+def _detached(record: EventRecord, workspace_id: str, conversation_id: str) -> Claimed:
+    return Claimed(
+        record.id,
+        workspace_id,
+        conversation_id,
+        record.topic,
+        record.payload,
+        record.attempts,
+        record.received_at,
     )
 
 

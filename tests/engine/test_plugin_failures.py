@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import update
 
 from deskmate.core import engine
 from deskmate.core.brain import escalation
 from deskmate.core.config import ChannelSwitches, HandoffPolicy, Routing
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.client import RetryPolicy
+from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS
 from deskmate.core.sandbox.seed import load_workspace
 from deskmate.core.stack import APP_ID, LocalStack
 from deskmate.core.store.audit import audit_trail
 from deskmate.core.store.events import list_events, replay_event
-from deskmate.core.store.models import EventStatus, SessionState
+from deskmate.core.store.models import EventRecord, EventStatus, SessionState, utcnow
 from deskmate.core.store.sessions import get_session
 from deskmate.hookspecs import hookimpl
 
@@ -284,3 +287,34 @@ def test_a_conversation_the_ai_only_assists_on_is_not_handed_over(
     assert stack.parts_by_ai(conversation, "note") == []
     assert "opencx_handed_off" not in tag_names(stack, conversation)
     assert str(stack.conversation(conversation)["admin_assignee_id"]) == stack.human_admin_id
+
+
+def test_an_event_whose_every_run_was_killed_goes_dead_and_hands_the_conversation_over(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = flaky_stack(make_stack)
+    conversation = stack.start_conversation(QUESTION)
+    settle(stack)
+    [answer] = stack.parts_by_ai(conversation)
+    with stack.engine.sessions.begin() as db:
+        [event] = [e for e in list_events(db, limit=10) if e.topic in CUSTOMER_TOPICS]
+        replay_event(db, event.id, force=True)
+        db.execute(
+            update(EventRecord)
+            .where(EventRecord.id == event.id)
+            .values(
+                status=EventStatus.PROCESSING,
+                attempts=stack.engine.max_attempts,
+                lease_until=utcnow() - timedelta(seconds=1),
+            )
+        )
+
+    stack.engine.run_conversation(APP_ID, conversation)
+
+    [dead] = dead_events(stack)
+    assert dead.attempts == stack.engine.max_attempts
+    assert stack.parts_by_ai(conversation) == [answer]
+    [note] = stack.parts_by_ai(conversation, "note")
+    assert "every attempt stopped before it finished" in html_to_text(note["body"])
+    assert "opencx_handed_off" in tag_names(stack, conversation)
+    assert session_state(stack, conversation) == SessionState.HANDED_OFF

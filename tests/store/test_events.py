@@ -143,13 +143,17 @@ def test_unprocessable_delivery_is_stored_settled_with_its_reason(session):
     assert events.claim_events(session, "app1", "c1", lease=LEASE, now=T0 + LEASE) == []
 
 
-def test_due_events_finds_waiting_and_abandoned_events_for_the_sweeper(session):
-    waiting = record(session, "waiting", conversation_id="c1")
-    abandoned = record(session, "abandoned", conversation_id="c2")
+def test_due_conversations_lists_each_conversation_with_waiting_or_abandoned_events_once(session):
+    for n in range(3):
+        record(session, f"article{n}", conversation_id=None, topic="article.updated")
+    record(session, "waiting", conversation_id="c1")
+    record(session, "waiting too", conversation_id="c1")
+    record(session, "abandoned", conversation_id="c2")
     record(session, "later", conversation_id="c3", delay=timedelta(hours=1))
+    record(session, "elsewhere", workspace_id="app2", conversation_id="c1")
     events.claim_events(session, "app1", "c2", lease=LEASE, now=T0)
-    due = events.due_events(session, now=T0 + LEASE)
-    assert [e.id for e in due] == [waiting.id, abandoned.id]
+    due = events.due_conversations(session, now=T0 + LEASE)
+    assert due == [("app1", "c1"), ("app1", "c2"), ("app2", "c1")]
 
 
 def test_dead_event_is_listed_and_replayed_from_scratch(session):
@@ -261,3 +265,23 @@ def test_replaying_an_event_never_run_keeps_no_outcome(session):
 
 def _state(event: EventRecord) -> tuple[object, ...]:
     return (event.status, event.reason, event.attempts, event.processed_at, event.available_at)
+
+
+def test_a_reason_quoting_a_lone_surrogate_or_nul_is_stored_escaped(session):
+    rec = record(session, "n1")
+    events.claim_events(session, "app1", "c1", lease=LEASE, now=T0)
+    events.finish_event(session, rec.id, EventStatus.SKIPPED, "delivered_as=x\udfff\x00")
+    session.expire_all()
+    assert session.get(EventRecord, rec.id).reason == "delivered_as=x\\udfff"
+
+
+def test_bury_exhausted_settles_only_the_events_tried_max_attempts_times(session):
+    tried = record(session, "tried")
+    for attempt in range(3):
+        events.claim_events(session, "app1", "c1", lease=LEASE, now=T0 + attempt * LEASE)
+    fresh = record(session, "fresh", now=T0 + 3 * LEASE)
+    buried = events.bury_exhausted(session, "app1", "c1", max_attempts=3, now=T0 + 3 * LEASE)
+    assert [e.id for e in buried] == [tried.id]
+    assert (buried[0].status, buried[0].attempts) == (EventStatus.DEAD, 3)
+    claimed = events.claim_events(session, "app1", "c1", lease=LEASE, now=T0 + 3 * LEASE)
+    assert [e.id for e in claimed] == [fresh.id]
