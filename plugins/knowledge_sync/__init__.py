@@ -5,7 +5,8 @@ conversations that a human rep answered well become learned answers (internal by
 source is its own scheduled job (``hourly``, ``daily``, a cron expression, or ``manual``), runs
 incrementally from a checkpoint saved per page, and uses at most ``rate_limit_share`` of the
 workspace's rate limit. Article webhooks update single articles between runs. ``deskmate sync``
-runs a sync by hand. docs/knowledge-sync.md has the details.
+runs a sync by hand, and ``deskmate serve`` runs one at start while the knowledge store is empty.
+docs/knowledge-sync.md has the details.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from marshmallow import Schema
 
 from deskmate.core.config import Settings
 from deskmate.core.domain import PeriodicJob
+from deskmate.core.store.db import make_engine, make_session_factory
+from deskmate.core.store.knowledge import has_documents
 from deskmate.hookspecs import hookimpl
 from deskmate.plugins.knowledge_sync.articles import SOURCE, SyncReport, sync_articles
 from deskmate.plugins.knowledge_sync.command import sync_command
@@ -79,6 +82,26 @@ def scheduled_sync(settings: Settings, workspace_id: str, source: str) -> SyncRe
     return report
 
 
+def first_sync(settings: Settings) -> None:
+    """Sync every enabled source of each workspace whose knowledge store is still empty.
+
+    ``deskmate serve`` runs it once at start, so a fresh install can answer from its Help Center
+    without waiting for the first scheduled run (or for someone to run ``deskmate sync``).
+    """
+    options = sync_options(settings)
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with make_session_factory(engine)() as db:
+            empty = [ws for ws in settings.workspaces if not has_documents(db, ws)]
+    finally:
+        engine.dispose()
+    for workspace_id in empty:
+        log.info("the knowledge store of %s is empty: syncing it now", workspace_id)
+        for source in SOURCE_NAMES:
+            if options.enabled(source):
+                scheduled_sync(settings, workspace_id, source)
+
+
 @hookimpl
 def register_jobs(settings: Settings) -> list[PeriodicJob]:
     options = sync_options(settings)
@@ -93,6 +116,7 @@ def register_jobs(settings: Settings) -> list[PeriodicJob]:
         if options.enabled(source)
     ]
     jobs.append(PeriodicJob(f"{NAME}:article-events", EVENTS_SCHEDULE, drain_article_events))
+    jobs.append(PeriodicJob(f"{NAME}:first-sync", "manual", first_sync, at_start=True))
     return jobs
 
 

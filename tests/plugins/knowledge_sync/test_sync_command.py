@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from deskmate.core.cli import cli
 from deskmate.core.intercom.ratelimit import limiter_for, limiters
 from deskmate.core.plugins import add_plugin_commands, make_plugin_manager
-from deskmate.plugins.knowledge_sync import KnowledgeSyncConfig, register_jobs
+from deskmate.plugins.knowledge_sync import KnowledgeSyncConfig, first_sync, register_jobs
 from deskmate.plugins.knowledge_sync.command import render_progress
 from deskmate.plugins.knowledge_sync.report import SyncReport
 from deskmate.plugins.knowledge_sync.runner import sync_limiter
@@ -100,7 +100,22 @@ def test_each_source_of_each_workspace_is_its_own_job(settings) -> None:
         f"knowledge_sync:articles:{TEST_APP_ID}": "hourly",
         f"knowledge_sync:conversations:{TEST_APP_ID}": "daily",
         "knowledge_sync:article-events": "* * * * *",
+        "knowledge_sync:first-sync": "manual",
     }
+    assert [job.name for job in register_jobs(settings) if job.at_start] == [
+        "knowledge_sync:first-sync"
+    ]
+
+
+def test_the_first_sync_fills_an_empty_store_and_leaves_a_filled_one_alone(synced) -> None:
+    env = synced(articles=3)
+    first_sync(env.settings)
+    articles = env.documents("article")
+    assert articles, "an empty store gets the help center"
+    env.control("DELETE", "/requests")
+    first_sync(env.settings)
+    assert env.requests() == [], "a store that holds knowledge is not synced again at start"
+    assert env.documents("article") == articles
 
 
 @pytest.mark.parametrize(
