@@ -1,33 +1,21 @@
-"""The ``deskmate`` command line."""
+"""The ``deskmate`` command line.
+
+It starts fast: ``deskmate --version`` and ``--help`` import click and little else. Commands are
+imported when they run (:data:`LAZY_COMMANDS`), the installed plugins only when their commands
+are looked for, and the config, store and plugin modules inside the commands that use them.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
-from werkzeug.utils import import_string
 
 from deskmate import __version__
-from deskmate.core.clicontext import CliState, load_config
-from deskmate.core.config import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG_NAME,
-    config_path,
-    describe,
-    env_references,
-    parse_toml,
-    starter_text,
-    write_starter,
-)
-from deskmate.core.intercom.webhooks import WEBHOOK_PATH
-from deskmate.core.plugins import (
-    add_plugin_commands,
-    did_you_mean,
-    make_plugin_manager,
-    plugin_table,
-)
+from deskmate.core.configfile import CONFIG_ENV, DEFAULT_CONFIG_NAME
 
 
 @dataclass(frozen=True)
@@ -80,15 +68,41 @@ LAZY_COMMANDS = {
 """Commands imported only when they run, so every command (and ``--help``) starts quickly."""
 
 
+def import_command(path: str) -> click.Command:
+    """The command at ``module:attribute``."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 class LazyGroup(click.Group):
-    """A click group that imports the commands of :data:`LAZY_COMMANDS` on first use."""
+    """A click group that imports the commands of :data:`LAZY_COMMANDS` on first use.
+
+    With ``plugin_commands=True`` it also adds the installed plugins' commands, the first time
+    the command list is needed or a name is not one of its own.
+    """
+
+    def __init__(self, *args: Any, plugin_commands: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_pending = plugin_commands
+
+    def add_installed_plugin_commands(self) -> None:
+        """Load the installed plugins (not deskmate's own defaults) and adopt their commands."""
+        if not self._plugins_pending:
+            return
+        self._plugins_pending = False
+        from deskmate.core.plugins import add_plugin_commands, make_plugin_manager
+
+        add_plugin_commands(self, make_plugin_manager(quiet=True, defaults=False))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        self.add_installed_plugin_commands()
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
-            self.add_command(import_string(LAZY_COMMANDS[cmd_name].path), cmd_name)
+            self.add_command(import_command(LAZY_COMMANDS[cmd_name].path), cmd_name)
+        elif cmd_name not in self.commands:
+            self.add_installed_plugin_commands()
         return super().get_command(ctx, cmd_name)
 
     def _listed(self, ctx: click.Context, name: str) -> click.Command | None:
@@ -111,7 +125,7 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup)
+@click.group(cls=LazyGroup, plugin_commands=True)
 @click.option(
     "--config",
     "config_path",
@@ -123,6 +137,8 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """deskmate: an AI teammate that works inside Intercom."""
+    from deskmate.core.clicontext import CliState
+
     ctx.obj = CliState(config_path)
 
 
@@ -137,6 +153,10 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @click.pass_context
 def init(ctx: click.Context, target: Path | None, force: bool) -> None:
     """Write a commented starter config, then say what to fill in next."""
+    from deskmate.core.clicontext import CliState
+    from deskmate.core.config import env_references, parse_toml, starter_text, write_starter
+    from deskmate.core.intercom.webhooks import WEBHOOK_PATH
+
     state = ctx.find_object(CliState) or CliState()
     target = target or state.config_path or Path(DEFAULT_CONFIG_NAME)
     try:
@@ -164,6 +184,9 @@ def init(ctx: click.Context, target: Path | None, force: bool) -> None:
 @click.pass_context
 def check_config(ctx: click.Context) -> None:
     """Validate the config and every plugin section; print a summary, or every problem (exit 2)."""
+    from deskmate.core.clicontext import load_config
+    from deskmate.core.config import describe
+
     settings, host = load_config(ctx, strict=True)
     click.echo("\n".join(describe(settings, host)))
     click.echo("The configuration is valid.")
@@ -179,6 +202,12 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
 
     The config decides what loads; without a config file every installed plugin is listed.
     """
+    import json
+
+    from deskmate.core.clicontext import CliState, load_config
+    from deskmate.core.config import config_path
+    from deskmate.core.plugins import did_you_mean, make_plugin_manager, plugin_table
+
     state = ctx.find_object(CliState) or CliState()
     has_config = state.config_path is not None or config_path().exists()
     host = load_config(ctx)[1] if has_config else make_plugin_manager()
@@ -198,5 +227,4 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
 
 
 def main() -> None:
-    add_plugin_commands(cli, make_plugin_manager(quiet=True))
     cli()

@@ -11,23 +11,17 @@ docs/knowledge-sync.md has the details.
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Any
 
 import click
 from marshmallow import Schema
 
 from deskmate.core.config import Settings
 from deskmate.core.domain import PeriodicJob
-from deskmate.core.store.db import make_engine, make_session_factory
-from deskmate.core.store.knowledge import has_documents
 from deskmate.hookspecs import hookimpl
-from deskmate.plugins.knowledge_sync.articles import SOURCE, SyncReport, sync_articles
 from deskmate.plugins.knowledge_sync.command import sync_command
-from deskmate.plugins.knowledge_sync.events import (
-    ARTICLE_TOPICS,
-    drain_article_events,
-    handle_article_event,
-)
 from deskmate.plugins.knowledge_sync.options import (
     NAME,
     SCHEDULES,
@@ -35,7 +29,7 @@ from deskmate.plugins.knowledge_sync.options import (
     KnowledgeSyncConfig,
     sync_options,
 )
-from deskmate.plugins.knowledge_sync.runner import SyncBusy, SyncError, run_sync
+from deskmate.plugins.knowledge_sync.report import SyncReport
 
 __all__ = [
     "ARTICLE_TOPICS",
@@ -52,6 +46,26 @@ __all__ = [
     "sync_workspace_articles",
 ]
 
+_LAZY = {
+    "ARTICLE_TOPICS": "events",
+    "drain_article_events": "events",
+    "handle_article_event": "events",
+    "SOURCE": "articles",
+    "sync_articles": "articles",
+    "SyncBusy": "runner",
+    "SyncError": "runner",
+    "run_sync": "runner",
+}
+"""Names this package offers from modules imported on first use (the store, the Intercom client
+and the brain are slow to import; listing ``deskmate --help`` needs none of them)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 log = logging.getLogger(__name__)
 
 EVENTS_SCHEDULE = "* * * * *"
@@ -65,11 +79,15 @@ def config_schema() -> type[Schema]:
 
 def sync_workspace_articles(settings: Settings, workspace_id: str) -> SyncReport:
     """Sync the workspace's Help Center (incrementally, resuming an interrupted run)."""
+    from deskmate.plugins.knowledge_sync.runner import run_sync
+
     return run_sync(settings, workspace_id, "articles")
 
 
 def scheduled_sync(settings: Settings, workspace_id: str, source: str) -> SyncReport | None:
     """A scheduled run: a busy source or a failed run is logged, never raised to the scheduler."""
+    from deskmate.plugins.knowledge_sync.runner import SyncBusy, SyncError, run_sync
+
     try:
         report = run_sync(settings, workspace_id, source)
     except SyncBusy as exc:
@@ -88,6 +106,9 @@ def first_sync(settings: Settings) -> None:
     ``deskmate serve`` runs it once at start, so a fresh install can answer from its Help Center
     without waiting for the first scheduled run (or for someone to run ``deskmate sync``).
     """
+    from deskmate.core.store.db import make_engine, make_session_factory
+    from deskmate.core.store.knowledge import has_documents
+
     options = sync_options(settings)
     engine = make_engine(settings.resolved_database_url())
     try:
@@ -100,6 +121,13 @@ def first_sync(settings: Settings) -> None:
         for source in SOURCE_NAMES:
             if options.enabled(source):
                 scheduled_sync(settings, workspace_id, source)
+
+
+def apply_article_events(settings: Settings) -> int:
+    """Apply the stored article webhooks (see :func:`events.drain_article_events`)."""
+    from deskmate.plugins.knowledge_sync.events import drain_article_events
+
+    return drain_article_events(settings)
 
 
 @hookimpl
@@ -115,7 +143,7 @@ def register_jobs(settings: Settings) -> list[PeriodicJob]:
         for source in SOURCE_NAMES
         if options.enabled(source)
     ]
-    jobs.append(PeriodicJob(f"{NAME}:article-events", EVENTS_SCHEDULE, drain_article_events))
+    jobs.append(PeriodicJob(f"{NAME}:article-events", EVENTS_SCHEDULE, apply_article_events))
     jobs.append(PeriodicJob(f"{NAME}:first-sync", "manual", first_sync, at_start=True))
     return jobs
 

@@ -10,11 +10,9 @@ from typing import TextIO
 
 import click
 
-from deskmate.core.clicontext import load_config, migrated_engine
 from deskmate.core.config import Settings
 from deskmate.plugins.knowledge_sync.options import NAME, SOURCE_NAMES, sync_options
 from deskmate.plugins.knowledge_sync.report import SyncReport
-from deskmate.plugins.knowledge_sync.runner import SyncError, run_sync
 
 BAR_WIDTH = 24
 REDRAW_EVERY = 0.2
@@ -97,6 +95,8 @@ def sync_command(
 
     An interrupted sync continues where it stopped; Ctrl-C keeps every finished page.
     """
+    from deskmate.core.clicontext import load_config, migrated_engine
+
     settings, host = load_config(ctx)
     if NAME not in host.loaded():
         raise click.ClickException(
@@ -120,6 +120,8 @@ def sync_command(
 def _run_one(
     settings: Settings, workspace_id: str, source: str, full: bool, since: int | None, dry_run: bool
 ) -> bool:
+    from deskmate.plugins.knowledge_sync.runner import SyncError, run_sync
+
     progress = ProgressLine()
     try:
         report = run_sync(
