@@ -2,11 +2,13 @@
 
 The suite sees only the plugins that ship with deskmate and those a test installs itself (in its
 own temporary folder, as ``tests/plugins/conftest.py``'s ``install_dist`` does): a third-party
-deskmate plugin installed in the same environment must not change what the tests observe.
+deskmate plugin installed in the same environment must not change what the tests observe, in
+this process or in the ``deskmate`` commands a test runs.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -45,8 +47,15 @@ def only_asked_for_plugins(
 def _no_installed_plugins(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Hide the environment's third-party deskmate plugins from every test."""
+    """Hide the environment's third-party deskmate plugins from every test: from this process's
+    entry points, and from the ``deskmate`` processes tests start (through
+    ``DESKMATE_DISABLE_PLUGINS``, which they inherit)."""
     test_folders = tmp_path_factory.getbasetemp().resolve()
+    everything = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    hidden = [ep.name for ep in everything if not _asked_for(ep, test_folders)]
+    if hidden:
+        disabled = os.environ.get("DESKMATE_DISABLE_PLUGINS", "")
+        monkeypatch.setenv("DESKMATE_DISABLE_PLUGINS", ",".join(filter(None, [disabled, *hidden])))
     monkeypatch.setattr(
         metadata, "entry_points", only_asked_for_plugins(metadata.entry_points, test_folders)
     )
