@@ -11,6 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 INTRUSIVE_PLUGIN = """
+import requests  # slow to import: deskmate --help must not pay for it in deskmate's own tests
+
 from deskmate import hookimpl
 from deskmate.core.domain import EscalationReason
 
@@ -30,6 +32,7 @@ REPRESENTATIVE = [
     "tests/plugins/messenger/test_messenger_decisions.py"
     "::test_deskmate_plugins_lists_both_channels_with_their_hooks",
     "tests/engine/test_conversation_flow.py",
+    "tests/host/test_cli_commands.py::test_version_and_help_import_no_store_brain_or_web_stack",
 ]
 
 
