@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -224,3 +225,11 @@ class FakeTime:
 def fake_time() -> FakeTime:
     """A fresh :class:`FakeTime`."""
     return FakeTime()
+
+
+def server_unavailable(server: str, switch: str, reason: str) -> NoReturn:
+    """Skip a test that needs a real ``server`` that isn't there, saying why and how to run it;
+    fail it instead when the environment variable ``switch`` is ``require`` (as CI sets it)."""
+    if os.environ.get(switch) == "require":
+        pytest.fail(f"{server} is required ({switch}=require) but {reason}")
+    pytest.skip(f"{server} tests skipped: {reason}; set {switch}=require to make this a failure")

@@ -57,9 +57,11 @@ from deskmate.core.intercom.webhooks import (
 )
 
 SAMPLE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "intercom-samples"
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "data"
+    / "intercom"
+    / "samples"
     / "conversation.operator.replied.messenger.2x-shape.json"
 )
 SECRET = "bench-client-secret"

@@ -11,6 +11,7 @@ download never raises: it returns a placeholder :class:`~deskmate.core.domain.At
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -19,16 +20,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
 from deskmate.core.domain import Attachment
+
+if TYPE_CHECKING:  # requests and urllib3 are imported when the first downloader is made
+    import requests
+    from urllib3.connection import HTTPConnection
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +164,11 @@ class ImageDownloader:
     session: requests.Session = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        import requests
+
         self.session = requests.Session()
         self.session.trust_env = False
-        adapter = _GuardedAdapter(self.check_peer)
+        adapter = _guarded_adapter_class()(self.check_peer)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -234,6 +235,8 @@ class ImageDownloader:
             raise DownloadRefused(f"host {host} connected to an internal address")
 
     def _get(self, url: str, deadline: float) -> requests.Response:
+        import requests
+
         remaining = max(0.01, deadline - time.monotonic())
         try:
             response = self.session.get(
@@ -253,6 +256,8 @@ class ImageDownloader:
         return response
 
     def _read_image(self, response: requests.Response, deadline: float) -> tuple[bytes, str, str]:
+        import urllib3
+
         cap = self.policy.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -277,6 +282,8 @@ class ImageDownloader:
         Bytes are read as sent: a compressed body is never inflated (no decompression bomb) and
         fails the image check instead.
         """
+        import urllib3
+
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DownloadRefused(f"timed out after {self.policy.timeout:g} s")
@@ -308,25 +315,35 @@ def _guarded(base: type[HTTPConnection], check: PeerCheck) -> type[HTTPConnectio
     return Guarded
 
 
-class _GuardedAdapter(HTTPAdapter):
-    """A requests adapter whose connections check the address they actually connected to."""
+@functools.cache
+def _guarded_adapter_class() -> type[Any]:
+    """The requests adapter class whose connections check the address they actually connected
+    to (made on first use, so importing this module doesn't import requests)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-    def __init__(self, check: PeerCheck) -> None:
-        self._check = check
-        super().__init__(max_retries=0)
+    class GuardedAdapter(HTTPAdapter):
+        def __init__(self, check: PeerCheck) -> None:
+            self._check = check
+            super().__init__(max_retries=0)
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        pools = {
-            "http": (HTTPConnectionPool, HTTPConnection),
-            "https": (HTTPSConnectionPool, HTTPSConnection),
-        }
-        self.poolmanager.pool_classes_by_scheme = {
-            scheme: type(
-                f"Guarded{pool.__name__}", (pool,), {"ConnectionCls": _guarded(conn, self._check)}
-            )
-            for scheme, (pool, conn) in pools.items()
-        }
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            pools = {
+                "http": (HTTPConnectionPool, HTTPConnection),
+                "https": (HTTPSConnectionPool, HTTPSConnection),
+            }
+            self.poolmanager.pool_classes_by_scheme = {
+                scheme: type(
+                    f"Guarded{pool.__name__}",
+                    (pool,),
+                    {"ConnectionCls": _guarded(conn, self._check)},
+                )
+                for scheme, (pool, conn) in pools.items()
+            }
+
+    return GuardedAdapter
 
 
 def sniff_image(data: bytes) -> tuple[str, str]:

@@ -1,34 +1,21 @@
-"""The ``deskmate`` command line."""
+"""The ``deskmate`` command line.
+
+It starts fast: ``deskmate --version`` and ``--help`` import click and little else. Commands are
+imported when they run (:data:`LAZY_COMMANDS`), the installed plugins only when their commands
+are looked for, and the config, store and plugin modules inside the commands that use them.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
-from werkzeug.utils import import_string
 
 from deskmate import __version__
-from deskmate.core.clicontext import CliState, accept_config_option, load_config, print_problems
-from deskmate.core.config import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG_NAME,
-    check_config,
-    config_path,
-    describe,
-    env_references,
-    parse_toml,
-    starter_text,
-    write_starter,
-)
-from deskmate.core.intercom.webhooks import WEBHOOK_PATH
-from deskmate.core.plugins import (
-    add_plugin_commands,
-    did_you_mean,
-    make_plugin_manager,
-    plugin_table,
-)
+from deskmate.core.configfile import CONFIG_ENV, DEFAULT_CONFIG_NAME
 
 
 @dataclass(frozen=True)
@@ -85,15 +72,67 @@ LAZY_COMMANDS = {
 """Commands imported only when they run, so every command (and ``--help``) starts quickly."""
 
 
+def import_command(path: str) -> click.Command:
+    """The command at ``module:attribute``."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def accept_config_option(command: click.Command) -> None:
+    """Let ``command`` (and a group's subcommands) take ``--config`` after its name too, as in
+    ``deskmate verify --config x.toml``; it replaces the one given before the command."""
+    if not any(param.name == "config_after_command" for param in command.params):
+        command.params.append(
+            click.Option(
+                ["--config", "config_after_command"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                expose_value=False,
+                is_eager=True,
+                callback=_use_config,
+                help="Config file (also accepted before the command).",
+            )
+        )
+    for sub in getattr(command, "commands", {}).values():
+        accept_config_option(sub)
+
+
+def _use_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """Point the run's :class:`~deskmate.core.clicontext.CliState` (the root's ``obj``) at
+    ``value`` and forget a config loaded from the earlier one."""
+    state = ctx.find_root().obj
+    if value is not None and state is not None:
+        state.config_path, state.loaded = value, None
+
+
 class LazyGroup(click.Group):
-    """A click group that imports the commands of :data:`LAZY_COMMANDS` on first use."""
+    """A click group that imports the commands of :data:`LAZY_COMMANDS` on first use.
+
+    With ``plugin_commands=True`` it also adds the installed plugins' commands, the first time
+    the command list is needed or a name is not one of its own.
+    """
+
+    def __init__(self, *args: Any, plugin_commands: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_pending = plugin_commands
+
+    def add_installed_plugin_commands(self) -> None:
+        """Load the installed plugins (not deskmate's own defaults) and adopt their commands."""
+        if not self._plugins_pending:
+            return
+        self._plugins_pending = False
+        from deskmate.core.plugins import add_plugin_commands, make_plugin_manager
+
+        add_plugin_commands(self, make_plugin_manager(quiet=True, defaults=False))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        self.add_installed_plugin_commands()
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
-            self.add_command(import_string(LAZY_COMMANDS[cmd_name].path), cmd_name)
+            self.add_command(import_command(LAZY_COMMANDS[cmd_name].path), cmd_name)
+        elif cmd_name not in self.commands:
+            self.add_installed_plugin_commands()
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             accept_config_option(command)
@@ -119,7 +158,7 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup)
+@click.group(cls=LazyGroup, plugin_commands=True)
 @click.option(
     "--config",
     "config_path",
@@ -131,6 +170,8 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """deskmate: an AI teammate that works inside Intercom."""
+    from deskmate.core.clicontext import CliState
+
     ctx.obj = CliState(config_path)
 
 
@@ -145,6 +186,10 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @click.pass_context
 def init(ctx: click.Context, target: Path | None, force: bool) -> None:
     """Write a commented starter config, then say what to fill in next."""
+    from deskmate.core.clicontext import CliState
+    from deskmate.core.config import env_references, parse_toml, starter_text, write_starter
+    from deskmate.core.intercom.webhooks import WEBHOOK_PATH
+
     state = ctx.find_object(CliState) or CliState()
     target = target or state.config_path or Path(DEFAULT_CONFIG_NAME)
     try:
@@ -173,6 +218,11 @@ def init(ctx: click.Context, target: Path | None, force: bool) -> None:
 @click.pass_context
 def check_config_command(ctx: click.Context, as_json: bool) -> None:
     """Check the config and every enabled plugin; print a summary, or every problem (exit 2)."""
+    import json
+
+    from deskmate.core.clicontext import CliState, print_problems
+    from deskmate.core.config import check_config, describe
+
     state = ctx.find_object(CliState) or CliState()
     report = check_config(state.config_path)
     if as_json:
@@ -196,6 +246,12 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
 
     The config decides what loads; without a config file every installed plugin is listed.
     """
+    import json
+
+    from deskmate.core.clicontext import CliState, load_config
+    from deskmate.core.config import config_path
+    from deskmate.core.plugins import did_you_mean, make_plugin_manager, plugin_table
+
     state = ctx.find_object(CliState) or CliState()
     has_config = state.config_path is not None or config_path().exists()
     host = load_config(ctx)[1] if has_config else make_plugin_manager(quiet=True)
@@ -215,5 +271,4 @@ def plugins(ctx: click.Context, show_all: bool, hook_name: str | None, as_json: 
 
 
 def main() -> None:
-    add_plugin_commands(cli, make_plugin_manager(quiet=True))
     cli()

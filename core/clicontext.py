@@ -52,32 +52,6 @@ def print_problems(errors: Sequence[ConfigError]) -> None:
     click.echo(f"{count} problem{'s' * (count != 1)} in the configuration.", err=True)
 
 
-def accept_config_option(command: click.Command) -> None:
-    """Let ``command`` (and a group's subcommands) take ``--config`` after its name too, as in
-    ``deskmate verify --config x.toml``; it replaces the one given before the command."""
-    if not any(param.name == "config_after_command" for param in command.params):
-        command.params.append(
-            click.Option(
-                ["--config", "config_after_command"],
-                type=click.Path(dir_okay=False, path_type=Path),
-                expose_value=False,
-                is_eager=True,
-                callback=_use_config,
-                help="Config file (also accepted before the command).",
-            )
-        )
-    for sub in getattr(command, "commands", {}).values():
-        accept_config_option(sub)
-
-
-def _use_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
-    if value is None:
-        return
-    state = ctx.find_object(CliState)
-    if state is not None:
-        state.config_path, state.loaded = value, None
-
-
 def migrated_engine(ctx: click.Context | None = None) -> Engine:
     """Return an engine on the configured database after applying deskmate's migrations to it.
 

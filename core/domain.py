@@ -199,8 +199,11 @@ class PeriodicJob:
     """Work a plugin wants run on a schedule: ``"hourly"``, ``"daily"``, ``"manual"`` or cron.
 
     ``func`` is called with the settings; it runs as a background job, never in the scheduler.
+    ``at_start`` also runs it once in the background when ``deskmate serve`` starts (a first
+    knowledge sync, say); ``func`` itself decides whether there is anything to do.
     """
 
     name: str
     schedule: str
     func: Any
+    at_start: bool = False

@@ -403,6 +403,7 @@ def make_plugin_manager(
     entry_points: Iterable[metadata.EntryPoint] | None = None,
     extra_plugins: Iterable[tuple[str, object]] = (),
     quiet: bool = False,
+    defaults: bool = True,
 ) -> PluginHost:
     """Build a plugin host: defaults, then entry-point plugins the config and env allow.
 
@@ -410,14 +411,15 @@ def make_plugin_manager(
     discovery (``()`` loads no installed plugin); ``extra_plugins`` are ``(name, module-or-object)``
     pairs loaded like entry points (tests, embedding). Plugins register in name order.
     ``quiet`` logs load failures at debug level only, for a host whose report nobody reads
-    (the command line's discovery of plugin commands).
+    (the command line's discovery of plugin commands); that host also needs no ``defaults``
+    (deskmate's own brain and actions, slow to import and registering no command).
     """
     env = os.environ if env is None else env
     sections = plugin_sections or {}
     strict = env_flag(env, "DESKMATE_STRICT_PLUGINS")
     host = PluginHost()
     host.quiet = quiet
-    for module_name in DEFAULT_PLUGINS:
+    for module_name in DEFAULT_PLUGINS if defaults else ():
         host.register(importlib.import_module(module_name), module_name, version=None, default=True)
     eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
     loaders: list[tuple[str, Callable[[], object], str | None]] = [

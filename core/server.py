@@ -2,8 +2,9 @@
 
 Work that lives beside the web server is started before it and stopped after it, such as the
 embedded job consumer and scheduler (:func:`embedded_worker`, which the intake hands new
-conversations to). A service factory is called with the settings, the plugin host and the app,
-and returns a :class:`Service`, or ``None`` when it isn't needed.
+conversations to) and the plugins' jobs that run once at start (:func:`start_jobs`). A service
+factory is called with the settings, the plugin host and the app, and returns a
+:class:`Service`, or ``None`` when it isn't needed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 from deskmate.core.app import create_app
 from deskmate.core.clicontext import load_config
 from deskmate.core.config import Settings
+from deskmate.core.domain import PeriodicJob
 from deskmate.core.intake import MAX_BODY_BYTES, set_dispatcher
 from deskmate.core.plugins import PluginHost
 from deskmate.core.runtime import QueueDispatcher, Worker
@@ -104,6 +106,45 @@ def embedded_worker(workers: int) -> ServiceFactory:
         return worker if workers else None
 
     return start_worker
+
+
+class StartJobs:
+    """The plugins' ``at_start`` jobs, run one after another in a background thread.
+
+    The server answers webhooks meanwhile; a job that raises is logged and the next one runs.
+    Stopping does not wait: a job cut short (a sync) continues from its checkpoint next time.
+    """
+
+    name = "start-jobs"
+
+    def __init__(self, settings: Settings, jobs: Sequence[PeriodicJob]) -> None:
+        self.settings = settings
+        self.jobs = list(jobs)
+        self.thread = threading.Thread(target=self._run, name="deskmate-start-jobs", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        return None
+
+    def _run(self) -> None:
+        for job in self.jobs:
+            try:
+                job.func(self.settings)
+            except Exception:
+                log.exception("the start-up job %s failed", job.name)
+
+
+def start_jobs(settings: Settings, host: PluginHost, app: Flask | None) -> Service | None:
+    """A :class:`StartJobs` service for the jobs plugins want run at start; ``None`` if none."""
+    jobs = [
+        job
+        for contributed in host.hook.register_jobs(settings=settings)
+        for job in contributed or []
+        if job.at_start
+    ]
+    return StartJobs(settings, jobs) if jobs else None
 
 
 def prepare_app(settings: Settings, host: PluginHost) -> Flask:
@@ -229,5 +270,5 @@ def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int
             "Choose another --port or stop the program using it."
         ) from None
     click.echo(f"deskmate serving on {listen_url(server)} (Ctrl-C to stop)")
-    run(server, settings, host, [embedded_worker(workers)], app=app)
+    run(server, settings, host, [embedded_worker(workers), start_jobs], app=app)
     click.echo("deskmate stopped")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from marshmallow import RAISE, Schema, ValidationError
-from sqlalchemy.engine import make_url
 
 from deskmate.core.config.errors import (
     ConfigError,
@@ -33,16 +32,14 @@ from deskmate.core.config.settings import (
     WorkspaceSettings,
 )
 from deskmate.core.config.toml_fields import Bool
+from deskmate.core.configfile import CONFIG_ENV, DEFAULT_CONFIG_NAME
 from deskmate.core.plugins import PluginHost, env_flag, make_plugin_manager
-from deskmate.core.store.db import masked
 
 if TYPE_CHECKING:
     from importlib import metadata
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG_NAME = "deskmate.toml"
-CONFIG_ENV = "DESKMATE_CONFIG"
 MAX_CONFIG_BYTES = 1024 * 1024
 """A config file is a few kilobytes; anything past this is refused unread."""
 
@@ -187,6 +184,8 @@ def _workspace(app_id: str, data: dict[str, Any]) -> WorkspaceSettings:
 
 def _rebase_sqlite(url: str, base: Path) -> str:
     """Make a relative SQLite file path relative to the config file, like ``instance_path``."""
+    from sqlalchemy.engine import make_url  # only a config with database_url needs SQLAlchemy
+
     parsed = make_url(url)
     database = parsed.database or ""
     if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
@@ -371,6 +370,8 @@ def describe(settings: Settings, host: PluginHost) -> list[str]:
     for info in host.report():
         reason = f": {info.reason}" if info.reason else ""
         lines.append(f"plugin {info.name}: {info.status}{reason}")
+    from deskmate.core.store.db import masked  # the store (SQLAlchemy, alembic) only when asked
+
     lines.append(f"database: {masked(settings.resolved_database_url())}")
     lines.append(f"jobs: {settings.jobs_backend}")
     lines.append(f"public URL: {settings.public_url}")

@@ -16,7 +16,7 @@ TOKEN_ENV = "DESKMATE_SANDBOX_TOKEN"
 SECRET_ENV = "DESKMATE_SANDBOX_CLIENT_SECRET"
 
 
-def _ready_message(base_url: str, app_id: str, webhook_url: str | None) -> str:
+def ready_message(base_url: str, app_id: str, webhook_url: str | None) -> str:
     """What a deskmate config needs to reach this sandbox (the secrets by name only)."""
     ai_admin = load_workspace().me_id
     webhooks = webhook_url or 'nowhere yet (POST /_sandbox/webhooks {"url": ...} to set one)'
@@ -29,6 +29,7 @@ def _ready_message(base_url: str, app_id: str, webhook_url: str | None) -> str:
         f'    access_token = {{ env = "{TOKEN_ENV}" }}\n'
         f'    client_secret = {{ env = "{SECRET_ENV}" }}\n'
         f'    ai_admin_id = "{ai_admin}"  # "Deskmate AI"; GET {base_url}/_sandbox lists all\n'
+        f"    process_unassigned = true  # sandbox conversations start assigned to nobody\n"
         f"  Play a customer: POST {base_url}/_sandbox/conversations (see docs/sandbox.md)."
     )
 
@@ -72,7 +73,7 @@ def sandbox_command(
             client_secret,
             host=host,
             port=port,
-            on_ready=lambda url: click.echo(_ready_message(url, app_id, webhook_url)),
+            on_ready=lambda url: click.echo(ready_message(url, app_id, webhook_url)),
             app_id=app_id,
             webhook_url=webhook_url,
             rate_limit=rate_limit,

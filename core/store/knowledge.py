@@ -135,6 +135,12 @@ def upsert_document(
     return Upserted(record.id, True)
 
 
+def has_documents(session: Session, workspace_id: str) -> bool:
+    """Whether the workspace's knowledge store holds any document at all."""
+    stmt = select(KnowledgeDocument.id).where(KnowledgeDocument.workspace_id == workspace_id)
+    return session.execute(stmt.limit(1)).first() is not None
+
+
 def document_versions(
     session: Session, workspace_id: str, source: str
 ) -> dict[tuple[str, str], DocumentVersion]:

@@ -59,7 +59,8 @@ def article_documents(
     """The article's documents: its default locale plus each translation with a body.
 
     Drafts are internal, or left out when ``drafts`` is false. A translation that can't be used
-    is left out and, with ``skipped``, counted with its reason.
+    or a draft left out is counted in ``skipped`` with its reason, so every version of the article
+    ends up added, updated, unchanged or skipped.
     """
     article_id = str(article.get("id") or "").strip()
     if not article_id or len(article_id) > 255:
@@ -79,6 +80,8 @@ def article_documents(
                 skipped.skip(str(exc))
             continue
         if doc.visibility == "internal" and not drafts:
+            if skipped is not None:
+                skipped.skip("draft (drafts = false)")
             continue
         documents.append(doc)
     return documents
@@ -135,8 +138,6 @@ class ArticleApplier:
         except Unusable as exc:
             self.report.skip(str(exc))
             return []
-        if not documents:
-            self.report.skip("no usable locale")
         article_id = documents[0].external_id if documents else str(article.get("id"))
         for doc in documents:
             self.report.count(batch.upsert(doc))

@@ -10,34 +10,40 @@ from typing import TextIO
 
 import click
 
-from deskmate.core.clicontext import load_config, migrated_engine
 from deskmate.core.config import Settings
 from deskmate.plugins.knowledge_sync.options import NAME, SOURCE_NAMES, sync_options
 from deskmate.plugins.knowledge_sync.report import SyncReport
-from deskmate.plugins.knowledge_sync.runner import SyncError, run_sync
 
 BAR_WIDTH = 24
 REDRAW_EVERY = 0.2
+LOG_EVERY = 5.0
+"""Without a terminal (a log, a pipe), one progress line per this many seconds."""
 
 
 class ProgressLine:
-    """A one-line progress display on a terminal: items, rate, ETA; silent elsewhere."""
+    """Progress (items, rate, ETA): one line redrawn in place on a terminal; elsewhere, a plain
+    line every :data:`LOG_EVERY` seconds, so a long sync in a log is never silent."""
 
     def __init__(
-        self, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        log_every: float = LOG_EVERY,
     ) -> None:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty()
         self._clock = clock
         self._started = clock()
-        self._drawn = 0.0
+        self._drawn = self._started if not self.live else 0.0
+        self._every = REDRAW_EVERY if self.live else log_every
 
     def __call__(self, report: SyncReport) -> None:
         now = self._clock()
-        if not self.live or now - self._drawn < REDRAW_EVERY:
+        if now - self._drawn < self._every:
             return
         self._drawn = now
-        self.stream.write("\r" + render_progress(report, now - self._started) + "\x1b[K")
+        line = render_progress(report, now - self._started)
+        self.stream.write("\r" + line + "\x1b[K" if self.live else line + "\n")
         self.stream.flush()
 
     def close(self) -> None:
@@ -97,6 +103,8 @@ def sync_command(
 
     An interrupted sync continues where it stopped; Ctrl-C keeps every finished page.
     """
+    from deskmate.core.clicontext import load_config, migrated_engine
+
     settings, host = load_config(ctx)
     if NAME not in host.loaded():
         raise click.ClickException(
@@ -120,6 +128,8 @@ def sync_command(
 def _run_one(
     settings: Settings, workspace_id: str, source: str, full: bool, since: int | None, dry_run: bool
 ) -> bool:
+    from deskmate.plugins.knowledge_sync.runner import SyncError, run_sync
+
     progress = ProgressLine()
     try:
         report = run_sync(

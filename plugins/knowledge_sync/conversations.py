@@ -263,6 +263,7 @@ def sync_conversation_pages(ctx: SyncContext, done: Mapping[str, int]) -> None:
             if total is not None and ctx.report.total is None:
                 ctx.report.total = total
             fresh = [c for c in listed if done.get(str(c.get("id"))) != _int(c.get("updated_at"))]
+            ctx.report.unchanged += len(listed) - len(fresh)  # learned before, not changed since
             ctx.advance(len(listed) - len(fresh))
             fetched = list(pool.map(lambda c: _fetch(ctx, str(c.get("id"))), fresh))
             with ctx.writer.batch() as batch:

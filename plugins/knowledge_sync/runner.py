@@ -218,12 +218,16 @@ def _run_state(
     if previous is not None and since is None and (previous.full or not full):
         report.resumed = True
         report.restore(previous.stats)
+        report.since, report.since_from = previous.since, "where the interrupted run started"
         return previous
     now = int(time.time())
+    report.since_from = "--since"
     if since is None and not full:
-        since = checkpoint.since
+        since, report.since_from = checkpoint.since, "where the last sync ended"
     if since is None and source == "conversations" and options.conversation_days:
         since = now - options.conversation_days * 86_400
+        report.since_from = f"conversation_days = {options.conversation_days}"
+    report.since = since
     return RunState(full=full, since=since, started_at=now)
 
 

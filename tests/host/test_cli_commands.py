@@ -38,3 +38,26 @@ def test_help_lists_every_command_without_importing_the_lazy_ones() -> None:
         assert f"\n  {name} " in listed
     assert "Show what the AI would answer" in listed
     assert result.stdout.rstrip().endswith("imported: []")
+
+
+SLOW_TO_IMPORT = ("sqlalchemy", "alembic", "requests", "numpy", "py3langid", "flask", "waitress")
+"""What ``--version`` and ``--help`` must not import: they would cost several times flask's own
+start-up (benchmarks/startup.py measures it)."""
+
+
+@pytest.mark.parametrize("option", ["--version", "--help"])
+def test_version_and_help_import_no_store_brain_or_web_stack(option: str) -> None:
+    script = (
+        "import sys\n"
+        "from deskmate.core.cli import main\n"
+        f"sys.argv = ['deskmate', '{option}']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('imported:', sorted(m for m in {SLOW_TO_IMPORT!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.rstrip().endswith("imported: []"), result.stdout[-500:]

@@ -8,21 +8,28 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
 from flask import Flask
 
 from deskmate.core import server
 from deskmate.core.cli import cli
 from deskmate.core.config import Settings
-from deskmate.core.intake import intake_for
+from deskmate.core.intake import WEBHOOK_PATH, intake_for
 from deskmate.core.plugins import PluginHost
 from deskmate.core.runtime import QueueDispatcher, Worker
+from deskmate.core.sandbox import SandboxServer, create_sandbox_app
+from deskmate.core.sandbox.command import ready_message
+from deskmate.core.sandbox.seed import load_workspace
 from deskmate.testing import make_host
 
 from .conftest import CONFIG, SECRETS
@@ -37,8 +44,10 @@ def deskmate_command() -> list[str]:
     return [sys.executable, "-c", "from deskmate.core.cli import main; main()"]
 
 
-@pytest.fixture
-def served(config_file: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+@contextmanager
+def serving(
+    config_file: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``deskmate --config … serve --port 0`` in a subprocess, and the URL it announced."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_")}
     process = subprocess.Popen(
@@ -53,7 +62,7 @@ def served(config_file: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
             "2",
         ],
         cwd=config_file.parent.parent,
-        env=env,
+        env=env | (extra_env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -66,6 +75,12 @@ def served(config_file: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def served(config_file: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    with serving(config_file) as running:
+        yield running
 
 
 def _read_line(process: subprocess.Popen[str]) -> str:
@@ -242,3 +257,60 @@ def test_serve_without_workers_still_enqueues_for_separate_workers(settings: Set
 
     assert server.embedded_worker(0)(settings, host, app) is None
     assert isinstance(intake_for(app).writer.dispatcher, QueueDispatcher)
+
+
+def _printed_workspace(banner: str) -> str:
+    """The indented config block ``deskmate sandbox`` prints, as a person would paste it."""
+    lines = banner.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("[workspaces."))
+    block = [line for line in lines[start:] if line.startswith("    ")]
+    return textwrap.dedent("\n".join(block)) + "\n"
+
+
+def test_sandbox_printed_config_and_a_fresh_serve_answer_a_sandbox_customer(
+    tmp_path: Path,
+) -> None:
+    """Paste ``deskmate sandbox``'s block into a config, start ``serve`` on an empty store: it
+    syncs the sandbox's help center at start and answers an unassigned sandbox conversation."""
+    token, secret = "printed-token", "printed-client-secret"
+    app = create_sandbox_app(token, secret, "sandbox", webhook_retry_delay=0.2)
+    with SandboxServer(app) as sandbox:
+        config = tmp_path / "site" / "sandbox.toml"
+        config.parent.mkdir()
+        block = _printed_workspace(ready_message(sandbox.base_url, "sandbox", None))
+        config.write_text(f'instance_path = "{tmp_path / "instance"}"\n\n{block}')
+        env = {"DESKMATE_SANDBOX_TOKEN": token, "DESKMATE_SANDBOX_CLIENT_SECRET": secret}
+        with serving(config, env) as (process, url):
+            sandbox.sandbox.webhooks.configure(url=url + WEBHOOK_PATH)
+            conversation = requests.post(
+                f"{sandbox.base_url}/_sandbox/conversations",
+                json={"channel": "messenger", "body": "How do I reset my password?",
+                      "contact": {"name": "Ada", "email": "ada@example.com"}},
+                timeout=10,
+            ).json()["id"]  # fmt: skip
+            replies = _wait_for_ai_replies(sandbox.base_url, token, conversation)
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=STARTUP_TIMEOUT)
+    assert replies, err
+    assert "password" in replies[0].lower()
+
+
+def _wait_for_ai_replies(base_url: str, token: str, conversation_id: str) -> list[str]:
+    """The AI admin's replies to the conversation, once there is one (or none after 60 s)."""
+    ai_admin = load_workspace().me_id
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        parts = requests.get(
+            f"{base_url}/conversations/{conversation_id}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["conversation_parts"]["conversation_parts"]
+        replies = [
+            p["body"]
+            for p in parts
+            if p["part_type"] == "comment" and str(p["author"]["id"]) == ai_admin
+        ]
+        if replies:
+            return replies
+        time.sleep(0.3)
+    return []

@@ -17,7 +17,7 @@ from deskmate.core.intercom.parse import (
     parse_timestamp,
 )
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "intercom-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "intercom" / "samples"
 
 
 def minimal_item(**overrides: Any) -> dict[str, Any]:
@@ -186,7 +186,6 @@ def _sample(name: str) -> dict[str, Any]:
     return data["data"]["item"] if "data" in data else data
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not present")
 def test_real_2x_webhook_item_null_unassigned_and_only_new_part() -> None:
     conv = conversation_from_item(_sample("conversation.operator.replied.messenger.2x-shape.json"))
     assert conv.admin_assignee_id is None
@@ -195,7 +194,6 @@ def test_real_2x_webhook_item_null_unassigned_and_only_new_part() -> None:
     assert conv.parts[0].author.type == "bot"
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not present")
 def test_real_2x_assignment_part_keeps_assigned_to() -> None:
     conv = conversation_from_item(
         _sample("conversation.admin.open.assigned.messenger.2x-shape.json")
@@ -204,7 +202,6 @@ def test_real_2x_assignment_part_keeps_assigned_to() -> None:
     assert conv.parts[0].assigned_to == {"type": "admin", "id": "9608799"}
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not present")
 def test_legacy_1x_shape_maps_user_assignee_and_message() -> None:
     created = conversation_from_item(
         _sample("conversation.user.created.messenger.legacy-1x-shape.json")
@@ -220,7 +217,6 @@ def test_legacy_1x_shape_maps_user_assignee_and_message() -> None:
     assert replied.parts[0].body.startswith("<p>Well")
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not present")
 def test_rest_email_example_keeps_team_and_channel() -> None:
     conv = conversation_from_item(
         _sample("conversation.email.rest-get-response.preview-spec-example.json")

@@ -21,7 +21,7 @@ from deskmate.core.intercom.webhooks import (
     topic_of,
 )
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "intercom-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "intercom" / "samples"
 OPERATOR_REPLIED = "conversation.operator.replied.messenger.2x-shape.json"
 OPEN_ASSIGNED = "conversation.admin.open.assigned.messenger.2x-shape.json"
 LEGACY_CREATED = "conversation.user.created.messenger.legacy-1x-shape.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import textwrap
 from pathlib import Path
 
@@ -11,18 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from deskmate.core.cli import cli
-from deskmate.core.plugins import add_plugin_commands, make_plugin_manager
 
 ENV = {"T_TOKEN": "test-token-value", "T_SECRET": "test-client-secret-value"}
 
 
 @pytest.fixture
 def command_line() -> click.Group:
-    """``deskmate`` with the installed plugins' commands (``sync``), as ``main`` builds it."""
-    group = copy.copy(cli)
-    group.commands = dict(cli.commands)
-    add_plugin_commands(group, make_plugin_manager(quiet=True))
-    return group
+    """``deskmate`` as the console script runs it: the plugins' commands (``sync``) included."""
+    return cli
 
 
 @pytest.fixture

@@ -25,14 +25,14 @@ def test_sandbox_command_serves_prints_config_and_stops_on_ctrl_c():
     try:
         first = proc.stdout.readline()
         base_url = re.search(r"listening on (http://\S+)", first)[1]
-        banner = "".join(proc.stdout.readline() for _ in range(7))
+        banner = "".join(proc.stdout.readline() for _ in range(8))
         me = requests.get(
             f"{base_url}/me", headers={"Authorization": "Bearer cli-token"}, timeout=5
         )
         assert me.json()["app"]["id_code"] == "demo"
         assert me.headers["X-RateLimit-Limit"] == "100"
         assert f'base_url = "{base_url}"' in banner and "[workspaces.demo]" in banner
-        assert 'ai_admin_id = "1000001"' in banner
+        assert 'ai_admin_id = "1000001"' in banner and "process_unassigned = true" in banner
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)

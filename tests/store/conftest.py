@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 from deskmate.core.store.models import Base
+from deskmate.testing import server_unavailable
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -62,9 +63,7 @@ def _free_port() -> int:
 
 
 def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("DESKMATE_TEST_POSTGRES") == "require":
-        pytest.fail(f"PostgreSQL is required (DESKMATE_TEST_POSTGRES=require) but {reason}")
-    pytest.skip(f"PostgreSQL tests need a server: {reason}")
+    server_unavailable("PostgreSQL", "DESKMATE_TEST_POSTGRES", reason)
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +80,10 @@ def postgres_url() -> Iterator[str]:
         return
     bin_dir = _postgres_bin()
     if bin_dir is None:
-        _unavailable("no initdb/pg_ctl found (apt-get install postgresql)")
+        _unavailable(
+            "no initdb/pg_ctl found: apt-get install postgresql, or point "
+            "DESKMATE_TEST_POSTGRES_URL at an empty database"
+        )
     yield from _local_postgres(bin_dir)
 
 

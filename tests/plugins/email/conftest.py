@@ -16,9 +16,11 @@ from deskmate.core.intercom.parse import conversation_from_item
 from deskmate.plugins import email
 
 EMAIL_SAMPLE = (
-    Path(__file__).parent
+    Path(__file__).resolve().parents[2]
+    / "data"
+    / "intercom"
     / "samples"
-    / ("conversation.email.rest-get-response.preview-spec-example.json")
+    / "conversation.email.rest-get-response.preview-spec-example.json"
 )
 
 

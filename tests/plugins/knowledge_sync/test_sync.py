@@ -109,7 +109,7 @@ def test_bad_articles_are_skipped_with_reasons_and_the_rest_stored(synced: Start
     state.add_article("Unknown locale", "<p>Klingon text</p>", "published", "tlh", {})
     report = sync(env, "articles")
     docs = env.documents("article")
-    assert report.skipped == {"no body": 1, "no usable locale": 1, "unreadable locale": 1}
+    assert report.skipped == {"no body": 1, "unreadable locale": 1}
     assert {k[2] for k in docs} == {"en", "tlh"}
     huge = next(v for k, v in docs.items() if v[0] == "Huge")
     assert len(huge[4]) > 500, "a huge article is cut into many passages"
@@ -249,3 +249,33 @@ def test_a_thread_longer_than_intercom_returns_is_skipped(synced: Start) -> None
     report = sync(env, "conversations")
     assert report.skipped == {"over 500 parts (the start is missing)": 1}
     assert env.documents() == {}
+
+
+def _adds_up(report: Any) -> bool:
+    outcomes = report.added + report.updated + report.unchanged + sum(report.skipped.values())
+    return report.looked_at == outcomes
+
+
+def test_every_article_version_looked_at_is_counted_once(synced: Start) -> None:
+    env = synced(articles=8, drafts=False)
+    env.state.add_article("Empty", "<p> </p>", "published", "en", {"fr": ("Vide", "<p>x</p>")})
+    env.state.add_article("Draft", "<p>Not yet</p>", "draft", "en", {})
+    first = sync(env, "articles")
+    assert _adds_up(first)
+    assert first.looked_at == listed_locales(env)
+    drafts = sum(len(a.contents) for a in env.state.articles.values() if a.state == "draft")
+    assert first.skipped == {"no body": 1, "draft (drafts = false)": drafts}
+    again = sync(env, "articles", full=True)
+    assert _adds_up(again) and again.looked_at == listed_locales(env)
+    assert again.unchanged == first.added
+
+
+def test_every_conversation_looked_at_is_counted_once_even_when_learned_before(
+    synced: Start,
+) -> None:
+    env = synced(conversations=30)
+    first = sync(env, "conversations")
+    assert _adds_up(first) and first.looked_at == first.items == 30
+    again = sync(env, "conversations", since=0)
+    assert _adds_up(again) and again.looked_at == again.items == 30
+    assert again.added == 0

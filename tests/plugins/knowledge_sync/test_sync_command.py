@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-import copy
+import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 from marshmallow import ValidationError
 
 from deskmate.core.cli import cli
 from deskmate.core.intercom.ratelimit import limiter_for, limiters
-from deskmate.core.plugins import add_plugin_commands, make_plugin_manager
-from deskmate.plugins.knowledge_sync import KnowledgeSyncConfig, register_jobs
-from deskmate.plugins.knowledge_sync.command import render_progress
+from deskmate.plugins.knowledge_sync import KnowledgeSyncConfig, first_sync, register_jobs
+from deskmate.plugins.knowledge_sync.command import ProgressLine, render_progress
 from deskmate.plugins.knowledge_sync.report import SyncReport
 from deskmate.plugins.knowledge_sync.runner import sync_limiter
 from deskmate.testing import TEST_APP_ID, make_workspace
 
 
-def command_line() -> click.Group:
-    """The deskmate command line with the installed plugins' commands, as ``main`` builds it."""
-    group = copy.copy(cli)
-    group.commands = dict(cli.commands)
-    add_plugin_commands(group, make_plugin_manager({}, env={}))
-    return group
-
-
 def run(config: Path, *args: str, env: dict[str, str]) -> Result:
-    return CliRunner().invoke(command_line(), ["--config", str(config), *args], env=env)
+    """``deskmate`` as the console script runs it (plugin commands found on demand)."""
+    return CliRunner().invoke(cli, ["--config", str(config), *args], env=env)
 
 
 @pytest.fixture
@@ -48,7 +40,50 @@ def test_sync_prints_a_summary_per_source(config) -> None:
     assert "articles:" in result.output and "conversations:" in result.output
     assert "added" in result.output and "API calls" in result.output
     again = deskmate("sync", "--source", "articles")
-    assert again.exit_code == 0 and "0 added, 0 updated, 0 removed" in again.output
+    assert again.exit_code == 0 and "looked at: 0 added, 0 updated" in again.output
+
+
+def test_a_sync_that_looks_at_nothing_says_since_when_and_how_to_look_further_back(
+    config,
+) -> None:
+    _, deskmate = config
+    deskmate("sync", "--source", "articles")
+    empty = deskmate("sync", "--source", "articles", "--since", "2099-01-01")
+    assert "articles: 0 looked at" in empty.output
+    assert "Only articles updated since 2099-01-01 00:00 UTC (--since) were looked at" in (
+        empty.output
+    )
+    assert "`deskmate sync --since YYYY-MM-DD`" in empty.output and "--full" in empty.output
+    again = deskmate("sync", "--source", "articles", "--full")
+    looked = re.search(r"articles: (\d+) looked at", again.output)
+    assert looked is not None and int(looked[1]) > 0, again.output
+    assert "Only articles" not in again.output
+
+
+def test_why_nothing_names_the_saved_position_or_the_conversation_window() -> None:
+    mark = SyncReport(source="article", since=1_800_000_000, since_from="where the last sync ended")
+    assert "since 2027-01-15 08:00 UTC (where the last sync ended)" in mark.summary()
+    window = SyncReport(source="conversation", since=0, since_from="conversation_days = 365")
+    assert "(conversation_days = 365)" in window.summary()
+    assert "listed no articles" in SyncReport(source="article").summary()
+    assert "Only" not in SyncReport(source="article", added=1, since=0).summary()
+
+
+def test_without_a_terminal_progress_is_a_line_every_few_seconds() -> None:
+    stream, now = io.StringIO(), [100.0]
+    progress = ProgressLine(stream, clock=lambda: now[0], log_every=5.0)
+    report = SyncReport(source="article", total=200)
+    for second in range(1, 13):
+        now[0] = 100.0 + second
+        report.items = second * 10
+        progress(report)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "articles [######------------------] 50/200 · 10.0/s · ETA 15s",
+        "articles [############------------] 100/200 · 10.0/s · ETA 10s",
+    ]
+    assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
 
 
 def test_a_dry_run_says_so_and_a_later_sync_still_adds_everything(config) -> None:
@@ -100,7 +135,22 @@ def test_each_source_of_each_workspace_is_its_own_job(settings) -> None:
         f"knowledge_sync:articles:{TEST_APP_ID}": "hourly",
         f"knowledge_sync:conversations:{TEST_APP_ID}": "daily",
         "knowledge_sync:article-events": "* * * * *",
+        "knowledge_sync:first-sync": "manual",
     }
+    assert [job.name for job in register_jobs(settings) if job.at_start] == [
+        "knowledge_sync:first-sync"
+    ]
+
+
+def test_the_first_sync_fills_an_empty_store_and_leaves_a_filled_one_alone(synced) -> None:
+    env = synced(articles=3)
+    first_sync(env.settings)
+    articles = env.documents("article")
+    assert articles, "an empty store gets the help center"
+    env.control("DELETE", "/requests")
+    first_sync(env.settings)
+    assert env.requests() == [], "a store that holds knowledge is not synced again at start"
+    assert env.documents("article") == articles
 
 
 @pytest.mark.parametrize(

@@ -26,13 +26,8 @@ from deskmate.testing import (
     make_workspace,
 )
 
-SAMPLES = Path(__file__).parent / "samples"
-EMAIL_SAMPLE = (
-    Path(__file__).parents[1]
-    / "email"
-    / "samples"
-    / "conversation.email.rest-get-response.preview-spec-example.json"
-)
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "intercom" / "samples"
+EMAIL_SAMPLE = SAMPLES / "conversation.email.rest-get-response.preview-spec-example.json"
 
 
 def sample_conversation(name: str | Path) -> Conversation:
