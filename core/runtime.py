@@ -8,6 +8,7 @@ scheduler); ``deskmate worker`` runs one alone. The intake hands new conversatio
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,7 +148,10 @@ class Worker:
         self.metrics = metrics if metrics is not None else default_metrics()
         self.engine = build_engine(settings, host, self.metrics)
         host.on_hook_failure(self.metrics.hook_failed)
-        self.queue = JobQueue(make_huey(settings), self.engine.run_conversation)
+        self.stopping = threading.Event()
+        self.queue = JobQueue(
+            make_huey(settings), self.engine.run_conversation, self.stopping.is_set
+        )
         self.engine.on_retry = self.queue.dispatch
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._consumer: Any = None
@@ -171,6 +175,11 @@ class Worker:
         self.scheduler.start()
 
     def stop(self) -> None:
+        """Take no new job, let the running conversation runs finish, then return; what is not
+        started stays queued in the database (the next start's sweeper enqueues it)."""
+        log.info("stopping: no new work is taken; running conversations finish first")
+        self.stopping.set()
         self.scheduler.shutdown(wait=False)
         if self._consumer is not None:
             self._consumer.stop(graceful=True)
+        log.info("stopped; events not handled yet stay queued for the next start")
