@@ -165,3 +165,22 @@ def test_knowledge_freshness_is_read_from_the_store_at_scrape_time(stack: LocalS
     age = float(line.rsplit(" ", 1)[1])
     assert 7200 <= age < 7200 + 600
     assert "deskmate_knowledge_last_sync_timestamp{" in text
+
+
+def test_an_assist_note_is_counted_as_assisted(
+    assist_stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = assist_stack
+    caplog.set_level(logging.INFO, logger="deskmate")
+    labels = {"channel": "messenger", "outcome": "assisted", "reason": ""}
+    before = sample(stack, "deskmate_conversation_outcomes_total", **labels)
+    conversation = stack.start_conversation("hello")
+    settle(stack)
+    stack.control(f"/conversations/{conversation}/assign", admin_id=stack.human_admin_id)
+    settle(stack)
+
+    stack.control(f"/conversations/{conversation}/reply", body="How do I reset my password?")
+    settle(stack)
+
+    assert outcomes(caplog, conversation)[-1].outcome == "assisted"
+    assert sample(stack, "deskmate_conversation_outcomes_total", **labels) == before + 1
