@@ -46,6 +46,7 @@ from deskmate.core.outcomes import (
     ASSISTED,
     CLOSED,
     HANDED_OFF,
+    NO_BRAIN,
     RESOLVED_BY_AI,
     RESOLVED_BY_HUMAN,
     SKIPPED,
@@ -458,7 +459,7 @@ class Engine:
         turn: Turn,
         outcome: Outcome,
         *,
-        brain: str = "none",
+        brain: str = NO_BRAIN,
         first_answer_seconds: float | None = None,
         resolved_by: str | None = None,
     ) -> None:
@@ -534,6 +535,7 @@ class Engine:
                 "draft": None
                 if draft is None
                 else {"confidence": round(draft.confidence, 3), "text": draft.text[:2000]},
+                "brain": brain,
                 "reasons": [{"code": r.code, "detail": r.detail} for r in reasons],
             },
         )

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from deskmate.core.app import create_app
 from deskmate.core.domain import Draft, Turn
 from deskmate.core.stack import APP_ID, LocalStack
 from deskmate.core.store.knowledge import record_sync_run
-from deskmate.core.store.models import utcnow
+from deskmate.core.store.models import AuditRecord, utcnow
 from deskmate.hookspecs import hookimpl
 
 from .test_conversation_flow import settle
@@ -142,6 +143,14 @@ def test_decisions_are_counted_by_the_plugin_whose_draft_was_used(
 
     assert [r.brain for r in outcomes(caplog, greeting)] == ["smalltalk"]
     assert [r.brain for r in outcomes(caplog, question)] == ["deskmate.core.brain.hooks"]
+    (session,) = {r.session for r in outcomes(caplog, greeting)}
+    with stack.engine.sessions() as db:
+        saw = db.scalars(
+            select(AuditRecord.data).where(
+                AuditRecord.session_id == session, AuditRecord.kind == "saw"
+            )
+        ).one()
+    assert saw["brain"] == "smalltalk"
     assert sample(stack, "deskmate_decisions_by_brain_total", brain="smalltalk", outcome="answered")
 
 
