@@ -7,6 +7,7 @@ Real processes against the sandbox on loopback; the sandbox holds every reply fo
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -129,9 +130,11 @@ def test_sigterm_finishes_the_write_in_flight_and_a_restart_repeats_nothing(
     processes: Processes, intercom_sandbox: SandboxServer, tmp_path: Path, stopped: str
 ) -> None:
     embedded = "1" if stopped == "serve" else "0"
-    serve, line = processes.start("serve", "--port", "0", "--workers", embedded, ready="deskmate")
+    serve, line = processes.start(
+        "serve", "--port", "0", "--workers", embedded, "--log-format", "json", ready="deskmate"
+    )
     url = line.split()[3]
-    worker_args = ("worker", "--workers", "1")
+    worker_args = ("worker", "--workers", "1", "--log-format", "json")
     worker = processes.start(*worker_args, ready="deskmate")[0] if stopped == "worker" else None
     target = serve if worker is None else worker
     intercom_sandbox.sandbox.webhooks.configure(url=url + WEBHOOK_PATH, duplicate=1)
@@ -163,6 +166,12 @@ def test_sigterm_finishes_the_write_in_flight_and_a_restart_repeats_nothing(
 
     assert target.returncode == 0, err
     assert "Traceback" not in err
+    logged = [json.loads(line) for line in err.splitlines() if line.strip()]
+    decided = [line for line in logged if line.get("outcome") == "handed_off"]
+    assert decided and decided[0]["conversation"] == conversation
+    assert "human_requested" in decided[0]["reasons"]
+    assert any(line.get("action") == "note" for line in logged), "the write is logged"
+    assert any(line["message"].startswith("stopping") for line in logged)
     assert took >= 0.5, "the process waited for the write under way"
     actions = rows(database, ActionRecord)
     assert actions and all(a.status == ActionStatus.DONE for a in actions), actions
