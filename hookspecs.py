@@ -249,7 +249,8 @@ def should_process(turn: Turn, channel: str, topic: str) -> Decision | None:
     :param channel: the channel that claimed the conversation.
     :param topic: the webhook topic that started this run.
     :return: a :class:`~deskmate.core.domain.Decision` (``autopilot``, ``assist`` or ``skip``
-        with its reason), or ``None`` to let the next plugin decide.
+        with its reason and, for the logs and metrics, a short reason ``code``), or ``None`` to
+        let the next plugin decide.
 
     Calling rule: **decider** — the first non-``None`` result wins.
     """

@@ -61,10 +61,15 @@ class Message:
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether the AI acts on a conversation now, in which mode, and why (recorded in the audit)."""
+    """Whether the AI acts on a conversation now, in which mode, and why (recorded in the audit).
+
+    ``code`` is a short snake_case name of the reason (``human_owned``, ``autopilot_off``…) for
+    logs and metrics; any other value is counted as ``other``.
+    """
 
     mode: Mode
     reason: str
+    code: str = ""
 
     @property
     def acts(self) -> bool:

@@ -46,6 +46,20 @@ from deskmate.core.intercom.webhooks import (
     id_problem,
     parse_event,
 )
+from deskmate.core.logs import body_for_log
+from deskmate.core.outcomes import (
+    ANSWERED,
+    ASSISTED,
+    CLOSED,
+    HANDED_OFF,
+    NO_BRAIN,
+    RESOLVED_BY_AI,
+    RESOLVED_BY_HUMAN,
+    SKIPPED,
+    ConversationOutcome,
+    log_outcome,
+    reason_code,
+)
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import (
     HookFailure,
@@ -92,18 +106,21 @@ AUTH_RETRY = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class Outcome:
-    """How an event ended: ``done`` or ``skipped``, and why (kept on the event row)."""
+    """How an event ended: ``done`` or ``skipped``, and why (kept on the event row); for a
+    decision on a customer message also what the AI did (``answered``…) and the reason codes."""
 
     status: str
     reason: str
+    decided: str = ""
+    codes: tuple[str, ...] = ()
 
 
-def done(reason: str) -> Outcome:
-    return Outcome(EventStatus.DONE, reason)
+def done(reason: str, decided: str = "", codes: tuple[str, ...] = ()) -> Outcome:
+    return Outcome(EventStatus.DONE, reason, decided, codes)
 
 
-def skipped(reason: str) -> Outcome:
-    return Outcome(EventStatus.SKIPPED, reason)
+def skipped(reason: str, decided: str = "", codes: tuple[str, ...] = ()) -> Outcome:
+    return Outcome(EventStatus.SKIPPED, reason, decided, codes)
 
 
 @dataclass(frozen=True)
@@ -159,6 +176,9 @@ class Engine:
         self.on_settled: Callable[[Claimed, str], None] | None = None
         """Called after each attempt at an event with its new status (a final one, or ``failed``
         when it will be retried), for the health metrics."""
+        self.on_outcome: Callable[[ConversationOutcome], None] | None = None
+        """Called with each decision on a customer message and each close, after it is logged,
+        for the outcome metrics."""
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -266,7 +286,12 @@ class Engine:
                 claimed, f"Intercom refused the token: {exc}; run `deskmate verify`", AUTH_RETRY
             )
         except Exception as exc:
-            log.exception("event %s failed", claimed.id)
+            log.exception(
+                "event %s of conversation %s failed",
+                claimed.id,
+                claimed.conversation_id,
+                extra=_event_fields(claimed),
+            )
             delay = timedelta(seconds=BACKOFF_SECONDS * 2 ** min(claimed.attempts - 1, 8))
             self._retry(claimed, f"{type(exc).__name__}: {exc}", delay, cause=exc)
         else:
@@ -283,6 +308,17 @@ class Engine:
             with self.sessions.begin() as db:
                 plain = f"{status}; the reason could not be recorded ({type(exc).__name__})"
                 finish_event(db, claimed.id, status, plain)
+        level = logging.WARNING if status == EventStatus.DEAD else logging.INFO
+        log.log(
+            level,
+            "event %s (%s) of conversation %s %s: %s",
+            claimed.id,
+            claimed.topic,
+            claimed.conversation_id,
+            status,
+            reason,
+            extra={**_event_fields(claimed), "status": status},
+        )
         self._settled(claimed, status)
 
     def _settled(self, claimed: Claimed, status: str) -> None:
@@ -304,6 +340,15 @@ class Engine:
             return
         with self.sessions.begin() as db:
             retry_event(db, claimed.id, reason, at=utcnow() + delay)
+        log.warning(
+            "event %s of conversation %s failed (attempt %d), retried in %.0f s: %s",
+            claimed.id,
+            claimed.conversation_id,
+            claimed.attempts,
+            delay.total_seconds(),
+            reason,
+            extra={**_event_fields(claimed), "status": EventStatus.FAILED},
+        )
         self._settled(claimed, EventStatus.FAILED)
         if self.on_retry is not None:
             self.on_retry(claimed.workspace_id, claimed.conversation_id, delay.total_seconds())
@@ -396,6 +441,12 @@ class Engine:
         return self._act_on(turn, session, said[-1], event.topic)
 
     def _closed(self, turn: Turn, session: SessionRecord) -> Outcome:
+        by_ai = session.ai_turns > 0 and session.handed_off_at is None
+        self._report(
+            turn,
+            Outcome(EventStatus.DONE, "conversation closed", CLOSED),
+            resolved_by=RESOLVED_BY_AI if by_ai else RESOLVED_BY_HUMAN,
+        )
         ai_owned = turn.conversation.admin_assignee_id == turn.workspace.ai_admin_id or (
             session.state == SessionState.OPEN and session.ai_turns > 0
         )
@@ -423,14 +474,16 @@ class Engine:
         turn.latest = trigger
         decision = self.hook.should_process(
             turn=turn, channel=turn.channel, topic=topic
-        ) or Decision("skip", "no plugin decided whether to act")
+        ) or Decision("skip", "no plugin decided whether to act", "undecided")
         if (
             decision.mode == "autopilot"
             and session.state == SessionState.HANDED_OFF
             and turn.conversation.admin_assignee_id != turn.workspace.ai_admin_id
         ):
             decision = Decision(
-                "skip", "handed off to the team; waiting to be assigned back to the AI"
+                "skip",
+                "handed off to the team; waiting to be assigned back to the AI",
+                "waiting_for_team",
             )
         self._audit(
             turn,
@@ -438,7 +491,9 @@ class Engine:
             {"mode": decision.mode, "reason": decision.reason, "part": trigger.part_id},
         )
         if not decision.acts:
-            return skipped(decision.reason)
+            outcome = skipped(decision.reason, SKIPPED, (reason_code(decision.code),))
+            self._report(turn, outcome)
+            return outcome
         turn.mode = decision.mode
         self._update(session.id, mode=decision.mode)
         turn.actions = Effects(
@@ -449,7 +504,7 @@ class Engine:
             key_prefix=f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}",
             event_id=turn.actions.event_id if turn.actions else None,
         )
-        draft, reasons = self._think(turn, session, trigger)
+        draft, reasons, brain = self._think(turn, session, trigger)
         if decision.mode == "assist":
             outcome = self._assist(turn, draft, reasons)
         elif reasons:
@@ -457,7 +512,43 @@ class Engine:
         else:
             outcome = self._reply(turn, session, draft)
         self._sync_tags(turn, session)
+        first = None
+        if outcome.decided == ANSWERED and session.ai_turns == 0:
+            started = turn.conversation.created_at or session.created_at
+            first = (utcnow() - started).total_seconds() if started else None
+        self._report(turn, outcome, brain=brain, first_answer_seconds=first)
         return outcome
+
+    def _report(
+        self,
+        turn: Turn,
+        outcome: Outcome,
+        *,
+        brain: str = NO_BRAIN,
+        first_answer_seconds: float | None = None,
+        resolved_by: str | None = None,
+    ) -> None:
+        """Log what the AI did with the conversation and hand it to ``on_outcome``."""
+        record = ConversationOutcome(
+            workspace=turn.workspace.app_id,
+            conversation=turn.conversation.id,
+            channel=turn.channel or "",
+            outcome=outcome.decided,
+            reasons=outcome.codes,
+            detail=outcome.reason,
+            brain=brain,
+            session_id=turn.session_id,
+            event_id=turn.actions.event_id if turn.actions else None,
+            first_answer_seconds=first_answer_seconds,
+            resolved_by=resolved_by,
+        )
+        log_outcome(record)
+        if self.on_outcome is None:
+            return
+        try:
+            self.on_outcome(record)
+        except Exception:
+            log.exception("the on_outcome callback failed for conversation %s", record.conversation)
 
     def _sync_tags(self, turn: Turn, session: SessionRecord) -> None:
         """Attach the session tags plugins added to ``turn.tags`` (created in Intercom if
@@ -472,9 +563,17 @@ class Engine:
 
     def _think(
         self, turn: Turn, session: SessionRecord, trigger: Message
-    ) -> tuple[Draft | None, list[EscalationReason]]:
-        """Everything the AI works out before acting, recorded as what it saw."""
+    ) -> tuple[Draft | None, list[EscalationReason], str]:
+        """Everything the AI works out before acting, recorded as what it saw; returns the
+        draft, the escalation reasons and the plugin that drafted (the brain)."""
         text = trigger.text
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "conversation %s customer message: %s",
+                turn.conversation.id,
+                body_for_log(text),
+                extra={"workspace": turn.workspace.app_id, "conversation": turn.conversation.id},
+            )
         known = _known_language(session)
         thought = think(self.hook, turn, text, language=known)
         if thought.enrich_error is not None:
@@ -485,7 +584,7 @@ class Engine:
             learnt |= {"language": guess.code, "language_confidence": guess.confidence}
         self._update(session.id, **learnt)
         code = guess.code if guess else None
-        hits, draft, reasons = thought.hits, thought.draft, thought.reasons
+        hits, draft, reasons, brain = thought.hits, thought.draft, thought.reasons, thought.brain
         self._audit(
             turn,
             "saw",
@@ -502,10 +601,11 @@ class Engine:
                 "draft": None
                 if draft is None
                 else {"confidence": round(draft.confidence, 3), "text": draft.text[:2000]},
+                "brain": brain,
                 "reasons": [{"code": r.code, "detail": r.detail} for r in reasons],
             },
         )
-        return draft, reasons
+        return draft, reasons, brain
 
     def _reply(self, turn: Turn, session: SessionRecord, draft: Draft | None) -> Outcome:
         if draft is None:
@@ -520,27 +620,29 @@ class Engine:
             turn.actions.note(
                 turn, _citation_note(draft.citations, turn.session_url), key="citations"
             )
-        return done(f"answered with confidence {draft.confidence:.2f}")
+        return done(f"answered with confidence {draft.confidence:.2f}", ANSWERED)
 
     def _assist(self, turn: Turn, draft: Draft | None, reasons: list[EscalationReason]) -> Outcome:
         silent = [r.code for r in reasons if r.code in SILENT_ASSIST]
         if draft is None or silent:
             why = ", ".join(silent) or "no draft"
-            return self._skip(turn, f"assist stays quiet: {why}")
+            outcome = self._skip(turn, f"assist stays quiet: {why}")
+            return skipped(outcome.reason, SKIPPED, tuple(silent) or ("no_draft",))
         body = self.hook.format_reply(channel=turn.channel, draft=draft, turn=turn) or _paragraphs(
             draft.text
         )
         header = f"<p><b>Suggested reply</b> (confidence {draft.confidence:.0%})</p>"
         turn.actions.note(turn, header + body + _sources(draft.citations), key="assist-note")
         turn.actions.tag(turn, turn.workspace.handoff.assist_tag)
-        return done("drafted a reply for the rep as an internal note")
+        return done("drafted a reply for the rep as an internal note", ASSISTED)
 
     def _handoff(
         self, turn: Turn, session: SessionRecord, reasons: list[EscalationReason]
     ) -> Outcome:
         summary = self.hook.summarize(turn=turn) or _said(turn)
         self._escalate(turn, session, _handoff_of(turn, reasons, summary))
-        return done("handed off: " + ", ".join(r.code for r in reasons))
+        codes = tuple(reason_code(r.code) for r in reasons)
+        return done("handed off: " + ", ".join(r.code for r in reasons), HANDED_OFF, codes)
 
     def _escalate(
         self, turn: Turn, session: SessionRecord, handoff: Handoff, *, last_resort: bool = False
@@ -795,6 +897,16 @@ def _detached(record: EventRecord, workspace_id: str, conversation_id: str) -> C
         record.attempts,
         record.received_at,
     )
+
+
+def _event_fields(claimed: Claimed) -> dict[str, Any]:
+    """The structured log fields naming an event."""
+    return {
+        "workspace": claimed.workspace_id,
+        "conversation": claimed.conversation_id,
+        "event": claimed.id,
+        "topic": claimed.topic,
+    }
 
 
 def _source_part(conversation: Conversation) -> Part:

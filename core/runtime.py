@@ -8,6 +8,7 @@ scheduler); ``deskmate worker`` runs one alone. The intake hands new conversatio
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,8 +37,9 @@ SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1
 def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None = None) -> Engine:
     """An engine on the configured database, with one Intercom client per workspace.
 
-    With ``metrics``, the clients report every call and their rate-limit headroom, and each
-    attempt at an event is counted and, once settled, timed.
+    With ``metrics``, the clients report every call and their rate-limit headroom, each
+    attempt at an event is counted and, once settled, timed, each decision and close is
+    counted by outcome, and the knowledge sources' freshness is read from the database.
     """
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
     engine = Engine(
@@ -52,6 +54,8 @@ def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None =
         engine.on_settled = lambda event, status: metrics.event_settled(
             event.workspace_id, status, event.received_at, utcnow()
         )
+        engine.on_outcome = metrics.outcome
+        metrics.track_knowledge(sessions.kw["bind"])
     return engine
 
 
@@ -143,7 +147,10 @@ class Worker:
         self.metrics = metrics if metrics is not None else default_metrics()
         self.engine = build_engine(settings, host, self.metrics)
         host.on_hook_failure(self.metrics.hook_failed)
-        self.queue = JobQueue(make_huey(settings), self.engine.run_conversation)
+        self.stopping = threading.Event()
+        self.queue = JobQueue(
+            make_huey(settings), self.engine.run_conversation, self.stopping.is_set
+        )
         self.engine.on_retry = self.queue.dispatch
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._consumer: Any = None
@@ -167,6 +174,11 @@ class Worker:
         self.scheduler.start()
 
     def stop(self) -> None:
+        """Take no new job, let the running conversation runs finish, then return; what is not
+        started stays queued in the database (the next start's sweeper enqueues it)."""
+        log.info("stopping: no new work is taken; running conversations finish first")
+        self.stopping.set()
         self.scheduler.shutdown(wait=False)
         if self._consumer is not None:
             self._consumer.stop(graceful=True)
+        log.info("stopped; events not handled yet stay queued for the next start")

@@ -173,6 +173,22 @@ class JobsSchema(Section):
             )
 
 
+class LoggingSchema(Section):
+    """``[logging]``: what ``serve`` and ``worker`` log, and how (their options override it)."""
+
+    level = Str(
+        validate=validate.OneOf(
+            ["debug", "info", "warning", "error"],
+            error="must be one of debug, info, warning, error",
+        ),
+        metadata={"example": 'level = "info"'},
+    )
+    format = Str(
+        validate=validate.OneOf(["text", "json"], error="must be one of text, json"),
+        metadata={"example": 'format = "json"'},
+    )
+
+
 class PluginSectionSchema(Section):
     """The part of ``[plugins.<name>]`` deskmate owns; the plugin's schema checks the rest."""
 
@@ -192,6 +208,7 @@ class SettingsSchema(Section):
     public_url = url_field(metadata={"example": 'public_url = "https://deskmate.example.com"'})
     admin_token = SecretField(env_example="DESKMATE_ADMIN_TOKEN")
     jobs = table(JobsSchema)
+    logging = table(LoggingSchema)
     brain = table(BrainSchema)
     workspaces = tables(
         WorkspaceSchema,

@@ -123,6 +123,8 @@ class Settings:
     jobs_max_attempts: int = 5
     redis_url: str | None = field(default=None, repr=False)
     admin_token: Secret | None = None
+    log_level: str = "info"
+    log_format: str = "text"
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     brain: BrainSettings = field(default_factory=BrainSettings)
     source_path: Path | None = None
