@@ -20,6 +20,7 @@ from deskmate.core.config import (
     ChannelSwitches,
     HandoffPolicy,
     Routing,
+    RunMode,
     Secret,
     Settings,
     WorkspaceSettings,
@@ -45,6 +46,8 @@ class StackOptions:
     routing: Routing = field(default_factory=Routing)
     handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
     channels: Mapping[str, ChannelSwitches] = field(default_factory=dict)
+    mode: RunMode = "live"
+    shadow_note: bool = False
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_webhooks: int = 1
     rate_limit: int = 10_000
@@ -85,6 +88,8 @@ class LocalStack:
             handoff=self.options.handoff,
             channels=dict(self.options.channels),
             process_unassigned=self.options.process_unassigned,
+            mode=self.options.mode,
+            shadow_note=self.options.shadow_note,
         )
         self.settings = Settings(
             workspaces={APP_ID: workspace},
