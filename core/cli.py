@@ -73,6 +73,10 @@ LAZY_COMMANDS = {
     "sessions": LazyCommand(
         "deskmate.core.operations:sessions", "What the AI saw, decided and did, per conversation."
     ),
+    "shadow": LazyCommand(
+        "deskmate.core.shadow.command:shadow_group",
+        "Compare what the AI would have done in shadow mode with what the team did.",
+    ),
     "verify": LazyCommand(
         "deskmate.core.verify:verify",
         "Check each workspace's Intercom credentials and set-up; print the webhook to configure.",
