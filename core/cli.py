@@ -62,6 +62,10 @@ LAZY_COMMANDS = {
         "deskmate.core.knowledge_cli:knowledge_group",
         "Look into the knowledge the AI answers from, and add local files to it.",
     ),
+    "replay": LazyCommand(
+        "deskmate.core.replay.command:replay",
+        "Play stored conversations again through this config and report what would change.",
+    ),
     "sandbox": LazyCommand(
         "deskmate.core.sandbox.command:sandbox_command",
         "Run a local fake Intercom (REST API, control API, signed webhooks) for demos and tests.",

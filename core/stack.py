@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from deskmate.core.app import state
+from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.config import (
     ChannelSwitches,
     HandoffPolicy,
@@ -48,6 +49,7 @@ class StackOptions:
     channels: Mapping[str, ChannelSwitches] = field(default_factory=dict)
     mode: RunMode = "live"
     shadow_note: bool = False
+    brain: BrainSettings = field(default_factory=BrainSettings)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_webhooks: int = 1
     rate_limit: int = 10_000
@@ -96,6 +98,7 @@ class LocalStack:
             instance_path=self.folder,
             admin_token=Secret("sandbox", "admin token", secrets.token_urlsafe(16)),
             plugins=self.options.plugins,
+            brain=self.options.brain,
             jobs_backend="redis" if self.options.redis_url else "sqlite",
             redis_url=self.options.redis_url,
         )
