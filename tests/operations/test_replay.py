@@ -12,10 +12,17 @@ import pytest
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.config import load
 from deskmate.core.replay.saved import last_report
+from deskmate.core.stack import APP_ID
 from deskmate.core.store.audit import audit_trail
+from deskmate.core.store.knowledge import (
+    DocumentInput,
+    PassageText,
+    delete_documents,
+    upsert_document,
+)
 from deskmate.core.store.models import SessionRecord
 
-from .conftest import Commands, Deskmate, config_for
+from .conftest import PASSWORD_ARTICLE, Commands, Deskmate, config_for
 
 LOW, CANDIDATE = 0.05, 0.45
 QUESTIONS = (
@@ -40,9 +47,13 @@ def stored(make_deskmate: Any) -> Deskmate:
     return running
 
 
-def candidate(running: Deskmate, name: str, value: float) -> Commands:
+def candidate(running: Deskmate, name: str, value: float, mode: str = "live") -> Commands:
     path = running.config.parent / name
     config, env = config_for(running.stack, path, threshold(value))
+    workspace_keys = "process_unassigned = true\n"
+    config.write_text(
+        config.read_text().replace(workspace_keys, f'{workspace_keys}mode = "{mode}"\n', 1)
+    )
     return Commands(config, env)
 
 
@@ -114,6 +125,33 @@ def test_lowering_it_back_flips_the_other_way_and_the_same_config_changes_nothin
         }
 
 
+def test_rewritten_knowledge_shows_as_changed_citations(stored: Deskmate) -> None:
+    drafted = confidences(stored)
+    answered = {sid for sid, c in drafted.items() if c is not None}
+    moved = DocumentInput(
+        source="article",
+        external_id="password-2027",
+        title="Reset your password",
+        body=PASSWORD_ARTICLE,
+        passages=[PassageText(PASSWORD_ARTICLE, "Reset your password")],
+        locale="en",
+        url="https://help.example.com/password-2027",
+    )
+    with stored.stack.engine.sessions.begin() as db:
+        delete_documents(db, APP_ID, "article", [("password", "en")])
+        upsert_document(db, APP_ID, moved)
+
+    report = replay_json(candidate(stored, "same.toml", LOW))
+
+    assert report["counts"]["changed_citations"] == len(answered)
+    assert {row["session_id"] for row in report["changed"]} == answered
+    for row in report["changed"]:
+        assert (row["then"]["citations"], row["now"]["citations"]) == (
+            ["password"],
+            ["password-2027"],
+        )
+
+
 def test_the_last_report_is_saved_and_the_text_report_lists_examples(stored: Deskmate) -> None:
     commands = candidate(stored, "candidate.toml", CANDIDATE)
     result = commands.cli("replay", "--since", "2020-01-01", "--limit", "2")
@@ -142,3 +180,15 @@ def test_replay_errors_are_clear_and_change_nothing(stored: Deskmate, tmp_path: 
     )
     assert missing.exit_code == 2 and "config file not found" in missing.output
     assert last_report(load(commands.config, env=commands.env)[0]) is None
+
+
+def test_a_workspace_in_shadow_mode_replays_as_it_would_answer_live(
+    make_deskmate: Any,
+) -> None:
+    running: Deskmate = make_deskmate(mode="shadow")
+    for question in QUESTIONS:
+        running.stack.start_conversation(question)
+    running.settle()
+    report = replay_json(candidate(running, "shadow.toml", CANDIDATE, mode="shadow"))
+    assert report["conversations"] == len(QUESTIONS)
+    assert report["unchanged"] == len(QUESTIONS) and report["changed"] == []
