@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from deskmate.core.config import ChannelSwitches
-from deskmate.core.domain import ActionResult, Message, Route, Turn
+from deskmate.core.domain import ActionResult, Decision, Message, Route, Turn
 from deskmate.core.stack import LocalStack
 from deskmate.core.store.audit import audit_trail
 from deskmate.core.store.models import SessionState
@@ -177,3 +177,23 @@ def test_no_plugin_can_write_to_intercom_in_shadow_mode(
     assert {w["action"] for w in shadow["withheld"]} == {"reply", "tag"}
     attempts = [(w["action"], w.get("body")) for w in audit_of(stack, conversation, "withheld")]
     assert ("reply", "<p>Sent by a plugin</p>") in attempts and ("assign", None) in attempts
+
+
+class EagerChannel:
+    """A channel decider that always wants to answer, shadow mode or not."""
+
+    @hookimpl(tryfirst=True)
+    def should_process(self, turn: Turn, channel: str, topic: str) -> Decision:
+        return Decision("autopilot", "this plugin always answers")
+
+
+def test_a_plugin_deciding_autopilot_in_shadow_mode_still_sends_nothing(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = make_stack(mode="shadow", extra_plugins=[("eager", EagerChannel())])
+    conversation = stack.start_conversation("How do I reset my password?")
+    settle(stack)
+    assert writes(stack) == [] and stack.parts_by_ai(conversation) == []
+    [decided] = audit_of(stack, conversation, "decided")
+    assert decided["mode"] == "shadow" and "this plugin always answers" in decided["reason"]
+    assert [s["would"] for s in audit_of(stack, conversation, "shadow")] == ["answer"]
