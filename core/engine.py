@@ -47,7 +47,7 @@ from deskmate.core.plugins import (
     PluginHost,
     recording_hook_failures,
 )
-from deskmate.core.shadow.guard import ShadowEffects, ShadowIntercom, shadow_note_html
+from deskmate.core.shadow.guard import ShadowEffects, shadow_client, shadow_note_html
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.events import claim_events, finish_event, retry_event
 from deskmate.core.store.leases import acquire_lease, release_lease
@@ -296,7 +296,7 @@ class Engine:
             return skipped(f"no channel plugin claims source type {conversation.source.type!r}")
         session = self._session(workspace, conversation, channel)
         turn = self._turn(workspace, conversation, session, channel, event_id)
-        if event.topic in HUMAN_ACTS and workspace.shadow(channel):
+        if event.topic in HUMAN_ACTS and (workspace.shadow(channel) or session.mode == "shadow"):
             self._record_human(event.topic, turn)
         with recording_hook_failures(lambda failure: self._audit_failure(turn, failure)):
             return self._on_topic(event, turn, session, answer)
@@ -413,6 +413,8 @@ class Engine:
             return skipped(decision.reason)
         turn.mode = decision.mode
         self._update(session.id, mode=decision.mode)
+        if decision.mode == "shadow":
+            turn.intercom = shadow_client(turn.intercom)
         turn.actions = self._effects(
             turn,
             f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}",
@@ -649,7 +651,6 @@ class Engine:
         channel: str,
         event_id: int | None,
     ) -> Turn:
-        shadow = workspace.shadow(channel)
         client = self._client(workspace)
         turn = Turn(
             workspace=workspace,
@@ -658,7 +659,7 @@ class Engine:
             channel=channel,
             tags=list(session.tags or []),
             session_url=session_link(self.settings, session.id),
-            intercom=ShadowIntercom(client) if shadow else client,
+            intercom=shadow_client(client) if workspace.shadow(channel) else client,
             settings=self.settings,
         )
         turn.actions = self._effects(turn, f"{workspace.app_id}:{conversation.id}", event_id)
@@ -666,7 +667,8 @@ class Engine:
 
     def _effects(self, turn: Turn, key_prefix: str, event_id: int | None) -> Effects:
         """The turn's actions: performed once each, or all withheld in shadow mode."""
-        kind = ShadowEffects if turn.workspace.shadow(turn.channel) else Effects
+        shadow = turn.mode == "shadow" or turn.workspace.shadow(turn.channel)
+        kind = ShadowEffects if shadow else Effects
         return kind(
             self.hook,
             self.sessions,

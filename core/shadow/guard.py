@@ -75,6 +75,11 @@ class ShadowIntercom:
         raise ShadowRefused(f"shadow mode: deskmate makes no {name} call", endpoint=name)
 
 
+def shadow_client(client: Any) -> ShadowIntercom:
+    """``client`` behind the shadow guard (once)."""
+    return client if isinstance(client, ShadowIntercom) else ShadowIntercom(client)
+
+
 class ShadowEffects(Effects):
     """The actions of a shadow turn: each is withheld (no hook called), kept in ``withheld``
     and in the audit (kind ``withheld``, as ``acted`` for a sent one); :meth:`shadow_note` is

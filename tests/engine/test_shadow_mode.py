@@ -197,3 +197,32 @@ def test_a_plugin_deciding_autopilot_in_shadow_mode_still_sends_nothing(
     [decided] = audit_of(stack, conversation, "decided")
     assert decided["mode"] == "shadow" and "this plugin always answers" in decided["reason"]
     assert [s["would"] for s in audit_of(stack, conversation, "shadow")] == ["answer"]
+
+
+class TrialChannel:
+    """A decider that puts one customer segment in shadow mode on a live workspace."""
+
+    @hookimpl(tryfirst=True)
+    def should_process(self, turn: Turn, channel: str, topic: str) -> Decision | None:
+        if "trial" in (turn.latest.text if turn.latest else ""):
+            return Decision("shadow", "trial segment")
+        return None
+
+
+def test_a_plugin_may_put_a_conversation_of_a_live_workspace_in_shadow_mode(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = make_stack(extra_plugins=[("trial", TrialChannel())])
+    trial = stack.start_conversation("I am on the trial plan. How do I reset my password?")
+    settle(stack)
+    assert writes(stack) == [] and stack.parts_by_ai(trial) == []
+    assert len(audit_of(stack, trial, "shadow")) == 1
+    assert audit_of(stack, trial, "decided")[0]["reason"] == "trial segment"
+    stack.control(
+        f"/conversations/{trial}/admin_reply", admin_id=stack.human_admin_id, body="Done."
+    )
+    settle(stack)
+    assert [h["did"] for h in audit_of(stack, trial, "human")] == ["replied"]
+    live = stack.start_conversation("How do I reset my password?")
+    settle(stack)
+    assert len(stack.parts_by_ai(live)) == 1

@@ -4,11 +4,13 @@ real engine) played again through a candidate config."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deskmate.core.brain import runtime as brain_runtime
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.config import load
 from deskmate.core.replay.saved import last_report
@@ -35,6 +37,14 @@ QUESTIONS = (
 
 def threshold(value: float) -> str:
     return f"[brain]\nconfidence_threshold = {value}\n"
+
+
+@pytest.fixture(autouse=True)
+def restore_brain_runtime() -> Iterator[None]:
+    """Replay installs the candidate's brain in this process; later tests get theirs back."""
+    previous = brain_runtime.current()
+    yield
+    brain_runtime.install(previous)
 
 
 @pytest.fixture
