@@ -384,7 +384,9 @@ class Engine:
             event_id=turn.actions.event_id if turn.actions else None,
         )
         draft, reasons = self._think(turn, session, trigger)
-        if decision.mode == "assist":
+        if draft is not None and draft.silent and not reasons:
+            outcome = self._skip(turn, "nothing to answer: the customer acknowledged or closed")
+        elif decision.mode == "assist":
             outcome = self._assist(turn, draft, reasons)
         elif reasons:
             outcome = self._handoff(turn, session, reasons)

@@ -55,6 +55,8 @@ def render(preview: Preview) -> str:
     if preview.reasons:
         lines.append("would hand off:")
         lines += [f"  - {r.code}: {r.detail}" for r in preview.reasons]
+    elif preview.silent:
+        lines.append("would not reply: the customer only acknowledged or closed")
     else:
         lines.append("would answer")
     return "\n".join(lines)

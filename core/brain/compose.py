@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from deskmate.core.brain.language import language_code
+from deskmate.core.brain.query import Query, build_query
 from deskmate.core.brain.text import sentences, term_set
 from deskmate.core.domain import Draft, Hit
 
@@ -74,8 +75,13 @@ def _clip(text: str) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+def acknowledge(closing_reply: str = "") -> Draft:
+    """The draft for an acknowledgement: the configured closing line, or nothing at all."""
+    return Draft(text=closing_reply, confidence=1.0)
+
+
 def compose(
-    question: str,
+    question: str | Query,
     hits: Sequence[Hit],
     language: str | None,
     *,
@@ -83,13 +89,14 @@ def compose(
     weight: Weight = uniform,
 ) -> Draft | None:
     """Draft a reply to ``question`` from ``hits`` (best first); ``None`` without material."""
-    terms = term_set(question)
+    query = build_query(question) if isinstance(question, str) else question
+    terms = query.terms
     pool = _in_language([h for h in hits if h.passage.strip()], language)
     if not terms or not pool:
         return None
     top = pool[0]
     used = [top, *[h for h in pool[1:PASSAGES_USED] if h.doc_id == top.doc_id]]
-    best = coverage(terms, term_set(f"{top.title}\n{top.passage}"), weight)
+    best = query.coverage(term_set(f"{top.title}\n{top.passage}"), weight)
     text = _clip(_join(_best_sentences(terms, used, max_sentences, weight)))
     cited = [h for h in used if any(s in text for s in sentences(h.passage))] or used[:1]
     return Draft(

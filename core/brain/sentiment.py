@@ -79,7 +79,7 @@ _FRUSTRATION = {
         r"ふざけ|最悪|ひどい|酷い|いい加減|使えない|詐欺",
     ],
     "threat_to_leave": [
-        r"\b(lawyer|legal action|sue you|chargeback|switch(ing)? to (a )?competitor)\b",
+        r"\b(lawyer|legal action|sue you|switch(ing)? to (a )?competitor)\b",
         r"\b(abogado|demanda)\b|\b(avocat|plainte)\b|\b(anwalt|klage)\b|\b(advogado|processo)\b"
         r"|\b(avvocato|denuncia)\b|\b(advocaat|aangifte)\b|弁護士|訴え",
     ],
