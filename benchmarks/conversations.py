@@ -67,6 +67,7 @@ from deskmate.core.sandbox.guards import WINDOW_SECONDS, window_limit
 from deskmate.core.stack import APP_ID, LocalStack, StackOptions
 from deskmate.core.store.events import list_events
 from deskmate.core.store.models import EventStatus
+from deskmate.core.timing import HookTimer
 
 PLUGINS = {"messenger": {"initial_delay": 0}, "email": {"initial_delay": 0}}
 QUESTIONS = (
@@ -165,40 +166,6 @@ class Decision:
     phase: str
     total_ms: float
     hooks_ms: float
-
-
-def _timed(name: str) -> Callable[..., Any]:
-    """A wrapper of hook ``name`` that adds the time of the hook's call to the thread's sum."""
-
-    def wrapper(self: HookTimer) -> Any:
-        start = time.perf_counter_ns()
-        try:
-            return (yield)
-        finally:
-            self.local.ms = self.spent() + (time.perf_counter_ns() - start) / 1e6
-
-    wrapper.__name__ = name
-    return hookspecs.hookimpl(wrapper=True)(wrapper)
-
-
-class HookTimer:
-    """A plugin that wraps the decision hooks and adds their time up per thread."""
-
-    def __init__(self) -> None:
-        self.local = threading.local()
-
-    def spent(self) -> float:
-        return getattr(self.local, "ms", 0.0)
-
-    def reset(self) -> None:
-        self.local.ms = 0.0
-
-    detect_language = _timed("detect_language")
-    analyze_sentiment = _timed("analyze_sentiment")
-    enrich_context = _timed("enrich_context")
-    search_knowledge = _timed("search_knowledge")
-    generate_reply = _timed("generate_reply")
-    escalation_reasons = _timed("escalation_reasons")
 
 
 class DecisionClock:

@@ -50,6 +50,10 @@ LAZY_COMMANDS = {
         "deskmate.core.demo:demo",
         "See deskmate work end to end against the built-in Intercom sandbox (no account needed).",
     ),
+    "eval": LazyCommand(
+        "deskmate.core.evaluation.command:eval_command",
+        "Play eval cases through the AI (nothing sent to Intercom) and report how it did.",
+    ),
     "events": LazyCommand(
         "deskmate.core.operations:events", "List stored webhook events and replay failed ones."
     ),

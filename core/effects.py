@@ -81,6 +81,19 @@ class Effects:
             lambda: self.hook.set_attributes(turn=turn, attributes=attributes),
         )
 
+    def audit(self, kind: str, data: dict[str, Any]) -> None:
+        """Add a record to the session's audit trail: what a plugin saw or spent, e.g. a
+        model-backed plugin's ``model`` record (calls, tokens) that ``deskmate eval`` adds up."""
+        with self.sessions.begin() as db:
+            append_audit(
+                db,
+                workspace_id=self.workspace_id,
+                session_id=self.session_id,
+                event_id=self.event_id,
+                kind=kind,
+                data=data,
+            )
+
     def _do(
         self,
         turn: Turn,

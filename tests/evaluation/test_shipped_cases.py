@@ -1,0 +1,75 @@
+"""The shipped eval set, played through the default brain as CI does, gated at the figures it
+reaches (minus a small margin): a change that makes the brain worse on either part fails here.
+
+Raise a threshold when the brain gets better; never lower one to let a change through.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from deskmate.core.cli import cli
+from deskmate.core.evaluation.cases import load_cases
+
+from .conftest import EXAMPLES
+
+THRESHOLDS = {
+    "tune": {
+        "under": [
+            "pass_rate=0.37",
+            "group.core.answer_rate=0.27",
+            "correct_citation_rate=0.19",
+            "handoff_precision=0.32",
+            "group.needs-human.handoff_recall=0.95",
+            "group.needs-human.handoff_reason_recall=0.80",
+            "ack_no_reply=0.0",
+        ],
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
+    },
+    "heldout": {
+        "under": [
+            "pass_rate=0.34",
+            "group.core.answer_rate=0.20",
+            "correct_citation_rate=0.17",
+            "handoff_precision=0.32",
+            "group.needs-human.handoff_recall=0.95",
+            "group.needs-human.handoff_reason_recall=0.68",
+            "ack_no_reply=0.0",
+        ],
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
+    },
+}
+
+
+@pytest.mark.parametrize("part", sorted(THRESHOLDS))
+def test_the_shipped_part_meets_its_thresholds(
+    part: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no config file: the installed plugins on their defaults
+    gates = THRESHOLDS[part]
+    args = ["eval", str(EXAMPLES / f"{part}.yaml"), "--json"]
+    args += [a for value in gates["under"] for a in ("--fail-under", value)]
+    args += [a for value in gates["over"] for a in ("--fail-over", value)]
+
+    result = CliRunner().invoke(cli, args, env={"DESKMATE_CONFIG": None})
+
+    report = json.loads(result.stdout)
+    missed = [t for t in report["thresholds"] if not t["ok"]]
+    assert result.exit_code == 0, missed
+    assert report["overall"]["errors"] == 0
+    assert len(report["thresholds"]) == len(gates["under"]) + len(gates["over"])
+
+
+def test_the_shipped_set_has_150_cases_in_6_languages_a_third_held_out() -> None:
+    cases = load_cases([EXAMPLES / "tune.yaml", EXAMPLES / "heldout.yaml"]).cases
+    held_out = [c for c in cases if c.split == "heldout"]
+    assert len(cases) >= 150
+    assert len({c.language for c in cases}) >= 6
+    assert 0.3 <= len(held_out) / len(cases) <= 0.4
+    categories = {c.category for c in cases}
+    assert categories == {c.category for c in held_out}
+    assert len(categories) == 11
