@@ -23,6 +23,7 @@ _ACK_PHRASES = """
     |awesome|excellent|brilliant|lovely|wonderful|amazing|fantastic|cool|nice|super|good|fine
     |ok|okay|okey|k|kk|alright|all right|yes|yep|yeah|yup|sure|bye|goodbye|have a nice day
     |have a good day|that's all|that is all|that's it|nothing else|no more questions
+    |no that's all|no thanks|no thank you|nope that's all|done|fatto|feito|klaar|c'est fait
     |merci beaucoup|merci|ca marche|ca a marche|ca fonctionne|c'est bon|c'est regle|parfait
     |genial|top|d'accord|entendu|compris|nickel|tres bien|bonne journee|au revoir|resolu
     |vielen dank|danke schon|danke sehr|danke|hat geklappt|hat funktioniert|funktioniert|klappt

@@ -39,13 +39,13 @@ _LETTERS = {"es": "ñ¿¡", "fr": "çœèùâêîôûëï", "de": "ßäöü", "p
 _WORDS = {
     "en": "the my how do does i is to can what where why it you your not and please thanks get"
     " back money have has with when did don't can't won't i'm order account password",
-    "es": "el la los las mi mis como cómo que qué por para con hola gracias puedo quiero donde"
+    "es": "el la los las de mi mis como cómo que qué por para con hola gracias puedo quiero donde"
     " dónde cuándo cuando está tengo es una del al y no mí pedido contraseña cambio cambiar",
-    "fr": "je mon ma mes le la les des est comment pourquoi où merci bonjour pas ne avec pour une"
-    " vous il c'est j'ai ai suis peux quand commande mot passe",
+    "fr": "je mon ma mes le la les de des est comment pourquoi où merci bonjour pas ne avec pour"
+    " une vous il c'est j'ai ai suis peux quand commande mot passe",
     "de": "ich mein meine wie wo warum nicht ist das der die und mit kann bitte danke hallo ein"
     " eine habe mich mir wann passwort bestellung",
-    "pt": "como meu minha não nao é obrigado obrigada olá você voce para com um uma posso quero"
+    "pt": "como de meu minha não nao é obrigado obrigada olá você voce para com um uma posso quero"
     " onde senha pedido está",
     "it": "come mio mia il non è grazie ciao per con un una posso voglio dove perché della che"
     " ordine",

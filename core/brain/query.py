@@ -26,17 +26,21 @@ BUILTIN_SYNONYMS = (
     "reset password, forgot password, lost password, get back into account, locked out,"
     " log into account, sign into account, access account, contraseña, mot de passe, passwort,"
     " senha, wachtwoord",
-    "refund, money back, reimburse, reimbursement, return money, reembolso, remboursement,"
-    " rückerstattung, erstattung, rimborso, terugbetaling",
+    "refund, money back, paid back, reimburse, reimbursement, return it, send back, give back,"
+    " reembolso, devolver dinero, devuelvan dinero, devolucion, remboursement, rembourser,"
+    " rückerstattung, erstattung, geld zurück, rimborso, terugbetaling, geld terug",
     "shipping, delivery, deliver, package arrive, parcel arrive, order arrive, where is order,"
-    " track order, tracking, envío, livraison, lieferung, versand, entrega, spedizione, levering",
-    "change plan, upgrade, downgrade, switch plan, cancel subscription, subscription, plan,"
-    " cambiar plan, changer forfait, tarif wechseln, mudar plano",
-    "export data, download data, backup data, csv, exportar datos, exporter données,"
-    " daten exportieren, exportar dados",
+    " track order, tracking, envío, livraison, lieferung, lieferzeit, versand, wann kommt,"
+    " entrega, spedizione, levering",
+    "change plan, upgrade, downgrade, switch plan, cancel subscription, subscription, plan, tier,"
+    " cheaper plan, cambiar plan, changer forfait, changer abonnement, tarif wechseln,"
+    " mudar plano, cambiare piano",
+    "export data, download data, backup data, csv, spreadsheet, excel, exportar datos,"
+    " exporter données, daten exportieren, exportar dados, esportare dati, gegevens exporteren",
     "invoice, receipt, factura, facture, rechnung, fatura, fattura, factuur",
     "email, e-mail, mail, correo, courriel",
-    "how long, how many days, tiempo, combien de temps, wie lange, quanto tempo",
+    "how long, how many days, tiempo, cuanto tarda, combien de temps, wie lange, quanto tempo,"
+    " quanto tempo ci vuole, hoe lang",
 )
 """Support wording that customers use for what articles call by another name."""
 

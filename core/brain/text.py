@@ -54,7 +54,7 @@ _STOPWORD_TEXT = """
     le les des du et ou en au aux avec pour par que qui est sont je tu il elle nous vous ils
     mon ma ton ta votre vos leur ce cette ces bonjour merci svp ne pas
     der die das den dem des ein eine einen einem einer und oder zu im mit von fur auf ist sind ich
-    du er sie es wir ihr mein meine wie was hallo danke bitte nicht
+    du er sie es wir ihr mein meine wie was hallo danke bitte nicht nach
     o os as um uma e do da dos das no na nos nas com por para que como meu minha ola obrigado
     obrigada il lo gli le uno una e di da con per che come mio mia ciao grazie
     de het een en of van te in op met voor is zijn ik je jij hij zij wij mijn hoe wat hallo

