@@ -35,6 +35,20 @@ _REQUEST = [
     r"^\W*(human|agent|operator|representative|person|live agent|real person|support)"
     r"(\s+(please|pls|now))?\W*$",
     r"\bescalate (this|me|my \w+|it)\b|\bget me someone\b|\bsomeone who can (actually )?help\b",
+    r"\bget me (a |an |the )?(manager|supervisor|human|person|agent|someone|somebody)\b",
+    r"\b(someone|somebody|a person|a human|an agent|support|your team) (call|phone|ring|contact)s?"
+    r" me\b|\b(call|ring|phone) me( back)?\b|\bcall ?back\b",
+    r"\bis (anyone|anybody|someone|somebody) (there|here|real|reading|available)\b",
+    r"\b(a|any|real) (human|person|humans|people) (look|check|read|see|review|help)\b"
+    r"|\bare there any (humans|real people|people)\b|\bhelp from (a|an|real|actual) (person"
+    r"|human|agent)\b",
+    r"\b(have|let|ask) (someone|somebody|a person|a human|an agent) (contact|call|email|look)\b",
+    r"\b(stop|no more) (the |this |talking to (a |the )?)?(bot|robot|chatbot|ai)\b|\b(bot|robot"
+    r"|chatbot) is (useless|not helping|stupid)\b|\bdon[' ]?t want (to talk to )?(a |the |this )?"
+    r"(bot|robot|chatbot|ai)\b",
+    r"^\W*transfer me\b|\bphone number (to call|for support)\b|\b(reach|call) (you|your support"
+    r"|your team|support)( team)? by phone\b",
+    r"\b(human|agent|person|operator) (please|pls|now)\W*$",
     # a lone ask in any of the languages ("agent", "un conseiller svp", "einen Mitarbeiter bitte")
     r"^\W*(a |an |un |une |una |um |uma |een |einen |ein |einem )?(agent|agente|conseiller"
     r"|conseillere|humain|humano|umano|mensch|menschen|mitarbeiter|operatore|operador|atendente"
@@ -44,6 +58,7 @@ _REQUEST = [
     r"(persona|humano|agente|asesor|asesora|operador|operadora|representante|alguien|encargado"
     r"|supervisor|empleado)\b",
     r"\b(persona|agente|humano) (real|de verdad)\b|\batencion (humana|al cliente)\b",
+    r"\bque me llamen\b|\bllamad?me\b|\bme pueden llamar\b",
     r"\b(quiero|necesito) (un|una) (agente|humano|persona|asesor|operador)\b|\bpasame con\b",
     r"\batender(me)? (una persona|un humano|un agente|alguien)\b|\b(paso|pasar|pasen|pasa)(me)?"
     r" con (un|una|el|la|algun|alguien)\s*(agente|persona|humano|asesor|operador)?\b",
@@ -52,6 +67,7 @@ _REQUEST = [
     r"|personne|conseiller|conseillere|agent|operateur|operatrice|responsable|quelqu'un)\b",
     r"\b(vraie personne|vrai humain|etre humain|personne reelle|un conseiller|une conseillere)\b",
     r"\b(mettez|mettre)[- ]moi en (relation|contact)\b",
+    r"\brappel(ez|er)[- ]moi\b|\bqu'on me rappelle\b|\bun humain\b",
     # German
     r"\bmit\s+(einem|einer|einen|jemandem|dem|der|ihrem|einem echten|einer echten)?\s*"
     r"(mitarbeiter\w*|mensch\w*|berater\w*|person|agent\w*|kundendienst|kundenservice|jemandem"
@@ -59,6 +75,8 @@ _REQUEST = [
     r"\b(echte\w*|richtige\w*|menschliche\w*) (mensch\w*|person|mitarbeiter\w*|berater\w*"
     r"|ansprechpartner\w*)\b",
     r"\bverbinden sie mich\b",
+    r"\b(kann|konnte) mich (jemand|ein mitarbeiter|ein mensch) (anrufen|zuruckrufen"
+    r"|kontaktieren)\b|\bruckruf\b|\b(einen|einem) (menschen|mitarbeiter)( bitte)?\W*$",
     r"\b(einen|einem|eine|einer|den|die)\s+(echten\s+|menschlichen\s+)?(mensch\w*|mitarbeiter\w*"
     r"|berater\w*|ansprechpartner\w*|agenten)\s+(\w+\s+){0,2}(sprechen|reden|haben)\b",
     # Portuguese
@@ -79,6 +97,8 @@ _REQUEST = [
     r"\bmet\s+(een|iemand|de)?\s*(medewerker|mens|persoon|echte persoon|iemand)\s+(\w+\s+){0,2}"
     r"(spreken|praten)\b",
     r"\b(echte|echt) (persoon|mens|medewerker)\b|\biemand (van \w+ )?spreken\b",
+    r"\b(kan|kunt) (iemand|u|jullie) (mij|me) (terug)?bellen\b|\bkan ik iemand bellen\b"
+    r"|\bterugbellen\b|\b(een|echte) mens\b",
     r"\b(medewerker|mens|persoon)\s+(\w+\s+){0,2}(spreken|praten)\b|\bverbind\w*( me)?( door)?"
     r" met\b",
     # Japanese

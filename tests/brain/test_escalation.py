@@ -297,3 +297,37 @@ def test_a_follow_up_answered_from_the_same_passage_is_not_a_loop() -> None:
     turn = make_turn(messages=[first, ai("2"), follow], latest=follow)
     turn.messages[1] = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
     assert reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can someone call me",
+        "get me a manager",
+        "is anyone there?",
+        "can I get a callback",
+        "stop the bot",
+        "i dont want to talk to a bot",
+        "bot is useless, human please",
+        "how can i reach your support team by phone",
+        "kann mich jemand anrufen",
+        "kan ik iemand bellen",
+        "rappelez-moi svp",
+        "que me llamen",
+    ],
+)
+def test_callbacks_and_refusing_the_bot_are_requests_for_a_person(text: str) -> None:
+    assert human_request(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I call the API from python",
+        "my phone number changed, how do I update it",
+        "what does the AI do with my data",
+        "is anyone else having this problem",
+    ],
+)
+def test_calls_phones_and_ai_in_other_senses_are_not_requests(text: str) -> None:
+    assert human_request(text) is None
