@@ -204,7 +204,7 @@ def _case(
     problems: _Problems,
 ) -> Case | None:
     case_id = raw.get("id")
-    if not isinstance(case_id, str | int) or not _NAME.match(str(case_id).lower()):
+    if not isinstance(case_id, str | int) or not _NAME.match(str(case_id)):
         problems.add(f"case #{position}", "id: expected a short name (letters, digits, - or _)")
         return None
     where = f"case {case_id}"

@@ -72,7 +72,12 @@ def eval_command(
     since: datetime | None,
     out: Path | None,
 ) -> None:
-    """Play eval cases through the AI (nothing sent to Intercom) and report how it did."""
+    """Play eval cases through the AI (nothing sent to Intercom) and report how it did.
+
+    FILES are YAML case files; the report gives the figures per split, group, category and
+    language, then the cases that missed. Exit 1 when a threshold is missed, 2 on a case file
+    that can't be used. See docs/eval.md.
+    """
     if from_sessions:
         if files:
             raise click.UsageError("--from-sessions exports cases; give no case file with it")

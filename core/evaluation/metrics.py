@@ -29,6 +29,7 @@ METRICS = (
     "handoff_reason_recall",
     "replies",
     "wrong_language_rate",
+    "language_accuracy",
     "ack_cases",
     "ack_no_reply",
     "forbidden_replies",
@@ -117,6 +118,7 @@ def figures(results: Sequence[Played]) -> dict[str, Any]:
     handoffs = [p for p in results if handed_off(p)]
     replies = [p for p in results if answered(p) and p.reply_language]
     times = [p.decided.decision_ms for p in ok]
+    detected = [p for p in ok if p.decided.language]
     return {
         "cases": len(results),
         "errors": len(results) - len(ok),
@@ -134,6 +136,7 @@ def figures(results: Sequence[Played]) -> dict[str, Any]:
         "handoff_reason_recall": _rate(reason_matches(p) for p in wants_handoff),
         "replies": len([p for p in results if answered(p)]),
         "wrong_language_rate": _rate(p.reply_language != p.case.language for p in replies),
+        "language_accuracy": _rate(p.decided.language == p.case.language for p in detected),
         "ack_cases": len(acks),
         "ack_no_reply": _rate(acknowledged(p) for p in acks),
         "forbidden_replies": sum(said_forbidden(p) for p in results),

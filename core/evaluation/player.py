@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -263,7 +263,8 @@ class Player:
         """One untimed conversation first: the first decision loads models and indexes."""
         app_id = self._workspace_for(case.knowledge)[0]
         warm_up = replace(case, turns=(Said("customer", "hello"),))
-        self._conversation(warm_up, app_id, "eval-warm-up")
+        with suppress(Exception):  # a failing plugin fails each case, which reports it
+            self._conversation(warm_up, app_id, "eval-warm-up")
 
     def _workspace_for(self, knowledge: Knowledge) -> tuple[str, dict[str, str]]:
         if knowledge.key not in self.workspaces:
@@ -349,7 +350,7 @@ class Player:
         if not usage:
             return None, None, None
         calls, tokens_in, tokens_out = (
-            sum(int(u.get(key) or 0) for u in usage) for key in _USAGE_KEYS
+            sum(_count(u.get(key)) for u in usage) for key in _USAGE_KEYS
         )
         return calls, tokens_in, tokens_out
 
@@ -357,6 +358,11 @@ class Player:
 _USAGE_KEYS = ("calls", "input", "output")
 """The keys of a ``model`` audit record: calls, input and output tokens (a key naming "token"
 would be redacted by the audit trail)."""
+
+
+def _count(value: Any) -> int:
+    """A reported count; anything but a non-negative number counts as 0."""
+    return int(value) if isinstance(value, int | float) and value >= 0 else 0
 
 
 def _opened(conversation_id: str, channel: str, html: str, ai_admin: str) -> Conversation:

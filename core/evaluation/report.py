@@ -20,6 +20,7 @@ COLUMNS = (
     ("hand R", "handoff_recall", "rate"),
     ("reason R", "handoff_reason_recall", "rate"),
     ("bad lang", "wrong_language_rate", "rate"),
+    ("lang ok", "language_accuracy", "rate"),
     ("ack ok", "ack_no_reply", "rate"),
     ("p50 ms", "decision_p50_ms", "ms"),
     ("p99 ms", "decision_p99_ms", "ms"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from deskmate.core.cli import cli
+from deskmate.core.evaluation.command import _run
 
 RETURNS = """
 knowledge:
@@ -41,13 +44,6 @@ cases:
       - customer: "can i talk to a human please"
     expect: {handoff: human_requested}
 """
-
-
-@pytest.fixture
-def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DESKMATE_CONFIG", raising=False)
-    return tmp_path
 
 
 def write(folder: Path, text: str, name: str = "cases.yaml") -> Path:
@@ -171,3 +167,28 @@ def test_a_missing_file_and_no_file_are_clear_errors(no_config: Path) -> None:
     assert missing.exit_code == 2
     assert "nope.yaml: file: can't read it" in missing.output
     assert run().exit_code == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.played: list[str] = []
+
+    def play(self, case: str) -> str:
+        self.played.append(case)
+        return case
+
+
+def test_a_progress_bar_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal, pipe = _Terminal(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert _run(_Counting(), ["a", "b"]) == ["a", "b"]  # type: ignore[arg-type]
+    monkeypatch.setattr(sys, "stderr", pipe)
+    assert _run(_Counting(), ["a", "b"]) == ["a", "b"]  # type: ignore[arg-type]
+
+    assert "playing cases" in terminal.getvalue()
+    assert pipe.getvalue() == ""

@@ -112,6 +112,13 @@ def test_a_reply_in_another_language_than_the_customers_counts_as_wrong_language
     assert figures([spanish_question, english])["wrong_language_rate"] == pytest.approx(0.5)
 
 
+def test_language_accuracy_counts_the_detected_language_where_one_was_detected() -> None:
+    right, wrong, undetected = answer("refunds"), answer("refunds"), answer("refunds")
+    right.decided.language, wrong.decided.language = "en", "de"
+
+    assert figures([right, wrong, undetected])["language_accuracy"] == pytest.approx(0.5)
+
+
 def test_a_forbidden_text_in_the_reply_fails_the_case() -> None:
     expected = Expected("answer", cites=("refunds",), must_not_say=("APPROVED",))
     decided = answer("refunds").decided

@@ -135,3 +135,22 @@ def test_a_configured_workspace_is_played_without_any_intercom_call(
     assert result.exit_code == 0, result.output
     assert "all cases         52" in result.output
     assert intercom_sandbox.sandbox.requests.entries() == []
+
+
+class Broken:
+    """A plugin that fails while drafting."""
+
+    @hookimpl
+    def generate_reply(self) -> Draft | None:
+        raise RuntimeError("draft service down")
+
+
+def test_a_failing_plugin_fails_its_cases_with_the_error_and_the_run_goes_on() -> None:
+    with player(Settings(), make_host(messenger, Broken()), eval_workspace()) as played:
+        plain = case("how do i reset my password", Expected("answer", ("8000001",)))
+        played.prepare([plain])
+        results = [played.play(plain), played.play(plain)]
+
+    assert [r.error for r in results] == ["RuntimeError: draft service down"] * 2
+    assert figures(results)["errors"] == 2
+    assert figures(results)["pass_rate"] == 0.0

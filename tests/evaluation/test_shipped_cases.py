@@ -46,16 +46,13 @@ THRESHOLDS = {
 
 
 @pytest.mark.parametrize("part", sorted(THRESHOLDS))
-def test_the_shipped_part_meets_its_thresholds(
-    part: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)  # no config file: the installed plugins on their defaults
+def test_the_shipped_part_meets_its_thresholds(part: str, no_config: Path) -> None:
     gates = THRESHOLDS[part]
     args = ["eval", str(EXAMPLES / f"{part}.yaml"), "--json"]
     args += [a for value in gates["under"] for a in ("--fail-under", value)]
     args += [a for value in gates["over"] for a in ("--fail-over", value)]
 
-    result = CliRunner().invoke(cli, args, env={"DESKMATE_CONFIG": None})
+    result = CliRunner().invoke(cli, args)
 
     report = json.loads(result.stdout)
     missed = [t for t in report["thresholds"] if not t["ok"]]
