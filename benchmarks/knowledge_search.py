@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from deskmate.core.brain.query import Query
 from deskmate.core.brain.search import KnowledgeIndex, Passage, passage_terms
 from deskmate.core.brain.settings import BrainSettings
 
+Q = TypeVar("Q")
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
 COMMON = ("how", "do", "i", "my", "the", "can", "you", "to", "reset", "account", "not", "working")
 
@@ -98,7 +100,7 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def timings_ms(func: Callable[[str], object], qs: Sequence[str]) -> list[float]:
+def timings_ms(func: Callable[[Q], object], qs: Sequence[Q]) -> list[float]:
     out = []
     for q in qs:
         start = time.perf_counter_ns()
