@@ -56,7 +56,7 @@ def render(preview: Preview) -> str:
         lines.append("would hand off:")
         lines += [f"  - {r.code}: {r.detail}" for r in preview.reasons]
     elif preview.silent:
-        lines.append("would not reply: the customer only acknowledged or closed")
+        lines.append("would not reply: the customer only acknowledged")
     else:
         lines.append("would answer")
     return "\n".join(lines)

@@ -33,14 +33,6 @@ def uniform(_: str) -> float:
     return 1.0
 
 
-def coverage(question: frozenset[str], passage: frozenset[str], weight: Weight = uniform) -> float:
-    """Weighted share of the question's terms found in the passage, in [0, 1]."""
-    total = sum(weight(t) for t in question)
-    if total <= 0:
-        return 0.0
-    return min(1.0, sum(weight(t) for t in question & passage) / total)
-
-
 def margin(hits: Sequence[Hit]) -> float:
     """How far the best hit's document leads the next document, as a share of its score."""
     if not hits or hits[0].score <= 0:
@@ -49,9 +41,9 @@ def margin(hits: Sequence[Hit]) -> float:
     return max(0.0, (hits[0].score - runner_up) / hits[0].score)
 
 
-def calibrated(coverage: float, lead: float) -> float:
+def calibrated(covered: float, lead: float) -> float:
     """Confidence from coverage and retrieval margin (both in [0, 1])."""
-    return coverage ** (1.0 - MARGIN_POWER * lead) if coverage > 0 else 0.0
+    return covered ** (1.0 - MARGIN_POWER * lead) if covered > 0 else 0.0
 
 
 def _in_language(hits: Sequence[Hit], language: str | None) -> list[Hit]:

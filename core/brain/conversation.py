@@ -56,8 +56,8 @@ _CONNECTIVE = re.compile(
     r"|inoltre|ook|ok and|okay and)\b"
 )
 _POINTER = re.compile(
-    r"\b(that|it|this|those|them|there|eso|esto|ello|ca|cela|celui|das|dies|es|dafur|isso|isto"
-    r"|questo|quello|dat|dit|het)\b"
+    r"\b(that|it|this|those|them|there|eso|esto|ello|ca|cela|celui|dies|dafur|isso|isto"
+    r"|questo|quello|dat|dit)\b"
 )
 FOLLOW_UP_MAX_TERMS = 2
 

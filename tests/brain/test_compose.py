@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deskmate.core.brain.compose import MAX_REPLY_CHARS, calibrated, compose, coverage, margin
+from deskmate.core.brain.compose import MAX_REPLY_CHARS, calibrated, compose, margin
+from deskmate.core.brain.query import Concept, Query
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.domain import Hit
@@ -63,13 +64,16 @@ def test_questions_it_only_touches_stay_below_the_threshold(
 
 
 def test_coverage_weighs_rare_terms_more_than_common_ones() -> None:
-    question = frozenset({"common", "rare"})
-    weights = {"common": 0.5, "rare": 3.0}
-    assert coverage(question, frozenset({"rare"}), weights.__getitem__) == pytest.approx(3 / 3.5)
-    assert coverage(question, frozenset({"common"}), weights.__getitem__) == pytest.approx(
-        0.5 / 3.5
-    )
-    assert coverage(frozenset(), frozenset({"x"})) == 0.0
+    question = Query((Concept("common"), Concept("rare")))
+    weights = {"common": 0.5, "rare": 3.0}.__getitem__
+    assert question.coverage(frozenset({"rare"}), weights) == pytest.approx(3 / 3.5)
+    assert question.coverage(frozenset({"common"}), weights) == pytest.approx(0.5 / 3.5)
+    assert Query(()).coverage(frozenset({"x"}), weights) == 0.0
+
+
+def test_a_synonym_or_correction_covers_its_concept() -> None:
+    question = Query((Concept("money", frozenset({"refund"})), Concept("back")))
+    assert question.coverage(frozenset({"refund", "back"}), lambda _: 1.0) == 1.0
 
 
 def test_passages_in_the_conversation_language_are_preferred(kb: KnowledgeIndex) -> None:
