@@ -46,8 +46,11 @@ def render(preview: Preview) -> str:
         f"{preview.language.source})",
         f"sentiment: {preview.sentiment.label}"
         + (f" ({', '.join(preview.sentiment.cues)})" if preview.sentiment.cues else ""),
-        "hits:" if preview.hits else "hits: none — the knowledge store has nothing on this",
     ]
+    if preview.silent:
+        return "\n".join([*lines, "would not reply: the customer only acknowledged"])
+    none = "hits: none — the knowledge store has nothing on this"
+    lines.append("hits:" if preview.hits else none)
     lines += [f"  {h.score:7.3f}  {h.title}  {h.url or ''}" for h in preview.hits]
     if preview.draft is not None:
         lines.append(f"draft (confidence {preview.draft.confidence:.2f}):")
@@ -55,8 +58,6 @@ def render(preview: Preview) -> str:
     if preview.reasons:
         lines.append("would hand off:")
         lines += [f"  - {r.code}: {r.detail}" for r in preview.reasons]
-    elif preview.silent:
-        lines.append("would not reply: the customer only acknowledged")
     else:
         lines.append("would answer")
     return "\n".join(lines)
