@@ -11,16 +11,19 @@ adds a workspace's own.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from deskmate.core.brain.text import tokenize
+from deskmate.core.brain.text import asks, sentences, tokenize
 
 SYNONYM_WEIGHT = 0.6
 """Search weight of a synonym's terms relative to the question's own words."""
 CONTEXT_WEIGHT = 0.5
 """Search weight of words borrowed from earlier turns (a follow-up question's context)."""
+ASIDE_WEIGHT = 0.25
+"""Confidence weight of words outside the sentences that ask, in a message that has both
+(greetings, the story around the question, a signature)."""
 
 BUILTIN_SYNONYMS = (
     "reset password, forgot password, lost password, get back into account, locked out,"
@@ -117,11 +120,12 @@ def build_query(
     """The weighted query for ``text``; ``correct`` maps an unknown term to a known one.
 
     ``context`` (earlier turns of a follow-up) adds its words at :data:`CONTEXT_WEIGHT`, in the
-    search and in confidence.
+    search and in confidence. In a message of several sentences of which some ask, words only in
+    the others count :data:`ASIDE_WEIGHT` in confidence.
     """
-    own = list(dict.fromkeys(tokenize(text)))
-    if correct is not None:
-        own = [correct(t) or t for t in own]
+    fix = (lambda t: correct(t) or t) if correct is not None else (lambda t: t)
+    own = list(dict.fromkeys(fix(t) for t in tokenize(text)))
+    asking = _asking_terms(text, fix)
     terms = frozenset(own)
     extra: dict[str, set[str]] = {t: set() for t in own}
     weights = dict.fromkeys(own, 1.0)
@@ -130,17 +134,24 @@ def build_query(
             extra[term] |= alternatives
         for term in alternatives - terms:
             weights[term] = max(weights.get(term, 0.0), SYNONYM_WEIGHT)
-    concepts = [Concept(t, frozenset(extra[t])) for t in own]
-    for term in _context_terms(context, correct):
+    concepts = [
+        Concept(t, frozenset(extra[t]), 1.0 if asking is None or t in asking else ASIDE_WEIGHT)
+        for t in own
+    ]
+    for term in dict.fromkeys(fix(t) for t in tokenize(context)):
         if term not in weights:
             weights[term] = CONTEXT_WEIGHT
             concepts.append(Concept(term, weight=CONTEXT_WEIGHT))
     return Query(tuple(concepts), weights)
 
 
-def _context_terms(context: str, correct: Callable[[str], str | None] | None) -> Iterable[str]:
-    for term in dict.fromkeys(tokenize(context)):
-        yield (correct(term) or term) if correct is not None else term
+def _asking_terms(text: str, fix: Callable[[str], str]) -> frozenset[str] | None:
+    """The terms of the sentences that ask, when only some of several sentences do."""
+    parts = sentences(text)
+    asking = [s for s in parts if asks(s)]
+    if len(parts) < 2 or not asking or len(asking) == len(parts):
+        return None
+    return frozenset(fix(t) for s in asking for t in tokenize(s))
 
 
 def edit_distance(a: str, b: str) -> int:

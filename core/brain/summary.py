@@ -12,7 +12,7 @@ import re
 
 from deskmate.core.brain.conversation import is_acknowledgement, is_ai_reply
 from deskmate.core.brain.sentiment import frustration_cues
-from deskmate.core.brain.text import MAX_MATCH_CHARS, sentences, term_set
+from deskmate.core.brain.text import MAX_MATCH_CHARS, asks, sentences, term_set
 from deskmate.core.domain import Message, Turn
 
 MAX_SENTENCE_CHARS = 200
@@ -22,12 +22,6 @@ MAX_ANSWERS = 3
 MAX_FACTS = 8
 SAME_NEED = 0.6
 """Term overlap (Jaccard) at which two asking sentences are the same need."""
-_QUESTION = re.compile(
-    r"[?\uff1f]|^(how|what|why|when|where|which|who|can|could|would|is|are|do|does|did|will"
-    r"|como|cuando|donde|por que|comment|pourquoi|quand|wie|wann|warum|wo|quando|onde|come"
-    r"|perche|dove|hoe|wanneer|waarom)\b",
-    re.I,
-)
 _MONTHS = (
     r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?"
     r"|oct(ober)?|nov(ember)?|dec(ember)?"
@@ -58,7 +52,7 @@ def _clip(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
 def key_sentence(text: str) -> str:
     """The sentence of ``text`` that asks something, else the first of those that vent least."""
     parts = sentences(text) or [text]
-    asking = next((s for s in parts if _QUESTION.search(s)), None)
+    asking = next((s for s in parts if asks(s)), None)
     if asking is not None:
         return _clip(asking)
     return _clip(min(parts, key=lambda s: len(frustration_cues(s))))
@@ -71,7 +65,7 @@ def needs(texts: list[str]) -> list[str]:
     for number, text in enumerate(texts):
         if is_acknowledgement(text):
             continue
-        asking = [s for s in sentences(text) if _QUESTION.search(s)]
+        asking = [s for s in sentences(text) if asks(s)]
         if not asking and number == 0:
             asking = [key_sentence(text)]
         for sentence in asking:

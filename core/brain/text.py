@@ -113,6 +113,19 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return terms
 
 
+_ASKING = re.compile(
+    r"[?\uff1f]|^\W*(how|what|why|when|where|which|who|can|could|would|is|are|do|does|did|will"
+    r"|como|cuando|donde|por que|comment|pourquoi|quand|wie|wann|warum|wo|quando|onde|come"
+    r"|perche|dove|hoe|wanneer|waarom)\b",
+    re.I,
+)
+
+
+def asks(sentence: str) -> bool:
+    """Whether ``sentence`` asks something: a question mark or a question word first."""
+    return bool(_ASKING.search(sentence))
+
+
 def term_set(text: str) -> frozenset[str]:
     """The distinct content terms of ``text``."""
     return frozenset(tokenize(text))

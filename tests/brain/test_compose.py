@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deskmate.core.brain.compose import MAX_REPLY_CHARS, calibrated, compose, margin
-from deskmate.core.brain.query import Concept, Query
+from deskmate.core.brain.query import ASIDE_WEIGHT, Concept, Query, build_query
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.domain import Hit
@@ -152,3 +152,23 @@ def test_calibration_keeps_full_and_empty_coverage_where_they_are() -> None:
     assert calibrated(1.0, 0.0) == calibrated(1.0, 1.0) == 1.0
     assert calibrated(0.0, 1.0) == 0.0
     assert calibrated(0.5, 0.0) == 0.5 < calibrated(0.5, 0.5) < calibrated(0.5, 1.0)
+
+
+def test_greetings_and_a_signature_around_the_question_do_not_sink_confidence(
+    kb: KnowledgeIndex,
+) -> None:
+    email = (
+        "Hi team,\n\nI hope you are all well and had a nice weekend. Quick one: how long does"
+        " express shipping take?\n\nBest regards,\nJane Miller\nHead of Operations, Acme GmbH"
+    )
+    draft = compose(kb.query(email), kb.search(email), "en", weight=kb.idf)
+    assert draft is not None and draft.citations[0].doc_id == "shipping"
+    assert draft.confidence >= THRESHOLD
+
+
+def test_words_outside_the_asking_sentence_weigh_less_in_confidence() -> None:
+    query = build_query("Hello from Acme. How do I reset my password?")
+    weights = {c.term: c.weight for c in query.concepts}
+    assert weights["reset"] == weights["password"] == 1.0
+    assert weights["acm"] == ASIDE_WEIGHT
+    assert {c.weight for c in build_query("How do I reset my password?").concepts} == {1.0}
