@@ -81,7 +81,8 @@ def is_ai_reply(message: Message, ai_admin_id: str) -> bool:
 
 
 def _previous_exchange(turn: Turn, latest: Message) -> str:
-    """The customer's last question before ``latest`` and the AI's replies to it, joined."""
+    """The customer's last question before ``latest`` and the AI's replies to it, joined (lines
+    with a link left out: a sent reply lists its sources)."""
     question, replies = "", []
     for message in turn.messages:
         if message.part_id == latest.part_id:
@@ -90,7 +91,7 @@ def _previous_exchange(turn: Turn, latest: Message) -> str:
         if message.author.is_customer and text and not is_acknowledgement(text):
             question, replies = text, []
         elif question and is_ai_reply(message, turn.workspace.ai_admin_id):
-            replies.append(text)
+            replies += [line for line in text.splitlines() if line.strip() and "://" not in line]
     return "\n".join([question, *replies]) if question else ""
 
 

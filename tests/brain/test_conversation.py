@@ -92,7 +92,11 @@ def test_a_follow_up_is_searched_with_the_previous_question(
     question = customer("1", "How do I get a refund?")
     follow_up = customer("3", "and how long does that take?")
     turn = make_turn(
-        messages=[question, ai("2", "We refund any order within 30 days."), follow_up],
+        messages=[
+            question,
+            ai("2", "We refund any order within 30 days.\n\nSources: Refunds (https://x.io/r)"),
+            follow_up,
+        ],
         latest=follow_up,
     )
     assert follow_up_context(turn) == "How do I get a refund?\nWe refund any order within 30 days."
