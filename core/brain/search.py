@@ -202,10 +202,8 @@ class KnowledgeIndex:
         with self._lock:
             if term in self._df:
                 return None
-            if self._deletes is None:
-                self._deletes = {}
-                for known in self._df:
-                    self._learn(known)
+            self.prepare_corrections()
+            assert self._deletes is not None
             found: set[str] = set()
             for key in (term, *deletes(term)):
                 if key in self._df:
@@ -214,6 +212,20 @@ class KnowledgeIndex:
             limit = max_edits(term)
             live = [t for t in found if t in self._df and edit_distance(term, t) <= limit]
             return max(live, key=lambda t: (self._df[t], t)) if live else None
+
+    @property
+    def corrections_ready(self) -> bool:
+        """Whether the typo-correction table is built."""
+        return self._deletes is not None
+
+    def prepare_corrections(self) -> None:
+        """Build the correction table now (about a second per 100,000 passages) rather than on
+        the first unknown word; later additions keep it current."""
+        with self._lock:
+            if self._deletes is None:
+                self._deletes = {}
+                for known in self._df:
+                    self._learn(known)
 
     def _learn(self, term: str) -> None:
         """Remember a new term's deletions once corrections are in use."""
