@@ -197,12 +197,10 @@ class KnowledgeIndex:
         Candidates share a one-character deletion with ``term`` (SymSpell); the most frequent
         wins. Known terms, short words and words with digits are left alone.
         """
-        if len(term) < MIN_CORRECTABLE or not term.isalpha():
+        if len(term) < MIN_CORRECTABLE or not term.isalpha() or term in self._df:
             return None
+        self.prepare_corrections()
         with self._lock:
-            if term in self._df:
-                return None
-            self.prepare_corrections()
             assert self._deletes is not None
             found: set[str] = set()
             for key in (term, *deletes(term)):
@@ -220,20 +218,27 @@ class KnowledgeIndex:
 
     def prepare_corrections(self) -> None:
         """Build the correction table now (about a second per 100,000 passages) rather than on
-        the first unknown word; later additions keep it current."""
+        the first unknown word; later additions keep it current. Built outside the index lock,
+        so searches go on meanwhile."""
         with self._lock:
-            if self._deletes is None:
-                self._deletes = {}
-                for known in self._df:
-                    self._learn(known)
+            if self._deletes is not None:
+                return
+            vocabulary = list(self._df)
+        table: dict[str, str] = {}
+        for term in vocabulary:
+            _remember_deletes(table, term)
+        with self._lock:
+            if self._deletes is not None:
+                return
+            self._deletes = table
+            known = set(vocabulary)
+            for term in [t for t in self._df if t not in known]:
+                self._learn(term)
 
     def _learn(self, term: str) -> None:
         """Remember a new term's deletions once corrections are in use."""
-        if self._deletes is None or len(term) < MIN_CORRECTABLE - 1 or not term.isalpha():
-            return
-        for key in deletes(term):
-            known = self._deletes.get(key)
-            self._deletes[key] = term if known is None else f"{known} {term}"
+        if self._deletes is not None:
+            _remember_deletes(self._deletes, term)
 
     def query(self, text: str, synonyms: Synonyms | None = None, context: str = "") -> Query:
         """``text`` as a query against this index: typos corrected, synonyms (the built-in
@@ -293,6 +298,15 @@ class KnowledgeIndex:
             assert passage is not None
             hits.append(passage.hit(float(scores[slot])))
         return hits
+
+
+def _remember_deletes(table: dict[str, str], term: str) -> None:
+    """Add ``term`` under each of its one-letter deletions (space-separated when shared)."""
+    if len(term) < MIN_CORRECTABLE - 1 or not term.isalpha():
+        return
+    for key in deletes(term):
+        known = table.get(key)
+        table[key] = term if known is None else f"{known} {term}"
 
 
 def passage_terms(passage: Passage) -> Counter[str]:
