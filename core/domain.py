@@ -110,12 +110,21 @@ class Hit:
 
 @dataclass
 class Draft:
-    """A reply the AI could send: plain text, its sources and a confidence in [0, 1]."""
+    """A reply the AI could send: plain text, its sources and a confidence in [0, 1].
+
+    Empty text means there is nothing to answer (the customer only thanked or said goodbye):
+    the AI sends nothing and keeps the conversation.
+    """
 
     text: str
     confidence: float
     citations: list[Hit] = field(default_factory=list)
     language: str | None = None
+
+    @property
+    def silent(self) -> bool:
+        """Whether the draft says nothing, so nothing is sent and nothing handed off."""
+        return not self.text.strip()
 
 
 @dataclass(frozen=True)

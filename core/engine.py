@@ -529,7 +529,10 @@ class Engine:
         draft, reasons, brain = self._think(turn, session, trigger)
         if decision.mode == "shadow":
             return self._shadow(turn, trigger, draft, reasons)
-        if decision.mode == "assist":
+        if draft is not None and draft.silent and not reasons:
+            quiet = self._skip(turn, "nothing to answer: the customer acknowledged or closed")
+            outcome = skipped(quiet.reason, SKIPPED, ("acknowledged",))
+        elif decision.mode == "assist":
             outcome = self._assist(turn, draft, reasons)
         elif reasons:
             outcome = self._handoff(turn, session, reasons)
@@ -687,6 +690,8 @@ class Engine:
         if reasons:
             summary = self.hook.summarize(turn=turn) or _said(turn)
             self.hook.escalate(turn=turn, handoff=_handoff_of(turn, reasons, summary))
+        elif draft is not None and draft.silent:
+            record["would"] = "quiet"
         elif draft is not None:
             record["reply"] = self._body(turn, draft)
             turn.actions.reply(turn, record["reply"])
@@ -697,7 +702,9 @@ class Engine:
         if turn.workspace.shadow_note:
             turn.actions.shadow_note(turn, shadow_note_html(record))
         codes = ", ".join(r["code"] for r in record["reasons"])
-        return done("shadow: would answer" if not reasons else f"shadow: would hand off: {codes}")
+        if reasons:
+            return done(f"shadow: would hand off: {codes}")
+        return done("shadow: would answer" if record["reply"] else "shadow: would stay quiet")
 
     def _handoff(
         self, turn: Turn, session: SessionRecord, reasons: list[EscalationReason]

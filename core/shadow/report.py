@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from deskmate.core.store.models import AuditRecord, SessionRecord
 
 OUTCOMES = ("replied", "closed", "assigned", "none")
-WOULD = ("answer", "handoff")
+WOULD = ("answer", "handoff", "quiet")
+"""What the AI would have done: answer, hand off, or stay quiet (the customer only thanked)."""
 MAX_RECORDS = 200_000
 
 
