@@ -65,13 +65,18 @@ class RateLimiter:
 class Fault:
     """Fail a share (``rate``) of the calls whose path matches one of ``paths`` (glob patterns;
     none = every path). ``status`` 0 or ``"timeout"`` means: wait ``latency_ms`` then answer
-    normally (the call takes effect), so a client with a shorter timeout sees an ambiguous failure.
-    Any other status: wait ``latency_ms``, then answer with that status and change nothing."""
+    normally (the call takes effect), so a client with a shorter timeout sees an ambiguous failure;
+    with ``effect_first`` the call takes effect at once and only its answer waits (a write that
+    landed while the client is still waiting, e.g. when the client is killed).
+    Any other status: wait ``latency_ms``, then answer with that status and change nothing,
+    with a ``Retry-After: retry_after`` header when one is given."""
 
     status: int
     rate: float
     latency_ms: int = 0
     paths: tuple[str, ...] = ()
+    retry_after: int | None = None
+    effect_first: bool = False
 
     @property
     def is_timeout(self) -> bool:
@@ -80,12 +85,18 @@ class Fault:
     def matches(self, path: str) -> bool:
         return not self.paths or any(fnmatch.fnmatchcase(path, p) for p in self.paths)
 
+    @property
+    def waits_before_effect(self) -> bool:
+        return not (self.is_timeout and self.effect_first)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "status": "timeout" if self.is_timeout else self.status,
             "rate": self.rate,
             "latency_ms": self.latency_ms,
             "paths": list(self.paths),
+            "retry_after": self.retry_after,
+            "effect_first": self.effect_first,
         }
 
 

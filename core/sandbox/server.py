@@ -113,12 +113,19 @@ def _guard() -> tuple[dict[str, Any], int] | None:
         limit = f"Exceeded rate limit of {decision.limit} in 10_seconds"
         return _error(429, "rate_limit_exceeded", limit)
     fault = sandbox.faults.roll(request.path)
-    if fault is not None:
-        time.sleep(fault.latency_ms / 1000)
-        if not fault.is_timeout:
-            code = _ERROR_CODES.get(fault.status, "sandbox_fault")
-            return _error(fault.status, code, f"Injected fault ({fault.status})")
-    return None
+    if fault is None:
+        return None
+    if not fault.waits_before_effect:
+        g.hold_answer = fault.latency_ms / 1000
+        return None
+    time.sleep(fault.latency_ms / 1000)
+    if fault.is_timeout:
+        return None
+    code = _ERROR_CODES.get(fault.status, "sandbox_fault")
+    body, status = _error(fault.status, code, f"Injected fault ({fault.status})")
+    if fault.retry_after is not None:
+        g.retry_after = fault.retry_after
+    return body, status
 
 
 def _finish(response: Response) -> Response:
@@ -128,6 +135,9 @@ def _finish(response: Response) -> Response:
     rate = g.get("rate")
     if rate is not None:
         response.headers.update(rate.headers())
+    if g.get("retry_after") is not None:
+        response.headers["Retry-After"] = str(g.retry_after)
+    time.sleep(g.get("hold_answer", 0.0))  # an effect_first fault: the call took effect already
     sandbox = current_sandbox()
     query = request.query_string.decode("latin-1")[:500]
     sandbox.requests.add(request.method, request.path[:500], query, response.status_code)
