@@ -65,11 +65,13 @@ class RateLimiter:
 class Fault:
     """Fail a share (``rate``) of the calls whose path matches one of ``paths`` (glob patterns;
     none = every path). ``status`` 0 or ``"timeout"`` means: wait ``latency_ms`` then answer
-    normally (the call takes effect), so a client with a shorter timeout sees an ambiguous failure;
-    with ``effect_first`` the call takes effect at once and only its answer waits (a write that
-    landed while the client is still waiting, e.g. when the client is killed).
+    normally (the call takes effect), so a client with a shorter timeout sees an ambiguous failure.
     Any other status: wait ``latency_ms``, then answer with that status and change nothing,
-    with a ``Retry-After: retry_after`` header when one is given."""
+    with a ``Retry-After: retry_after`` header when one is given.
+
+    With ``effect_first`` the call takes effect at once and only its answer waits: a write that
+    has landed while its client still waits (and may be killed), or, with an error status, is
+    told it failed (an ambiguous failure)."""
 
     status: int
     rate: float
@@ -84,10 +86,6 @@ class Fault:
 
     def matches(self, path: str) -> bool:
         return not self.paths or any(fnmatch.fnmatchcase(path, p) for p in self.paths)
-
-    @property
-    def waits_before_effect(self) -> bool:
-        return not (self.is_timeout and self.effect_first)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -152,11 +152,8 @@ class FaultIn(Schema):
     effect_first = fields.Boolean(load_default=False)
 
     @validates_schema
-    def _options_fit_the_status(self, data: dict[str, Any], **kwargs: Any) -> None:
-        timeout = data.get("status") == 0
-        if data.get("effect_first") and not timeout:
-            raise ValidationError("only a timeout fault can take effect first", "effect_first")
-        if data.get("retry_after") is not None and timeout:
+    def _retry_after_needs_an_error(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("retry_after") is not None and data.get("status") == 0:
             raise ValidationError("a timeout fault answers normally, with no Retry-After",
                                   "retry_after")  # fmt: skip
 

@@ -217,7 +217,7 @@ HUGE = "x" * 60_000
          "locale: "),
         ("/_sandbox/faults", {"status": 200, "rate": 1}, "status: "),
         ("/_sandbox/faults", {"status": 500, "rate": 2}, "rate: "),
-        ("/_sandbox/faults", {"status": 500, "rate": 1, "effect_first": True}, "effect_first: "),
+        ("/_sandbox/faults", {"status": 500, "rate": 1, "effect_first": "maybe"}, "effect_first: "),
         ("/_sandbox/faults", {"status": 0, "rate": 1, "retry_after": 1}, "retry_after: "),
         ("/_sandbox/faults", {"status": 429, "rate": 1, "retry_after": -1}, "retry_after: "),
         ("/_sandbox/webhooks", {"also_as": {"ping": "conversation.user.created"}}, "also_as.ping"),

@@ -409,3 +409,15 @@ def test_effect_first_fault_takes_effect_while_the_answer_is_still_held(app, ope
     poster.join(5)
     assert landed_while_held
     assert answers == [200]
+
+
+def test_effect_first_error_fault_changes_the_conversation_yet_answers_the_error(
+    client, open_conversation
+):
+    conversation_id = open_conversation()
+    fault = {"status": 502, "rate": 1, "effect_first": True, "paths": ["/conversations/*/reply"]}
+    client.post("/_sandbox/faults", json=fault)
+    note = {"message_type": "note", "type": "admin", "admin_id": AI, "body": "landed"}
+    failed = client.post(f"/conversations/{conversation_id}/reply", json=note)
+    assert failed.status_code == 502 and failed.json["type"] == "error.list"
+    assert [p["body"] for p in _parts(client, conversation_id)[1]] == ["landed"]
