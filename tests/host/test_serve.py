@@ -11,6 +11,8 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -242,3 +244,14 @@ def test_serve_without_workers_still_enqueues_for_separate_workers(settings: Set
 
     assert server.embedded_worker(0)(settings, host, app) is None
     assert isinstance(intake_for(app).writer.dispatcher, QueueDispatcher)
+
+
+def test_the_sweeper_runs_every_jobs_sweep_seconds(settings: Settings) -> None:
+    worker = Worker(replace(settings, jobs_sweep_seconds=3), make_host(), workers=1)
+    worker.start()
+    try:
+        trigger = worker.scheduler.get_job("sweeper").trigger
+    finally:
+        worker.stop()
+
+    assert trigger.interval == timedelta(seconds=3)
