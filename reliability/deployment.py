@@ -63,6 +63,7 @@ instance_path = "{instance}"
 public_url = "http://127.0.0.1:9"
 [jobs]
 lease_seconds = {lease}
+sweep_seconds = 2
 max_attempts = {max_attempts}
 [workspaces.{app_id}]
 access_token = {{ env = "{token_env}" }}
