@@ -89,7 +89,7 @@ class Plan:
     and, with ``follow_ups``, ask a second question once the first is answered."""
     follow_ups: bool = True
     kills: int = 0
-    kill_gap: tuple[float, float] = (0.5, 2.0)
+    kill_gap: tuple[float, float] = (0.3, 1.5)
     """Seconds between kills, drawn uniformly."""
     fault_rate: float = 0.0
     """Share of REST calls that fail: 503s, 500s, 429s with Retry-After, and ambiguous 502s
@@ -149,6 +149,7 @@ class Process:
         return None if self.popen is None else self.popen.pid
 
     def start(self) -> None:
+        """Start the process; it is ready once :meth:`wait_ready` returns."""
         self.starts += 1
         self._log = self.log_path.open("w")
         self.popen = subprocess.Popen(
@@ -158,6 +159,11 @@ class Process:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def wait_ready(self) -> None:
+        """Wait until it serves (``serve``) or consumes (``worker``); fail if it exited."""
+        if self.popen is None:
+            raise RuntimeError(f"{self.role} was never started")
         if not wait_for(lambda: self.ready() or self.popen.poll() is not None, STARTUP_TIMEOUT):
             raise RuntimeError(f"{self.role} did not start; see {self.log_path}")
         if self.popen.poll() is not None:
@@ -284,6 +290,7 @@ class Deployment:
             self.processes.append(worker)
         for process in self.processes:
             process.start()
+        self.wait_ready()
         echo = {"conversation.user.replied": "conversation.user.created"}
         self.control(
             "/webhooks",
@@ -350,6 +357,10 @@ class Deployment:
                 db.scalars(select(EventRecord).where(EventRecord.status.in_(EventStatus.PENDING)))
             )
 
+    def wait_ready(self) -> None:
+        for process in self.processes:
+            process.wait_ready()
+
     def wait_settled(self, timeout: float) -> bool:
         """Every webhook delivered and every stored event settled, twice in a row 0.5 s apart."""
         webhooks = self.sandbox.sandbox.webhooks
@@ -410,7 +421,7 @@ class Chaos:
     each again at once; most kills wait for a process with an Intercom write in flight."""
 
     MID_WRITE_SHARE = 0.75
-    MID_WRITE_WAIT = 4.0
+    MID_WRITE_WAIT = 3.0
 
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
@@ -466,7 +477,7 @@ class Chaos:
         victim = victim or self._least_killed()
         victim.kill()
         self.kills.append(Kill(victim.role, mid_write))
-        victim.start()
+        victim.start()  # not waited for: the next kill may find it still starting
 
 
 @dataclass
@@ -594,6 +605,7 @@ def play(folder: Path, plan: Plan, report: Callable[[str], None] = lambda _: Non
             _follow_up(deployment, [c for c in conversations if not c.handoff], deadline)
             report("sent the follow-up questions")
         chaos.finish(max(1.0, deadline - time.monotonic()))
+        deployment.wait_ready()
         report(f"{len(chaos.kills)} kills done; settling")
         settled = deployment.wait_settled(max(1.0, deadline - time.monotonic()))
         result = tally(deployment, conversations, chaos)

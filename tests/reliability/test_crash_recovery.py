@@ -8,13 +8,15 @@ from deployment import Plan
 
 
 def test_kills_of_serve_and_worker_mid_write_lose_nothing_and_double_nothing(run_plan) -> None:
-    plan = Plan(conversations=6, kills=4, slow_writes=0.5, workers=1, seed=11, timeout=75)
+    plan = Plan(
+        conversations=6, handoff_every=2, kills=5, slow_writes=0.6, workers=1, seed=11, timeout=75
+    )
 
     result = run_plan(plan)
 
-    assert len(result.kills) == 4
+    assert len(result.kills) == 5
     assert {k.role for k in result.kills} == {"serve", "worker1"}
     assert any(k.mid_write for k in result.kills)
-    assert result.customer_messages == 10 and result.handoffs == 2
+    assert result.customer_messages == 9 and result.handoffs == 3
     assert result.duplicates == [] and result.lost == []
     assert result.unsettled == 0 and result.problems == []

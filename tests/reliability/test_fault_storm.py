@@ -7,7 +7,7 @@ from deployment import Plan
 
 
 def test_a_fault_storm_loses_nothing_and_doubles_nothing(run_plan) -> None:
-    plan = Plan(conversations=8, handoff_every=2, fault_rate=0.25, workers=0, seed=5, timeout=75)
+    plan = Plan(conversations=6, handoff_every=2, fault_rate=0.25, workers=0, seed=5, timeout=75)
 
     result = run_plan(plan)
 
