@@ -42,6 +42,7 @@ from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
 from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent, parse_event
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
+from deskmate.core.store.actions import action_kinds
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.events import claim_events, finish_event, retry_event
 from deskmate.core.store.leases import acquire_lease, release_lease
@@ -68,6 +69,8 @@ HISTORY_LIMIT = 50
 KNOWLEDGE_LIMIT = 5
 BACKOFF_SECONDS = 2.0
 AUTH_RETRY = timedelta(minutes=5)
+HANDOFF_KINDS = frozenset({"assign"})
+"""Action kinds only a handoff performs: one recorded for a message means a handoff began."""
 
 
 @dataclass(frozen=True)
@@ -355,9 +358,11 @@ class Engine:
     def _act_on(self, turn: Turn, session: SessionRecord, trigger: Message, topic: str) -> Outcome:
         turn.messages = self._history_of(session)
         turn.latest = trigger
-        decision = self.hook.should_process(
-            turn=turn, channel=turn.channel, topic=topic
-        ) or Decision("skip", "no plugin decided whether to act")
+        decision = (
+            self._handoff_begun(turn, session, trigger)
+            or self.hook.should_process(turn=turn, channel=turn.channel, topic=topic)
+            or Decision("skip", "no plugin decided whether to act")
+        )
         if (
             decision.mode == "autopilot"
             and session.state == SessionState.HANDED_OFF
@@ -380,7 +385,7 @@ class Engine:
             self.sessions,
             session_id=session.id,
             workspace_id=turn.workspace.app_id,
-            key_prefix=f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}",
+            key_prefix=_key_prefix(turn, trigger),
             event_id=turn.actions.event_id if turn.actions else None,
         )
         draft, reasons = self._think(turn, session, trigger)
@@ -392,6 +397,19 @@ class Engine:
             outcome = self._reply(turn, session, draft)
         self._sync_tags(turn, session)
         return outcome
+
+    def _handoff_begun(
+        self, turn: Turn, session: SessionRecord, trigger: Message
+    ) -> Decision | None:
+        """An earlier attempt at this message began a handoff (an assignment, a handoff note):
+        finish it in the mode it chose, whoever owns the conversation now. Its own assignment
+        may have landed before the attempt died, and must not turn the retry into a skip that
+        leaves the handoff half done."""
+        with self.sessions() as db:
+            kinds = action_kinds(db, _key_prefix(turn, trigger) + ":")
+        if session.mode is None or not kinds & HANDOFF_KINDS:
+            return None
+        return Decision(session.mode, "finishing the handoff an earlier attempt began")
 
     def _sync_tags(self, turn: Turn, session: SessionRecord) -> None:
         """Attach the session tags plugins added to ``turn.tags`` (created in Intercom if
@@ -611,6 +629,11 @@ class Engine:
     def _skip(self, turn: Turn, reason: str) -> Outcome:
         self._audit(turn, "skipped", {"reason": reason})
         return skipped(reason)
+
+
+def _key_prefix(turn: Turn, trigger: Message) -> str:
+    """Idempotency keys of a turn's effects start with this: the message that triggered it."""
+    return f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}"
 
 
 def _source_part(conversation: Conversation) -> Part:
