@@ -121,6 +121,10 @@ class EscalationReason:
     detail: str
 
 
+UNASSIGNED = "0"
+"""The assignee id that leaves a conversation unassigned."""
+
+
 @dataclass(frozen=True)
 class Route:
     """Where a handed-off conversation goes: unassigned, an admin, or a team."""
@@ -128,6 +132,14 @@ class Route:
     mode: Literal["unassigned", "admin", "team"] = "unassigned"
     admin_id: str | None = None
     team_id: str | None = None
+
+    def assignee(self) -> tuple[Literal["admin", "team"], str]:
+        """The assignee type and id Intercom is sent; id :data:`UNASSIGNED` names nobody."""
+        if self.mode == "admin" and self.admin_id:
+            return "admin", self.admin_id
+        if self.mode == "team" and self.team_id:
+            return "team", self.team_id
+        return "admin", UNASSIGNED
 
 
 @dataclass

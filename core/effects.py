@@ -2,8 +2,10 @@
 
 The engine gives each turn an :class:`Effects` whose keys derive from the part that triggered the
 run, so a retried job, a duplicate webhook or the same part under two topics finds the action
-already ``done`` and does nothing. After an ambiguous failure (a timeout: the post may have
-happened) the next attempt re-reads the conversation before posting again.
+already ``done`` and does nothing. When an earlier attempt's outcome is not known (a timeout, or
+a run killed before it recorded the answer) the next attempt re-reads the conversation and
+records the action as done if it shows there (:mod:`deskmate.core.reread`) instead of repeating
+it.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.domain import ActionResult, Route, Turn
-from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import IntercomError
+from deskmate.core.reread import already_applied
 from deskmate.core.store.actions import begin_action, complete_action, get_action, retry_action
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.models import ActionRecord, ActionStatus
 
 log = logging.getLogger(__name__)
 
-POSTING_KINDS = frozenset({"reply", "note"})
+UNSETTLED = frozenset({ActionStatus.PENDING, ActionStatus.UNKNOWN})
+"""An earlier attempt in these states may have taken effect: look before acting again."""
 
 
 class Effects:
@@ -103,9 +106,11 @@ class Effects:
         if not new and status == ActionStatus.DONE:
             return self._remember(ActionResult(kind, True, "already done", response=response))
         # The re-read is an Intercom call: made outside any transaction, so no lock waits on it.
-        if not new and kind in POSTING_KINDS and _already_posted(turn, request.get("body", "")):
-            self._settle(full_key, ActionStatus.DONE, {"found": "on re-read"}, None)
-            return self._remember(ActionResult(kind, True, "found on re-read; not posted again"))
+        found = already_applied(turn, kind, request) if status in UNSETTLED and not new else None
+        if found is not None:
+            result = ActionResult(kind, True, "found on re-read; not made again", response=found)
+            self._settle(full_key, ActionStatus.DONE, found, None, audit=result)
+            return self._remember(result)
         if not new:
             with self.sessions.begin() as db:
                 retry_action(db, _action(db, full_key))
@@ -159,20 +164,3 @@ def _action(db: Session, key: str) -> ActionRecord:
     if record is None:
         raise LookupError(f"no action recorded under {key!r}")
     return record
-
-
-def _already_posted(turn: Turn, body: str) -> bool:
-    """Re-read the conversation: did an earlier, ambiguous attempt post ``body`` after all?"""
-    if turn.intercom is None:
-        return False
-    conversation = turn.intercom.get_conversation(turn.conversation.id)
-    ai_admin = turn.workspace.ai_admin_id
-    needle = _plain(body)
-    return any(
-        part.author.id == ai_admin and needle and needle in _plain(part.body)
-        for part in conversation.parts
-    )
-
-
-def _plain(html: str) -> str:
-    return " ".join(html_to_text(html).split())[:200]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -64,18 +65,19 @@ def looks_like_html(body: str) -> bool:
     return bool(_TAG_HINT.search(body))
 
 
-def parse_html(body: str, *, drop_quoted: bool = False) -> ParsedHtml:
+def parse_html(body: str, *, drop_quoted: bool = False, link_urls: bool = True) -> ParsedHtml:
     """Convert an HTML (or plain-text) message body to text and list its inline images.
 
     :param body: the body as Intercom sent it; plain text is only normalised.
     :param drop_quoted: skip ``<blockquote>`` and the quote containers mail clients add
         (Gmail, Yahoo, Thunderbird, Outlook), whose content is earlier mail.
+    :param link_urls: follow a link's label with its URL, ``label (url)``; off, only the label.
     """
     truncated = len(body) > MAX_HTML_CHARS
     body = body[:MAX_HTML_CHARS]
     if not looks_like_html(body):
         return ParsedHtml(_tidy(html.unescape(body)), truncated=truncated)
-    parser = _TextExtractor(drop_quoted=drop_quoted)
+    parser = _TextExtractor(drop_quoted=drop_quoted, link_urls=link_urls)
     parser.feed(body)
     parser.close()
     return ParsedHtml(_tidy("".join(parser.out)), parser.images, truncated)
@@ -84,6 +86,25 @@ def parse_html(body: str, *, drop_quoted: bool = False) -> ParsedHtml:
 def html_to_text(body: str, *, drop_quoted: bool = False) -> str:
     """The plain text of ``body`` (see :func:`parse_html`)."""
     return parse_html(body, drop_quoted=drop_quoted).text
+
+
+def visible_words(body: str) -> list[str]:
+    """The words of ``body``'s visible text (HTML or plain text), NFKC-normalised and
+    case-folded; list markers, link URLs and images left out.
+
+    Every rendering of a body keeps these words in this order, whatever it does with lists,
+    links, images and line breaks (Intercom's ``display_as=plaintext`` included), so they
+    identify a posted body on a re-read.
+    """
+    text = parse_html(body, link_urls=False).text
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+
+
+def words_in_order(needle: list[str], haystack: list[str]) -> bool:
+    """Whether every word of ``needle`` appears in ``haystack`` in the same order (other words
+    may come between: a rendering's list numbers or link URLs)."""
+    rest = iter(haystack)
+    return all(word in rest for word in needle)
 
 
 def _tidy(text: str) -> str:
@@ -95,9 +116,10 @@ def _tidy(text: str) -> str:
 class _TextExtractor(HTMLParser):
     """A flat (never recursive) walk over the tags; safe on deep or broken markup."""
 
-    def __init__(self, *, drop_quoted: bool) -> None:
+    def __init__(self, *, drop_quoted: bool, link_urls: bool = True) -> None:
         super().__init__(convert_charrefs=True)
         self.drop_quoted = drop_quoted
+        self.link_urls = link_urls
         self.out: list[str] = []
         self.images: list[InlineImage] = []
         self._skip_tag: str | None = None
@@ -166,7 +188,9 @@ class _TextExtractor(HTMLParser):
 
     def _close_link(self, href: str, start: int) -> None:
         label = "".join(self.out[start:]).strip()
-        if href and safe_url(href) and href not in label and href != f"mailto:{label}":
+        if not (self.link_urls and href and safe_url(href)):
+            return
+        if href not in label and href != f"mailto:{label}":
             self.out.append(f" ({href})" if label else href)
 
     def handle_data(self, data: str) -> None:

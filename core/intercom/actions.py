@@ -14,31 +14,51 @@ from deskmate.hookspecs import hookimpl
 EXCERPT_KEYS = ("type", "id", "part_type", "state", "admin_assignee_id", "team_assignee_id")
 
 
-def _excerpt(response: Any) -> dict[str, Any]:
-    """The few fields of Intercom's answer worth keeping in the audit trail."""
+def _excerpt(response: Any, created: tuple[str, str] | None) -> dict[str, Any]:
+    """The few fields of Intercom's answer worth keeping in the audit trail, and the id of the
+    part the action created when ``created`` (author id, part type) names it."""
     if not isinstance(response, dict):
         return {}
-    return {key: response[key] for key in EXCERPT_KEYS if key in response}
+    excerpt = {key: response[key] for key in EXCERPT_KEYS if key in response}
+    part_id = _created_part(response, *created) if created else None
+    if part_id is not None:
+        excerpt["part_id"] = part_id
+    return excerpt
 
 
-def _posted(action: str, response: Any) -> ActionResult:
+def _created_part(response: dict[str, Any], author_id: str, part_type: str) -> str | None:
+    """The newest part of ``part_type`` by ``author_id`` in a conversation Intercom returned:
+    the one the action just created (deskmate knows its webhook by this id)."""
+    listing = response.get("conversation_parts")
+    parts = listing.get("conversation_parts") if isinstance(listing, dict) else None
+    for part in reversed(parts if isinstance(parts, list) else []):
+        if not isinstance(part, dict) or part.get("part_type") != part_type:
+            continue
+        author = part.get("author")
+        if isinstance(author, dict) and str(author.get("id")) == author_id and part.get("id"):
+            return str(part["id"])
+    return None
+
+
+def _posted(action: str, response: Any, created: tuple[str, str] | None = None) -> ActionResult:
     """The result of an action Intercom accepted, with an excerpt of its answer."""
-    return ActionResult(action, True, "posted to Intercom", status=200, response=_excerpt(response))
+    return ActionResult(
+        action, True, "posted to Intercom", status=200, response=_excerpt(response, created)
+    )
 
 
 @hookimpl(trylast=True)
 def post_reply(turn: Turn, body: str) -> ActionResult:
     admin = turn.workspace.ai_admin_id
-    return _posted("reply", turn.intercom.reply(turn.conversation.id, body, admin_id=admin))
+    response = turn.intercom.reply(turn.conversation.id, body, admin_id=admin)
+    return _posted("reply", response, (admin, "comment"))
 
 
 @hookimpl(trylast=True)
 def post_note(turn: Turn, body: str) -> ActionResult:
     admin = turn.workspace.ai_admin_id
-    return _posted(
-        "note",
-        turn.intercom.reply(turn.conversation.id, body, admin_id=admin, message_type="note"),
-    )
+    response = turn.intercom.reply(turn.conversation.id, body, admin_id=admin, message_type="note")
+    return _posted("note", response, (admin, "note"))
 
 
 @hookimpl(trylast=True)
@@ -51,16 +71,11 @@ def tag(turn: Turn, name: str) -> ActionResult:
 @hookimpl(trylast=True)
 def assign(turn: Turn, route: Route) -> ActionResult:
     admin = turn.workspace.ai_admin_id
-    if route.mode == "admin" and route.admin_id:
-        target, kind = route.admin_id, "admin"
-    elif route.mode == "team" and route.team_id:
-        target, kind = route.team_id, "team"
-    else:
-        target, kind = "0", "admin"
-    return _posted(
-        "assign",
-        turn.intercom.assign(turn.conversation.id, admin_id=admin, assignee_id=target, type=kind),
+    kind, target = route.assignee()
+    response = turn.intercom.assign(
+        turn.conversation.id, admin_id=admin, assignee_id=target, type=kind
     )
+    return _posted("assign", response, (admin, "assignment"))
 
 
 @hookimpl(trylast=True)

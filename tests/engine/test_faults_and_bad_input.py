@@ -102,6 +102,35 @@ def test_a_handoff_whose_assignment_landed_but_answered_an_error_is_finished(
     assert event_statuses(stack) <= {EventStatus.DONE, EventStatus.SKIPPED}
 
 
+def test_a_handoff_note_that_times_out_after_taking_effect_is_not_posted_again(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = make_stack()
+    client = stack.engine._client(stack.settings.workspaces[APP_ID])
+    client.timeout = (2.0, 0.5)
+    faults(stack, status="timeout", rate=1.0, latency_ms=1200, paths=["*/reply"])
+    conversation = stack.start_conversation("I want to speak to a human, this is a disgrace")
+    settle(stack, timeout=90)
+    clear_faults(stack)
+    notes = stack.parts_by_ai(conversation, "note")
+    assert len(notes) == 1 and "<li>" in notes[0]["body"], "one note, with its list of reasons"
+
+
+def test_a_handoff_assignment_that_times_out_after_taking_effect_is_not_made_again(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = make_stack()
+    client = stack.engine._client(stack.settings.workspaces[APP_ID])
+    client.timeout = (2.0, 0.5)
+    faults(stack, status="timeout", rate=1.0, latency_ms=1200, paths=["*/parts"])
+    conversation = stack.start_conversation("I want to speak to a human, this is a disgrace")
+    settle(stack, timeout=90)
+    clear_faults(stack)
+    assert len(stack.parts_by_ai(conversation, "assignment")) == 1
+    assert len(stack.parts_by_ai(conversation, "note")) == 1
+    assert event_statuses(stack) <= set(EventStatus.FINAL)
+
+
 def test_rate_limited_calls_wait_and_succeed(stack: LocalStack) -> None:
     faults(stack, status=429, rate=0.3, paths=["*/reply"], seed=3)
     conversation = stack.start_conversation("How do I reset my password?")
