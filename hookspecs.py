@@ -203,6 +203,21 @@ def register_jobs(settings: Settings) -> list[PeriodicJob] | None:
     """
 
 
+@hookspec
+def webhook_topics(settings: Settings) -> list[str] | None:
+    """Return the webhook topics without a conversation that this plugin applies itself from
+    the outbox (the knowledge sync: the ``article.*`` topics).
+
+    The intake stores such a notification as work only when an enabled plugin names its topic;
+    otherwise it is stored settled (``skipped``, with the reason), so it never waits as due work.
+
+    :param settings: the validated configuration.
+    :return: a list of topics, or ``None``.
+
+    Calling rule: **collector** — all called; the topics are merged.
+    """
+
+
 # -- deciders (first non-None result wins; built-in defaults are trylast) --------------------
 
 

@@ -39,12 +39,25 @@ from deskmate.core.effects import Effects
 from deskmate.core.html import html_to_text
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.models import Conversation, Part, WebhookEvent
-from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS, UnprocessableEvent, parse_event
+from deskmate.core.intercom.webhooks import (
+    CUSTOMER_TOPICS,
+    MAX_ID,
+    UnprocessableEvent,
+    id_problem,
+    parse_event,
+)
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
 from deskmate.core.store.actions import action_kinds
 from deskmate.core.store.audit import append_audit
-from deskmate.core.store.events import claim_events, finish_event, retry_event
+from deskmate.core.store.db import reading
+from deskmate.core.store.events import (
+    bury_exhausted,
+    claim_events,
+    finish_event,
+    retry_event,
+    settle_claimable,
+)
 from deskmate.core.store.leases import acquire_lease, release_lease
 from deskmate.core.store.models import (
     EventRecord,
@@ -149,7 +162,12 @@ class Engine:
         """Handle every due event of the conversation in order; returns how many were handled.
 
         Returns at once when another run holds the conversation: that run handles the events.
+        A conversation id that can't be leased (blank, too long; stored by an older intake) gets
+        its events settled ``unprocessable`` instead.
         """
+        problem = id_problem(conversation_id, MAX_ID)
+        if problem is not None:
+            return self._refuse(workspace_id, conversation_id, f"conversation id {problem}")
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
         handled = 0
         while self._take(workspace_id, conversation_id, owner):
@@ -162,6 +180,18 @@ class Engine:
                 break
         return handled
 
+    def _refuse(self, workspace_id: str, conversation_id: str, problem: str) -> int:
+        """Settle the due events of a conversation no run can lease as unprocessable."""
+        reason = f"unexpected conversation: {problem}"
+        with self.sessions.begin() as db:
+            refused = settle_claimable(
+                db, workspace_id, conversation_id, EventStatus.UNPROCESSABLE, reason
+            )
+            events = [_detached(e, workspace_id, conversation_id) for e in refused]
+        for event in events:
+            self._settled(event, EventStatus.UNPROCESSABLE)
+        return len(events)
+
     def _take(self, workspace_id: str, conversation_id: str, owner: str) -> bool:
         with self.sessions.begin() as db:
             return acquire_lease(db, workspace_id, conversation_id, owner, self.lease)
@@ -170,18 +200,16 @@ class Engine:
         handled = 0
         while True:
             with self.sessions.begin() as db:
-                events = [
-                    Claimed(
-                        e.id,
-                        workspace_id,
-                        conversation_id,
-                        e.topic,
-                        e.payload,
-                        e.attempts,
-                        e.received_at,
-                    )
-                    for e in claim_events(db, workspace_id, conversation_id, lease=self.lease)
-                ]
+                buried = bury_exhausted(
+                    db, workspace_id, conversation_id, max_attempts=self.max_attempts
+                )
+                claimed = claim_events(db, workspace_id, conversation_id, lease=self.lease)
+                buried, events = (
+                    [_detached(e, workspace_id, conversation_id) for e in records]
+                    for records in (buried, claimed)
+                )
+            for event in buried:
+                self._settled(event, EventStatus.DEAD)
             if not events:
                 return handled
             last_customer = max((e.id for e in events if e.topic in CUSTOMER_TOPICS), default=None)
@@ -197,7 +225,7 @@ class Engine:
         Assignment rules often act within a channel's initial delay: deciding on the newest
         snapshot answers as the owner *now*, at no extra Intercom call.
         """
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             stmt = (
                 select(EventRecord.payload)
                 .where(
@@ -211,7 +239,7 @@ class Engine:
         return next(filter(None, map(_owner_in, payloads)), None)
 
     def _has_due(self, workspace_id: str, conversation_id: str) -> bool:
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             stmt = select(EventRecord.id).where(
                 EventRecord.workspace_id == workspace_id,
                 EventRecord.conversation_id == conversation_id,
@@ -242,8 +270,16 @@ class Engine:
             self._finish(claimed, outcome.status, outcome.reason)
 
     def _finish(self, claimed: Claimed, status: str, reason: str) -> None:
-        with self.sessions.begin() as db:
-            finish_event(db, claimed.id, status, reason)
+        """Settle the event; if recording ``reason`` fails, record the status with a plain
+        reason instead, so the event never stays ``processing`` to be claimed again."""
+        try:
+            with self.sessions.begin() as db:
+                finish_event(db, claimed.id, status, reason)
+        except Exception as exc:
+            log.exception("could not record how event %s ended", claimed.id)
+            with self.sessions.begin() as db:
+                plain = f"{status}; the reason could not be recorded ({type(exc).__name__})"
+                finish_event(db, claimed.id, status, plain)
         self._settled(claimed, status)
 
     def _settled(self, claimed: Claimed, status: str) -> None:
@@ -405,7 +441,7 @@ class Engine:
         finish it in the mode it chose, whoever owns the conversation now. Its own assignment
         may have landed before the attempt died, and must not turn the retry into a skip that
         leaves the handoff half done."""
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             kinds = action_kinds(db, _key_prefix(turn, trigger) + ":")
         if session.mode is None or not kinds & HANDOFF_KINDS:
             return None
@@ -604,7 +640,7 @@ class Engine:
             return messages, [m for m in messages if add_message(db, record, m)]
 
     def _history_of(self, session: SessionRecord) -> list[Message]:
-        with self.sessions() as db:
+        with reading(self.sessions) as db:
             record = db.get(SessionRecord, session.id)
             return history(db, record, limit=HISTORY_LIMIT)
 
@@ -634,6 +670,18 @@ class Engine:
 def _key_prefix(turn: Turn, trigger: Message) -> str:
     """Idempotency keys of a turn's effects start with this: the message that triggered it."""
     return f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}"
+
+
+def _detached(record: EventRecord, workspace_id: str, conversation_id: str) -> Claimed:
+    return Claimed(
+        record.id,
+        workspace_id,
+        conversation_id,
+        record.topic,
+        record.payload,
+        record.attempts,
+        record.received_at,
+    )
 
 
 def _source_part(conversation: Conversation) -> Part:

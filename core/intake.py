@@ -14,10 +14,11 @@ outbox is the source of truth: the sweeper re-enqueues a lost enqueue.
 
 Answers: ``HEAD`` 200 (Intercom validates the URL that way); ``ping`` 200, nothing stored;
 stored or duplicate 200 (Help Center ``article.*`` topics are stored without a conversation, for
-the knowledge sync); unknown ``app_id`` or unsupported topic 200, ignored and counted;
-bad or missing signature 401; not a JSON notification 400; body over 1 MiB 413; an unexpected
-shape 200, stored as ``unprocessable`` with the reason; the database unavailable 503 (Intercom
-delivers again).
+the knowledge sync, and stored ``skipped`` when no enabled plugin applies them); unknown
+``app_id`` or unsupported topic 200, ignored and counted; bad or missing signature 401; not a
+JSON notification 400; body over 1 MiB 413; an unexpected shape (ids or text the store can't
+keep included) 200, stored as ``unprocessable`` with the reason; the database unavailable 503
+(Intercom delivers again).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any, Protocol
 
 import flask
@@ -50,6 +52,7 @@ from deskmate.core.intercom.webhooks import (
     MalformedNotification,
     UnprocessableEvent,
     app_id_of,
+    check_text,
     load_notification,
     notification_key,
     parse_envelope,
@@ -63,6 +66,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1 << 20
 COMMIT_TIMEOUT_SECONDS = 10.0
 MAX_BATCH = 256
+MAX_BATCH_CHARS = 4 << 20
+"""A batch stops growing once its payloads reach this many characters: a burst of large bodies
+then commits as several short transactions, so none holds SQLite's write lock for long (the
+runs' leases wait for it at most the busy timeout)."""
 MAX_DELAY_SECONDS = 3600.0
 SIGNATURE_HEADER = "X-Hub-Signature"
 STORED_TOPICS = CONVERSATION_TOPICS | ARTICLE_TOPICS
@@ -210,11 +217,13 @@ class OutboxWriter:
         metrics: Metrics | None = None,
         *,
         max_batch: int = MAX_BATCH,
+        max_batch_chars: int = MAX_BATCH_CHARS,
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher or NullDispatcher()
         self.metrics = metrics
         self.max_batch = max_batch
+        self.max_batch_chars = max_batch_chars
         self._insert = _InsertOrIgnore(engine)
         self._connection: Any = None
         self._queue: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
@@ -277,8 +286,10 @@ class OutboxWriter:
                 self._connection = None
 
     def _drain(self, batch: list[_Ticket]) -> bool:
-        """Add what is already queued to ``batch``; return whether a stop was requested."""
-        while len(batch) < self.max_batch:
+        """Add what is already queued to ``batch`` (up to ``max_batch`` rows and about
+        ``max_batch_chars`` of payload); return whether a stop was requested."""
+        chars = sum(len(t.row.payload) for t in batch)
+        while len(batch) < self.max_batch and chars < self.max_batch_chars:
             try:
                 ticket = self._queue.get_nowait()
             except queue.Empty:
@@ -286,6 +297,7 @@ class OutboxWriter:
             if ticket is None:
                 return True
             batch.append(ticket)
+            chars += len(ticket.row.payload)
         return False
 
     def _commit(self, batch: list[_Ticket]) -> None:
@@ -407,6 +419,13 @@ class SignatureKeys:
         return frozenset()
 
 
+def consumed_topics(settings: Settings, hook: Any) -> frozenset[str]:
+    """The topics without a conversation that an enabled plugin applies (``webhook_topics``)."""
+    if hook is None:
+        return frozenset()
+    return frozenset(chain.from_iterable(hook.webhook_topics(settings=settings)))
+
+
 class WebhookIntake:
     """Turns one webhook delivery into an :class:`Answer`, recording it in the outbox."""
 
@@ -419,6 +438,7 @@ class WebhookIntake:
     ) -> None:
         self.workspaces = settings.workspaces
         self.hook = hook
+        self.consumed = consumed_topics(settings, hook)
         self.keys = SignatureKeys(settings.workspaces.values())
         self.writer = writer
         self.metrics = metrics
@@ -458,11 +478,15 @@ class WebhookIntake:
             available_at=now,
         )
         try:
+            check_text(body, doc)
             event = parse_envelope(doc)
         except UnprocessableEvent as exc:
             row.status, row.reason = EventStatus.UNPROCESSABLE, exc.reason
             return row
         row.conversation_id = event.conversation.id if event.conversation else None
+        if row.conversation_id is None and topic not in self.consumed:
+            row.status, row.reason = EventStatus.SKIPPED, f"no enabled plugin handles {topic}"
+            return row
         row.available_at = compute_available_at(event, now, self.hook)
         return row
 

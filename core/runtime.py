@@ -22,8 +22,8 @@ from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.jobs import JobQueue, make_huey, start_consumer
 from deskmate.core.metrics import Metrics, default_metrics
 from deskmate.core.plugins import PluginHost
-from deskmate.core.store.db import make_engine, make_session_factory
-from deskmate.core.store.events import due_events
+from deskmate.core.store.db import make_engine, make_session_factory, reading
+from deskmate.core.store.events import due_conversations
 from deskmate.core.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,10 @@ def due_groups(
 
 def sweep(engine: Engine, queue: JobQueue) -> int:
     """Re-enqueue conversations whose due events have no job (lost job, crash, retry due)."""
-    with engine.sessions() as db:
-        events = due_events(db, now=utcnow() - SWEEP_GRACE)
-        runs = {(e.workspace_id, e.conversation_id) for e in events if e.conversation_id}
+    with reading(engine.sessions) as db:
+        runs = due_conversations(db, now=utcnow() - SWEEP_GRACE)
     by_workspace: dict[str, list[str]] = {}
-    for workspace_id, conversation_id in sorted(runs):
+    for workspace_id, conversation_id in runs:
         by_workspace.setdefault(workspace_id, []).append(conversation_id)
     for workspace_id, conversation_ids in by_workspace.items():
         queue.wake(workspace_id, conversation_ids)

@@ -24,7 +24,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 from deskmate.core.app import create_app
 from deskmate.core.clicontext import load_config
 from deskmate.core.config import Settings
-from deskmate.core.intake import set_dispatcher
+from deskmate.core.intake import MAX_BODY_BYTES, set_dispatcher
 from deskmate.core.plugins import PluginHost
 from deskmate.core.runtime import QueueDispatcher, Worker
 from deskmate.core.store import db
@@ -35,6 +35,11 @@ DEFAULT_THREADS = 8
 QUEUE_LOGGER = "waitress.queue"
 QUEUE_WARNING_INTERVAL = 10.0
 """At most one of waitress's ``Task queue depth is N`` warnings per this many seconds."""
+MAX_REQUEST_BODY = MAX_BODY_BYTES + (64 << 10)
+"""waitress refuses a body from this size on with 413, before the app runs: on the
+``Content-Length`` header at once, or while a chunked body arrives. It reads each body in full
+before the app sees it, so this (not the intake's own check) bounds what a sender can make it
+spool; the slack over :data:`MAX_BODY_BYTES` covers the chunks' framing, which it counts."""
 
 
 class Throttle(logging.Filter):
@@ -125,6 +130,7 @@ def bind(
         threads=threads,
         ident="deskmate",
         clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_REQUEST_BODY,
     )
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,12 @@ import marshmallow
 from marshmallow import fields, validate
 
 from deskmate.core.intercom.models import Conversation, WebhookEvent
-from deskmate.core.intercom.parse import ShapeError, conversation_from_item, parse_timestamp
+from deskmate.core.intercom.parse import (
+    ShapeError,
+    conversation_from_item,
+    parse_id,
+    parse_timestamp,
+)
 
 WEBHOOK_PATH = "/webhooks/intercom"
 """Where deskmate receives Intercom's notifications (the URL to paste into the Developer Hub)."""
@@ -46,6 +52,8 @@ __all__ = [
     "MalformedNotification",
     "UnprocessableEvent",
     "app_id_of",
+    "check_text",
+    "id_problem",
     "load_notification",
     "notification_key",
     "parse_envelope",
@@ -96,7 +104,16 @@ _MODERN_KEYS = ("source", "contacts", "admin_assignee_id")
 MAX_APP_ID = 64
 MAX_NOTIFICATION_ID = 255
 MAX_TOPIC = 128
-MAX_CONVERSATION_ID = 64
+MAX_ID = 64
+"""Characters in the store's id columns: conversations, contacts, parts and authors."""
+
+# A JSON "\uXXXX" escape of a surrogate that is not half of a pair: JSON allows it, but it
+# decodes to a string no text column can store. A match only hints at one (an escaped backslash
+# fools it); check_text confirms.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 class MalformedNotification(ValueError):
@@ -118,6 +135,37 @@ class LegacyPayload(UnprocessableEvent):
         super().__init__(LEGACY_REASON)
 
 
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be stored as text: no NUL, and no lone surrogate (which UTF-8 can't
+    encode)."""
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def id_problem(value: str, limit: int) -> str | None:
+    """Why ``value`` can't be an id kept in a column of ``limit`` characters; ``None`` if it can."""
+    if not value.strip():
+        return "is blank"
+    if len(value) > limit:
+        return f"is {len(value)} characters long; the limit is {limit}"
+    if not is_text(value):
+        return "is not text (it holds a NUL or a lone surrogate)"
+    return None
+
+
+def _text_id(value: str) -> None:
+    """marshmallow validator: a non-blank id that can be stored as text."""
+    if not value.strip() or not is_text(value):
+        raise marshmallow.ValidationError("must be non-blank text")
+
+
 class _EnvelopeSchema(marshmallow.Schema):
     """The notification envelope; unknown keys (``links``, ``self``, …) are dropped."""
 
@@ -125,11 +173,13 @@ class _EnvelopeSchema(marshmallow.Schema):
         unknown = marshmallow.EXCLUDE
 
     type = fields.String(load_default=None, validate=validate.Equal("notification_event"))
-    app_id = fields.String(required=True, validate=validate.Length(1, MAX_APP_ID))
+    app_id = fields.String(required=True, validate=[validate.Length(1, MAX_APP_ID), _text_id])
     id = fields.String(
-        required=True, allow_none=True, validate=validate.Length(1, MAX_NOTIFICATION_ID)
+        required=True,
+        allow_none=True,
+        validate=[validate.Length(1, MAX_NOTIFICATION_ID), _text_id],
     )
-    topic = fields.String(required=True, validate=validate.Length(1, MAX_TOPIC))
+    topic = fields.String(required=True, validate=[validate.Length(1, MAX_TOPIC), _text_id])
     delivery_attempts = fields.Integer(load_default=1, allow_none=True, strict=True)
     first_sent_at = fields.Raw(load_default=None, allow_none=True)
     created_at = fields.Raw(load_default=None, allow_none=True)
@@ -157,7 +207,7 @@ def load_notification(raw: bytes) -> dict[str, Any]:
 def app_id_of(doc: Mapping[str, Any]) -> str:
     """The workspace (app) id a notification is routed on."""
     app_id = doc.get("app_id")
-    if not isinstance(app_id, str) or not 0 < len(app_id) <= MAX_APP_ID:
+    if not _short_text(app_id, MAX_APP_ID):
         raise MalformedNotification("the notification has no app_id string")
     return app_id
 
@@ -165,7 +215,7 @@ def app_id_of(doc: Mapping[str, Any]) -> str:
 def topic_of(doc: Mapping[str, Any]) -> str:
     """The notification's topic, or ``"unknown"`` when it is missing or not a short string."""
     topic = doc.get("topic")
-    return topic if isinstance(topic, str) and 0 < len(topic) <= MAX_TOPIC else "unknown"
+    return topic if _short_text(topic, MAX_TOPIC) else "unknown"
 
 
 def notification_key(doc: Mapping[str, Any], raw: bytes) -> str:
@@ -174,9 +224,27 @@ def notification_key(doc: Mapping[str, Any], raw: bytes) -> str:
     The digest keeps an unprocessable body stored once however often it is delivered.
     """
     notification_id = doc.get("id")
-    if isinstance(notification_id, str) and 0 < len(notification_id) <= MAX_NOTIFICATION_ID:
+    if _short_text(notification_id, MAX_NOTIFICATION_ID):
         return notification_id
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def check_text(raw: bytes | str, doc: Any) -> None:
+    """Raise :class:`UnprocessableEvent` when the notification ``doc`` (parsed from ``raw``)
+    holds a lone surrogate anywhere: no text column can store it, so nothing would ever settle.
+
+    ``raw`` is scanned for the escape first, so the common body costs one regex search.
+    """
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    if _LONE_SURROGATE_ESCAPE.search(data) is None:
+        return
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        found = exc.object[exc.start : exc.end]
+        raise UnprocessableEvent(
+            f"unexpected text: a lone surrogate ({found!r}) is not text"
+        ) from None
 
 
 def parse_event(doc: Mapping[str, Any]) -> WebhookEvent:
@@ -187,7 +255,9 @@ def parse_event(doc: Mapping[str, Any]) -> WebhookEvent:
     """
     event = _event(doc)
     if event.topic in CONVERSATION_TOPICS:
-        event.conversation = _conversation(event.item)
+        conversation = _conversation(event.item)
+        _check_ids(_conversation_ids(conversation, _parsed_part_ids(conversation)))
+        event.conversation = conversation
     return event
 
 
@@ -195,14 +265,17 @@ def parse_envelope(doc: Mapping[str, Any]) -> WebhookEvent:
     """Like :func:`parse_event`, but ``event.conversation`` comes without its parts.
 
     Everything else is parsed and checked as :func:`parse_event` does (the envelope, the
-    conversation's id, source, channel, assignees, contacts, tags), so an event this accepts
-    fails :func:`parse_event` only for a bad ``conversation_parts``.
+    conversation's id, source, channel, assignees, contacts, tags, and every id the store keeps,
+    the parts' ids and authors' ids included), so an event this accepts fails
+    :func:`parse_event` only for a bad shape in ``conversation_parts``.
     """
     event = _event(doc)
     if event.topic in CONVERSATION_TOPICS:
         head = dict(event.item)
-        head.pop("conversation_parts", None)
-        event.conversation = _conversation(head)
+        parts = head.pop("conversation_parts", None)
+        conversation = _conversation(head)
+        _check_ids(_conversation_ids(conversation, _raw_part_ids(parts)))
+        event.conversation = conversation
     return event
 
 
@@ -264,7 +337,7 @@ def _plain_envelope(doc: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _short_text(value: Any, limit: int) -> bool:
-    return type(value) is str and 0 < len(value) <= limit
+    return type(value) is str and 0 < len(value) <= limit and bool(value.strip()) and is_text(value)
 
 
 def _conversation(item: dict[str, Any]) -> Conversation:
@@ -274,9 +347,55 @@ def _conversation(item: dict[str, Any]) -> Conversation:
         conversation = conversation_from_item(item)
     except ShapeError as exc:
         raise UnprocessableEvent(f"unexpected conversation: {exc}") from None
-    if len(conversation.id) > MAX_CONVERSATION_ID:
-        raise UnprocessableEvent("unexpected conversation: id is too long")
     return conversation
+
+
+_Ids = Iterator[tuple[str, str | None]]
+
+
+def _conversation_ids(conversation: Conversation, part_ids: _Ids) -> _Ids:
+    """Every id the engine stores from the conversation, with where it is, parts last."""
+    yield "id", conversation.id
+    yield "source.id", conversation.source.id
+    yield "source.author.id", conversation.source.author.id
+    for index, contact_id in enumerate(conversation.contact_ids):
+        yield f"contacts[{index}].id", contact_id
+    yield from part_ids
+
+
+def _parsed_part_ids(conversation: Conversation) -> _Ids:
+    for index, part in enumerate(conversation.parts):
+        yield f"conversation_parts[{index}].id", part.id
+        yield f"conversation_parts[{index}].author.id", part.author.id
+
+
+def _raw_part_ids(container: Any) -> _Ids:
+    """The parts' ids as the full parse reads them, without parsing the parts; a part of the
+    wrong shape is skipped here (the full parse names it)."""
+    raw = container.get("conversation_parts") if isinstance(container, dict) else None
+    for index, part in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(part, dict):
+            continue
+        author = part.get("author")
+        for where, value in (
+            (f"conversation_parts[{index}].id", part.get("id")),
+            (
+                f"conversation_parts[{index}].author.id",
+                author.get("id") if isinstance(author, dict) else None,
+            ),
+        ):
+            try:
+                yield where, parse_id(value, where)
+            except ShapeError:
+                continue
+
+
+def _check_ids(ids: _Ids) -> None:
+    """Refuse an id the store could not keep (blank, too long, not text), naming it."""
+    for where, value in ids:
+        problem = None if value is None else id_problem(value, MAX_ID)
+        if problem is not None:
+            raise UnprocessableEvent(f"unexpected conversation: {where} {problem}")
 
 
 def _is_legacy(item: Mapping[str, Any]) -> bool:

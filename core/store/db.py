@@ -116,6 +116,13 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     return sessionmaker(bind, expire_on_commit=False)
 
 
+def reading(sessions: sessionmaker[Session]) -> Session:
+    """A session of ``sessions`` for reads only: on SQLite its transaction is deferred, so it
+    never holds the write lock (a sweep, however many rows it reads, can't delay a lease)."""
+    bind = sessions.kw["bind"]
+    return sessions(bind=bind.execution_options(**{READ_ONLY: True}))
+
+
 def upgrade(target: str | Engine, revision: str = "head") -> str | None:
     """Apply the shipped migrations up to ``revision``; return the revision the database is at.
 

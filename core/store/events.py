@@ -3,7 +3,7 @@
 An event is ``queued`` until a run claims it (``processing``, with a lease), then ends ``done``,
 ``skipped``, ``unprocessable`` or ``dead``; a retryable failure puts it back as ``failed`` with a
 later ``available_at``. A run that dies leaves its events ``processing`` past their lease, and
-:func:`due_events` hands them to the sweeper again.
+:func:`due_conversations` hands their conversations to the sweeper again.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from deskmate.core.store.models import MAX_ID, MAX_KEY, EventRecord, EventStatus
-from deskmate.core.store.sql import check_id, insert, now_or
+from deskmate.core.store.sql import check_id, clean_text, insert, now_or
 
 MAX_TOPIC = 128
 
@@ -93,6 +93,75 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(waiting, abandoned)
 
 
+def _scope(
+    workspace_id: str, conversation_id: str | None, event_id: int | None
+) -> ColumnElement[bool]:
+    """A conversation's events, or one event without a conversation."""
+    if conversation_id is None and event_id is None:
+        raise ValueError("claim by conversation_id, or by event_id for an event without one")
+    which = (
+        EventRecord.id == event_id
+        if conversation_id is None
+        else EventRecord.conversation_id == conversation_id
+    )
+    return and_(EventRecord.workspace_id == workspace_id, which)
+
+
+def settle_claimable(
+    session: Session,
+    workspace_id: str,
+    conversation_id: str | None,
+    status: str,
+    reason: str,
+    *,
+    min_attempts: int = 0,
+    event_id: int | None = None,
+    now: datetime | None = None,
+) -> list[EventRecord]:
+    """Settle the events a run could claim now (of the conversation, or the one ``event_id``)
+    without running them, as ``status`` with ``reason``; only those already tried
+    ``min_attempts`` times, when given. Returns them, oldest first."""
+    if status not in EventStatus.FINAL:
+        raise ValueError(f"{status!r} is not a final status; use one of {EventStatus.FINAL}")
+    now = now_or(now)
+    stmt = (
+        update(EventRecord)
+        .where(
+            _scope(workspace_id, conversation_id, event_id),
+            _claimable(now),
+            EventRecord.attempts >= min_attempts,
+        )
+        .values(status=status, reason=clean_text(reason), lease_until=None, processed_at=now)
+        .returning(EventRecord)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return sorted(session.scalars(stmt).all(), key=lambda e: e.id)
+
+
+def bury_exhausted(
+    session: Session,
+    workspace_id: str,
+    conversation_id: str | None,
+    *,
+    max_attempts: int,
+    event_id: int | None = None,
+    now: datetime | None = None,
+) -> list[EventRecord]:
+    """Settle as ``dead`` the claimable events that already had ``max_attempts`` attempts, and
+    return them: runs died (or could not record an outcome) that often, so another attempt
+    would pass the limit. Call it before :func:`claim_events`, under the same lease."""
+    return settle_claimable(
+        session,
+        workspace_id,
+        conversation_id,
+        EventStatus.DEAD,
+        f"gave up after {max_attempts} attempts: no run recorded how it ended",
+        min_attempts=max_attempts,
+        event_id=event_id,
+        now=now,
+    )
+
+
 def claim_events(
     session: Session,
     workspace_id: str,
@@ -109,19 +178,13 @@ def claim_events(
     Call it while holding the conversation's lease (:mod:`deskmate.core.store.leases`). Events
     without a conversation (``conversation_id=None``) are claimed one at a time by ``event_id``.
     """
-    if conversation_id is None and event_id is None:
-        raise ValueError("claim by conversation_id, or by event_id for an event without one")
     now = now_or(now)
     ids = (
         select(EventRecord.id)
-        .where(EventRecord.workspace_id == workspace_id, _claimable(now))
+        .where(_scope(workspace_id, conversation_id, event_id), _claimable(now))
         .order_by(EventRecord.id)
         .limit(limit)
     )
-    if conversation_id is None:
-        ids = ids.where(EventRecord.id == event_id)
-    else:
-        ids = ids.where(EventRecord.conversation_id == conversation_id)
     stmt = (
         update(EventRecord)
         .where(EventRecord.id.in_(ids.scalar_subquery()), _claimable(now))
@@ -145,11 +208,17 @@ def finish_event(
     *,
     now: datetime | None = None,
 ) -> None:
-    """Settle an event as ``done``, ``skipped``, ``unprocessable`` or ``dead`` (with why)."""
+    """Settle an event as ``done``, ``skipped``, ``unprocessable`` or ``dead`` (with why; a
+    reason quoting text no database can store is stored escaped)."""
     if status not in EventStatus.FINAL:
         raise ValueError(f"{status!r} is not a final status; use one of {EventStatus.FINAL}")
     _set(
-        session, event_id, status=status, reason=reason, lease_until=None, processed_at=now_or(now)
+        session,
+        event_id,
+        status=status,
+        reason=clean_text(reason),
+        lease_until=None,
+        processed_at=now_or(now),
     )
 
 
@@ -159,21 +228,29 @@ def retry_event(session: Session, event_id: int, reason: str, *, at: datetime) -
         session,
         event_id,
         status=EventStatus.FAILED,
-        reason=reason,
+        reason=clean_text(reason),
         available_at=at,
         lease_until=None,
     )
 
 
-def due_events(
-    session: Session, *, now: datetime | None = None, limit: int = 500
-) -> list[EventRecord]:
-    """Events that should be running by ``now`` but may have no job (for the sweeper).
+def due_conversations(session: Session, *, now: datetime | None = None) -> list[tuple[str, str]]:
+    """Each ``(workspace, conversation)`` with events that should be running by ``now`` but may
+    have no job (for the sweeper).
 
-    Pass ``now`` a little in the past so that events just enqueued by intake are left alone.
+    One row per conversation however many of its events are due, so no number of stuck events
+    can hide another conversation. Pass ``now`` a little in the past so that events just
+    enqueued by intake are left alone.
     """
-    stmt = select(EventRecord).where(_claimable(now_or(now))).order_by(EventRecord.id).limit(limit)
-    return list(session.scalars(stmt))
+    stmt = (
+        select(EventRecord.workspace_id, EventRecord.conversation_id)
+        .where(_claimable(now_or(now)), EventRecord.conversation_id.is_not(None))
+        .distinct()
+        .order_by(EventRecord.workspace_id, EventRecord.conversation_id)
+    )
+    return [
+        (workspace_id, conversation_id) for workspace_id, conversation_id in session.execute(stmt)
+    ]
 
 
 def list_events(

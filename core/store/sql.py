@@ -48,9 +48,15 @@ def clean_text(value: str) -> str: ...
 @overload
 def clean_text(value: None) -> None: ...
 def clean_text(value: str | None) -> str | None:
-    """``value`` without NUL characters, which PostgreSQL can't store in text (JSON can hold
-    ``\\u0000``, so a hostile message may carry them)."""
-    return value.replace("\x00", "") if value else value
+    """``value`` as text any database stores: without NUL characters, which PostgreSQL can't
+    keep, and with each lone surrogate written as its ``\\udXXX`` escape, since UTF-8 can't
+    encode one (JSON can hold both, so a hostile message or a reason quoting it may carry them)."""
+    if not value:
+        return value
+    value = value.replace("\x00", "")
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def redact(value: Any) -> Any:

@@ -97,5 +97,11 @@ def register_jobs(settings: Settings) -> list[PeriodicJob]:
 
 
 @hookimpl
+def webhook_topics() -> list[str]:
+    """The article notifications :func:`drain_article_events` applies."""
+    return sorted(ARTICLE_TOPICS)
+
+
+@hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(sync_command)

@@ -20,7 +20,7 @@ from deskmate.core.store.db import upgrade
 from deskmate.core.store.models import EventRecord
 from deskmate.testing import TEST_APP_ID, make_workspace, webhook_headers
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "intercom-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "intercom" / "samples"
 SECRET = "test-client-secret"
 OTHER_APP_ID = "otherapp"
 OTHER_SECRET = "other-client-secret"

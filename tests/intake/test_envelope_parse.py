@@ -46,6 +46,11 @@ ENVELOPE_CHANGES: list[Change] = [
     lambda d: d["data"]["item"].update(id="9" * 100),
     lambda d: d["data"]["item"].update(type="ticket"),
     lambda d: d["data"]["item"].update(contacts={"contacts": "x"}),
+    lambda d: d["data"]["item"].update(id=" "),
+    lambda d: d["data"]["item"]["contacts"]["contacts"][0].update(id="c" * 65),
+    lambda d: d["data"]["item"]["source"]["author"].update(id=""),
+    lambda d: d.update(id="notif_\ud800"),
+    lambda d: d.update(topic=" "),
 ]
 
 

@@ -4,6 +4,8 @@ signed webhooks delivered three times each."""
 from __future__ import annotations
 
 import http.client
+import select
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,18 +13,18 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from waitress import create_server
 
 from deskmate.core.intake import MAX_BODY_BYTES
 from deskmate.core.sandbox import SandboxServer
+from deskmate.core.server import bind
 from deskmate.core.threaded_server import ThreadedServer
 from deskmate.testing import TEST_APP_ID
 
 
 @pytest.fixture
 def live_url(intake: Any) -> Iterator[str]:
-    """The intake app served by waitress on a free loopback port."""
-    server = create_server(intake.app, host="127.0.0.1", port=0, threads=4)
+    """The intake app served as ``deskmate serve`` serves it, on a free loopback port."""
+    server = bind(intake.app, port=0, threads=4)
     running = ThreadedServer(server, "intake-http")
     running.start()
     yield f"http://127.0.0.1:{server.effective_port}"
@@ -47,6 +49,58 @@ def test_chunked_body_over_1_mib_without_length_is_413(intake: Any, live_url: st
     response = conn.getresponse()
     assert response.status == 413
     conn.close()
+    assert intake.rows() == []
+
+
+def _open(live_url: str) -> socket.socket:
+    parts = urlsplit(live_url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=10)
+
+
+def _status_line(sock: socket.socket) -> bytes:
+    return sock.makefile("rb").readline()
+
+
+def test_huge_content_length_gets_413_before_any_body_is_sent(intake: Any, live_url: str) -> None:
+    with _open(live_url) as sock:
+        sock.sendall(
+            b"POST /webhooks/intercom HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 268435456\r\nContent-Type: application/json\r\n\r\n"
+        )
+        started = time.monotonic()
+        status = _status_line(sock)
+        elapsed = time.monotonic() - started
+    assert status.startswith(b"HTTP/1.1 413"), status
+    assert elapsed < 5, "the answer must not wait for the 256 MiB the header announces"
+    assert intake.rows() == []
+
+
+def _send_chunks_until_answered(sock: socket.socket, limit: int) -> int:
+    """Send 64 KiB chunks until the server answers or closes (or ``limit`` bytes went out);
+    return how many body bytes were sent."""
+    chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
+    sent = 0
+    while sent < limit:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if readable:
+            return sent
+        try:
+            sock.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            return sent
+        sent += 0x10000
+    return sent
+
+
+def test_chunked_body_is_cut_off_at_the_limit(intake: Any, live_url: str) -> None:
+    with _open(live_url) as sock:
+        sock.sendall(
+            b"POST /webhooks/intercom HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        sent = _send_chunks_until_answered(sock, limit=64 * MAX_BODY_BYTES)
+        status = _status_line(sock)
+    assert status.startswith(b"HTTP/1.1 413"), status
+    assert sent < 8 * MAX_BODY_BYTES, f"the server read {sent} bytes before refusing"
     assert intake.rows() == []
 
 

@@ -6,14 +6,23 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from deskmate.core.app import create_app, state
+from deskmate.core.config import Settings
 from deskmate.core.intake import MAX_BODY_BYTES, intake_for, set_dispatcher
 from deskmate.core.intercom.webhooks import LEGACY_REASON
-from deskmate.testing import TEST_APP_ID
+from deskmate.core.store.db import upgrade
+from deskmate.core.store.models import EventRecord
+from deskmate.hookspecs import hookimpl
+from deskmate.testing import TEST_APP_ID, make_host, webhook_headers
+
+from .conftest import SECRET
 
 WEBHOOK_SAMPLES = [
     ("conversation.operator.replied.messenger.2x-shape.json", "queued"),
@@ -308,3 +317,58 @@ def test_secret_and_signature_never_reach_logs_or_answers(
     seen += repr(intake_for(intake.app).keys)
     assert intake.secret not in seen
     assert signature not in seen
+
+
+def _article(notification_id: str) -> bytes:
+    item = {"type": "article", "id": "42"}
+    doc = {"app_id": TEST_APP_ID, "id": notification_id, "topic": "article.updated"}
+    doc["data"] = {"item": item}
+    return json.dumps(doc).encode()
+
+
+def test_article_topics_are_stored_as_work_when_the_knowledge_sync_applies_them(
+    intake: Any,
+) -> None:
+    assert intake.post(_article("notif_article")).status_code == 200
+    (row,) = intake.rows()
+    assert (row.status, row.conversation_id) == ("queued", None)
+
+
+def _stored_article(settings: Settings, host: Any = None) -> tuple[str, str | None]:
+    """Deliver an article notification to an app of ``settings``; the row's status and reason."""
+    upgrade(settings.resolved_database_url())
+    app = create_app(settings, host, testing=True)
+    try:
+        body = _article("notif_article")
+        client = app.test_client()
+        response = client.post(
+            "/webhooks/intercom", data=body, headers=webhook_headers(body, SECRET)
+        )
+        assert response.status_code == 200
+        with state(app).engine.connect() as conn:
+            (row,) = conn.execute(select(EventRecord.status, EventRecord.reason)).all()
+    finally:
+        intake_for(app).writer.stop()
+        state(app).engine.dispose()
+    return tuple(row)
+
+
+def test_article_topics_no_enabled_plugin_applies_are_stored_settled_with_the_reason(
+    intake_settings: Settings,
+) -> None:
+    settings = replace(intake_settings, plugins={"knowledge_sync": {"enabled": False}})
+    assert _stored_article(settings) == ("skipped", "no enabled plugin handles article.updated")
+
+
+class ArticleMirror:
+    """A plugin that applies article notifications itself."""
+
+    @hookimpl
+    def webhook_topics(self) -> list[str]:
+        return ["article.updated"]
+
+
+def test_a_plugin_naming_a_topic_in_webhook_topics_gets_its_events_stored_as_work(
+    intake_settings: Settings,
+) -> None:
+    assert _stored_article(intake_settings, make_host(ArticleMirror())) == ("queued", None)

@@ -184,3 +184,19 @@ def test_commits_waiting_for_a_slow_dispatcher_are_handed_over_as_one(engine: En
     writer.stop()
     assert [sorted(c) for c in calls] == [["c0"], ["c1", "c2"]]
     assert calls[1]["c1"] == early, "a conversation is due when its earliest new event is"
+
+
+def test_a_burst_of_large_bodies_commits_in_several_short_transactions(engine: Engine) -> None:
+    metrics = Metrics()
+    writer = OutboxWriter(engine, metrics=metrics)
+    lock = WriteLock(engine)
+    large = "x" * ((1 << 20) - 100)
+    outcomes = submit_in_background(writer, [row(f"n{i}", payload=large) for i in range(12)])
+    lock.release()
+    assert finish(outcomes) == {f"n{i}": True for i in range(12)}
+    writer.stop()
+    sample = metrics.registry.get_sample_value
+    batches = sample("deskmate_outbox_batch_size_count")
+    assert sample("deskmate_outbox_batch_size_bucket", {"le": "8.0"}) == batches, (
+        "a batch of more than 8 bodies of 1 MiB held the write lock"
+    )

@@ -150,7 +150,7 @@ def _broken(change: Any) -> dict[str, Any]:
         (lambda d: d.update(created_at=10**20), "created_at"),
         (lambda d: d["data"]["item"].update(source="hi"), "source"),
         (lambda d: d["data"]["item"].pop("id"), "conversation.id"),
-        (lambda d: d["data"]["item"].update(id="9" * 100), "too long"),
+        (lambda d: d["data"]["item"].update(id="9" * 100), "id is 100 characters long"),
         (lambda d: d["data"]["item"].update(type="ticket"), "conversation.type"),
         (
             lambda d: d["data"]["item"]["conversation_parts"].update(conversation_parts="x"),

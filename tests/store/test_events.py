@@ -143,13 +143,17 @@ def test_unprocessable_delivery_is_stored_settled_with_its_reason(session):
     assert events.claim_events(session, "app1", "c1", lease=LEASE, now=T0 + LEASE) == []
 
 
-def test_due_events_finds_waiting_and_abandoned_events_for_the_sweeper(session):
-    waiting = record(session, "waiting", conversation_id="c1")
-    abandoned = record(session, "abandoned", conversation_id="c2")
+def test_due_conversations_lists_each_conversation_with_waiting_or_abandoned_events_once(session):
+    for n in range(3):
+        record(session, f"article{n}", conversation_id=None, topic="article.updated")
+    record(session, "waiting", conversation_id="c1")
+    record(session, "waiting too", conversation_id="c1")
+    record(session, "abandoned", conversation_id="c2")
     record(session, "later", conversation_id="c3", delay=timedelta(hours=1))
+    record(session, "elsewhere", workspace_id="app2", conversation_id="c1")
     events.claim_events(session, "app1", "c2", lease=LEASE, now=T0)
-    due = events.due_events(session, now=T0 + LEASE)
-    assert [e.id for e in due] == [waiting.id, abandoned.id]
+    due = events.due_conversations(session, now=T0 + LEASE)
+    assert due == [("app1", "c1"), ("app1", "c2"), ("app2", "c1")]
 
 
 def test_dead_event_is_listed_and_replayed_from_scratch(session):
