@@ -437,7 +437,7 @@ class Engine:
     def _handoff_begun(
         self, turn: Turn, session: SessionRecord, trigger: Message
     ) -> Decision | None:
-        """An earlier attempt at this message began a handoff (an assignment, a handoff note):
+        """An earlier attempt at this message began a handoff (its assignment is recorded):
         finish it in the mode it chose, whoever owns the conversation now. Its own assignment
         may have landed before the attempt died, and must not turn the retry into a skip that
         leaves the handoff half done."""
