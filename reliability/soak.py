@@ -47,6 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.3,
         help="share of writes answered 1.5 s after they took effect (kills land there)",
     )
+    parser.add_argument(
+        "--kill-gap",
+        type=bounded(float, 0.1, 600),
+        default=1.0,
+        help="mean seconds between kills (each gap drawn from 0.3x to 1.5x of it)",
+    )
     parser.add_argument("--duplicate", type=bounded(int, 1, 10), default=3)
     parser.add_argument("--cross-topic", action="store_true")
     parser.add_argument("--workers", type=bounded(int, 0, 4), default=1)
@@ -60,6 +66,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
     return Plan(
         conversations=args.conversations,
         kills=args.kills,
+        kill_gap=(0.3 * args.kill_gap, 1.5 * args.kill_gap),
         fault_rate=args.fault_rate,
         slow_writes=args.slow_writes,
         duplicate=args.duplicate,
