@@ -52,7 +52,9 @@ QUESTIONS = (
 )
 HUMAN = "I want to talk to a human please"
 WRITE_PATHS = ["/conversations/*/reply", "/conversations/*/parts", "/conversations/*/tags"]
-FAULT_MIX = ((429, 0.3), (503, 0.2), (500, 0.1), (502, 0.4))
+LANDED_ANYWAY = 502
+"""The status of the storm's ambiguous failures: answered after the write took effect."""
+FAULT_MIX = ((429, 0.3), (503, 0.2), (500, 0.1), (LANDED_ANYWAY, 0.4))
 """Shares of the fault rate: 429 and 503 with ``Retry-After: 1``; 502 only on writes, after the
 write took effect (an ambiguous failure)."""
 STARTUP_TIMEOUT = 40.0
@@ -313,7 +315,7 @@ class Deployment:
             before = 0.0
             for status, share in FAULT_MIX:
                 extra: dict[str, Any] = {"retry_after": 1} if status in (429, 503) else {}
-                if status == 502:
+                if status == LANDED_ANYWAY:
                     extra = {"effect_first": True, "paths": WRITE_PATHS}
                 odds = rate * share / (1 - rate * before)
                 self.control("/faults", status=status, rate=odds, seed=seed, **extra)
@@ -376,8 +378,8 @@ class Deployment:
                     return True
         return False
 
-    def writing_process(self) -> Process | None:
-        """A live process holding a conversation whose Intercom write is in flight, if any."""
+    def writing_processes(self) -> list[Process]:
+        """The live processes holding a conversation whose Intercom write is in flight."""
         now = utcnow()
         with self.sessions() as db:
             keys = db.scalars(
@@ -393,7 +395,7 @@ class Deployment:
                 )
             ).all()
         pids = {int(owner.split(":")[1]) for owner in owners}
-        return next((p for p in self.processes if p.pid in pids and p.popen.poll() is None), None)
+        return [p for p in self.processes if p.pid in pids and p.popen.poll() is None]
 
 
 def _healthy(url: str) -> bool:
@@ -454,10 +456,10 @@ class Chaos:
         except Exception as exc:  # reported by the tally, never swallowed
             self.errors.append(f"{type(exc).__name__}: {exc}")
 
-    def _least_killed(self) -> Process:
-        """The process killed least so far (a seeded pick among equals): every role gets hit."""
+    def _least_killed(self, processes: list[Process]) -> Process:
+        """Of ``processes``, one killed least so far (a seeded pick among equals), so that every
+        role gets hit."""
         killed = Counter(k.role for k in self.kills)
-        processes = self.deployment.processes
         fewest = min(killed[p.role] for p in processes)
         return self.rng.choice([p for p in processes if killed[p.role] == fewest])
 
@@ -467,14 +469,13 @@ class Chaos:
             found: list[Process] = []
 
             def writing() -> bool:
-                process = self.deployment.writing_process()
-                found[:] = [process] if process else []
+                found[:] = self.deployment.writing_processes()
                 return bool(found) or self._stop.is_set()
 
             wait_for(writing, self.MID_WRITE_WAIT)
-            victim = found[0] if found else None
+            victim = self._least_killed(found) if found else None
         mid_write = victim is not None
-        victim = victim or self._least_killed()
+        victim = victim or self._least_killed(self.deployment.processes)
         victim.kill()
         self.kills.append(Kill(victim.role, mid_write))
         victim.start()  # not waited for: the next kill may find it still starting
@@ -537,8 +538,10 @@ def tally(deployment: Deployment, conversations: list[Conversation], chaos: Chao
     sandbox = deployment.sandbox.sandbox
     me = deployment.workspace.me_id
     calls = sandbox.requests.entries()
-    writes = Counter(
-        (c["method"], c["path"]) for c in calls if 200 <= c["status"] < 300 and c["method"] != "GET"
+    writes = Counter(  # the write calls that took effect, whatever their answer said
+        (c["method"], c["path"])
+        for c in calls
+        if c["method"] != "GET" and (200 <= c["status"] < 300 or c["status"] == LANDED_ANYWAY)
     )
     result = Tally(
         conversations=len(conversations),
