@@ -423,7 +423,7 @@ class Chaos:
     each again at once; most kills wait for a process with an Intercom write in flight."""
 
     MID_WRITE_SHARE = 0.75
-    MID_WRITE_WAIT = 3.0
+    MID_WRITE_WAIT = 8.0
 
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
