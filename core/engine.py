@@ -48,7 +48,7 @@ from deskmate.core.intercom.webhooks import (
 )
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import PluginHost
-from deskmate.core.store.actions import action_kinds
+from deskmate.core.store.actions import action_kinds, created_part_ids
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.db import reading
 from deskmate.core.store.events import (
@@ -60,6 +60,7 @@ from deskmate.core.store.events import (
 )
 from deskmate.core.store.leases import acquire_lease, release_lease
 from deskmate.core.store.models import (
+    OWN_ACTION,
     EventRecord,
     EventStatus,
     SessionRecord,
@@ -342,16 +343,30 @@ class Engine:
         return self._act_on(turn, session, customer[-1], event.topic)
 
     def _history(self, turn: Turn, session: SessionRecord, conversation: Conversation) -> Outcome:
-        _, new = self._store(turn, session, _message_parts(conversation))
-        for message in new:
-            if message.author.id != turn.workspace.ai_admin_id:
-                self.hook.admin_message(turn=turn, message=message)
-        return done(f"kept {len(new)} rep message(s) as context; the AI does not answer them")
+        parts = _message_parts(conversation)
+        _, new = self._store(turn, session, parts)
+        own = self._own_parts(turn, session, parts)
+        rep = [m for m in new if m.part_id not in own]
+        for message in rep:
+            self.hook.admin_message(turn=turn, message=message)
+        if parts and len(own) == len(parts):
+            return self._skip(turn, f"{OWN_ACTION}: its reply or note, kept in the history")
+        return done(f"kept {len(rep)} rep message(s) as context; the AI does not answer them")
+
+    def _own_parts(self, turn: Turn, session: SessionRecord, parts: list[Part]) -> set[str]:
+        """The ids of ``parts`` deskmate wrote: by the AI admin, or created by its actions."""
+        with self.sessions() as db:
+            created = created_part_ids(db, session.id)
+        ai_admin = turn.workspace.ai_admin_id
+        return {p.id for p in parts if p.id in created or p.author.id == ai_admin}
 
     def _assigned(self, event: WebhookEvent, turn: Turn, session: SessionRecord) -> Outcome:
         workspace = turn.workspace
         if turn.conversation.admin_assignee_id != workspace.ai_admin_id:
-            self._store(turn, session, _message_parts(turn.conversation))
+            parts = _message_parts(turn.conversation)
+            self._store(turn, session, parts)
+            if parts and len(self._own_parts(turn, session, parts)) == len(parts):
+                return self._skip(turn, f"{OWN_ACTION}: the assignment it made")
             return self._skip(turn, "assigned to someone other than the AI admin")
         if session.state == SessionState.HANDED_OFF:
             self._update(session.id, state=SessionState.OPEN)

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import not_, or_, select
 from sqlalchemy.orm import Session
 
 from deskmate.core.intercom.webhooks import CUSTOMER_TOPICS
 from deskmate.core.store.audit import audit_trail
-from deskmate.core.store.models import EventRecord, EventStatus, SessionRecord
+from deskmate.core.store.models import OWN_ACTION, EventRecord, EventStatus, SessionRecord
 from deskmate.core.store.sessions import history
 
 LEFT_ALONE = 10
@@ -148,12 +148,19 @@ def workspace_activity(
     """The workspace's last webhook and the last ``limit`` conversations the AI left alone.
 
     Only the newest ``scan`` trigger events are read, so this stays cheap on a large outbox.
+    Events that only brought back deskmate's own writes (:data:`OWN_ACTION`) are not triggers:
+    they neither count as left alone nor hide what the AI really left alone before them.
     """
     newest = select(EventRecord.received_at).where(EventRecord.workspace_id == workspace_id)
     last = db.scalars(newest.order_by(EventRecord.id.desc()).limit(1)).first()
+    own = EventRecord.reason.startswith(OWN_ACTION, autoescape=True)
     stmt = (
         select(EventRecord)
-        .where(EventRecord.workspace_id == workspace_id, EventRecord.topic.in_(TRIGGER_TOPICS))
+        .where(
+            EventRecord.workspace_id == workspace_id,
+            EventRecord.topic.in_(TRIGGER_TOPICS),
+            or_(EventRecord.reason.is_(None), not_(own)),
+        )
         .order_by(EventRecord.id.desc())
         .limit(scan)
     )

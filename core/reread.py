@@ -32,7 +32,7 @@ def already_applied(turn: Turn, kind: str, request: dict[str, Any]) -> Found | N
     return None if found is None else {"found": "on re-read", **found}
 
 
-def since_trigger(turn: Turn, conversation: Conversation) -> list[Part]:
+def _since_trigger(turn: Turn, conversation: Conversation) -> list[Part]:
     """The parts after the message the turn answers: where this turn's actions can be.
 
     All parts when that message is the conversation's source or beyond the 500 Intercom returns.
@@ -46,7 +46,7 @@ def _ai_parts(turn: Turn, conversation: Conversation, part_type: str) -> list[Pa
     ai_admin = turn.workspace.ai_admin_id
     return [
         part
-        for part in since_trigger(turn, conversation)
+        for part in _since_trigger(turn, conversation)
         if part.part_type == part_type and part.author.id == ai_admin
     ]
 
@@ -65,7 +65,8 @@ def _posted(part_type: str) -> Check:
 
 
 def _tagged(turn: Turn, conversation: Conversation, request: dict[str, Any]) -> Found | None:
-    return {"tag": request["name"]} if request["name"] in conversation.tags else None
+    name = request["name"].strip()  # as find_or_create_tag names it
+    return {"tag": name} if name in conversation.tags else None
 
 
 def _assigned(turn: Turn, conversation: Conversation, request: dict[str, Any]) -> Found | None:

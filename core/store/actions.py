@@ -72,6 +72,18 @@ def action_kinds(session: Session, key_prefix: str) -> set[str]:
     return set(session.scalars(stmt))
 
 
+def created_part_ids(session: Session, session_id: int) -> set[str]:
+    """The ids of the conversation parts the session's actions created (``response.part_id``)."""
+    stmt = select(ActionRecord.response).where(
+        ActionRecord.session_id == session_id, ActionRecord.status == ActionStatus.DONE
+    )
+    return {
+        str(response["part_id"])
+        for response in session.scalars(stmt)
+        if isinstance(response, dict) and response.get("part_id")
+    }
+
+
 def retry_action(session: Session, record: ActionRecord) -> None:
     """Mark a settled action ``pending`` again before another attempt."""
     record.status = ActionStatus.PENDING

@@ -59,6 +59,11 @@ class EventStatus:
     FINAL = (DONE, SKIPPED, UNPROCESSABLE, DEAD)
 
 
+OWN_ACTION = "deskmate's own action"
+"""How the reason of an event that only brings back deskmate's own write begins (its reply,
+note or assignment announced by webhook): not rep activity, and not a conversation left alone."""
+
+
 class SessionState:
     """Who holds a conversation: the AI (open), a human (handed_off), or nobody (resolved)."""
 

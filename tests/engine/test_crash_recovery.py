@@ -115,15 +115,38 @@ def control(sandbox: SandboxServer, path: str, **body: object) -> dict:
     return response.json()
 
 
-def ai_replies(sandbox: SandboxServer, conversation_id: str) -> int:
-    conversation = requests.get(
+def read_conversation(sandbox: SandboxServer, conversation_id: str) -> dict:
+    return requests.get(
         f"{sandbox.base_url}/conversations/{conversation_id}",
         headers={"Authorization": f"Bearer {TOKEN}"},
         timeout=5,
     ).json()
-    parts = conversation["conversation_parts"]["conversation_parts"]
+
+
+def ai_parts(sandbox: SandboxServer, conversation_id: str, part_type: str = "comment") -> int:
+    parts = read_conversation(sandbox, conversation_id)["conversation_parts"]["conversation_parts"]
     me = load_workspace().me_id
-    return sum(1 for p in parts if p["part_type"] == "comment" and str(p["author"]["id"]) == me)
+    return sum(1 for p in parts if p["part_type"] == part_type and str(p["author"]["id"]) == me)
+
+
+def ai_replies(sandbox: SandboxServer, conversation_id: str) -> int:
+    return ai_parts(sandbox, conversation_id)
+
+
+def run_until_settled(config_path: Path, sessions) -> None:
+    """Start a worker, wait until every stored event is final, stop it."""
+    worker = start_worker(config_path)
+    try:
+
+        def all_settled() -> bool:
+            with sessions() as db:
+                statuses = db.scalars(select(EventRecord.status)).all()
+            return bool(statuses) and all(s in EventStatus.FINAL for s in statuses)
+
+        assert wait_for(all_settled, 45), "events were left unfinished after the restart"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(15)
 
 
 def test_a_worker_killed_mid_run_finishes_every_conversation_once_after_restart(
@@ -151,16 +174,39 @@ def test_a_worker_killed_mid_run_finishes_every_conversation_once_after_restart(
             worker.kill()
     requests.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=5)
 
+    run_until_settled(config_path, sessions)
+    assert [ai_replies(sandbox, c) for c in conversations] == [1, 1, 1]
+
+
+def test_a_worker_killed_while_posting_handoff_notes_hands_each_conversation_off_once(
+    sandbox: SandboxServer, config_path: Path, host: str
+) -> None:
+    sessions = make_session_factory(make_engine(host))
+    control(sandbox, "/faults", status="timeout", rate=1.0, latency_ms=1500, paths=["*/reply"])
+    contact = {"name": "Grace", "email": "grace@example.com"}
+    conversations = [
+        control(sandbox, "/conversations", channel="messenger", body=text, contact=contact)["id"]
+        for text in ("I want to speak to a human", "Let me talk to a person, this is a disgrace")
+    ]
     worker = start_worker(config_path)
     try:
 
-        def all_settled() -> bool:
+        def a_note_is_in_flight() -> bool:
             with sessions() as db:
-                statuses = db.scalars(select(EventRecord.status)).all()
-            return bool(statuses) and all(s in EventStatus.FINAL for s in statuses)
+                pending = (ActionRecord.status == "pending") & (ActionRecord.kind == "note")
+                return db.scalar(select(ActionRecord.id).where(pending)) is not None
 
-        assert wait_for(all_settled, 45), "events were left unfinished after the restart"
+        assert wait_for(a_note_is_in_flight), "the worker never started a handoff note"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(15)
-    assert [ai_replies(sandbox, c) for c in conversations] == [1, 1, 1]
+        if worker.poll() is None:
+            worker.kill()
+    time.sleep(2.0)  # the sandbox finishes the slow note the killed worker sent
+    requests.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=5)
+
+    run_until_settled(config_path, sessions)
+    for conversation in conversations:
+        assert ai_parts(sandbox, conversation, "note") == 1
+        assert ai_parts(sandbox, conversation, "assignment") == 1
+        assert read_conversation(sandbox, conversation)["tags"]["tags"]

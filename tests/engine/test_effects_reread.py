@@ -66,6 +66,7 @@ BODIES = {
         'alt="a screenshot"></p><p>Then save.</p>'
     ),
     "paragraphs": "<p>First paragraph.</p><p>Second line<br>and a third &amp; last.</p>",
+    "the spec's note example": SPEC_EXAMPLE["request"]["body"],
     "non-Latin": (
         "<p>您好\uff01请打开<b>设置</b>。</p><ul><li>Привет, мир</li><li>مرحبا بك</li></ul>"
         "<p>Ça va ? \uff46\uff55\uff4c\uff4c width</p>"  # fullwidth "full"

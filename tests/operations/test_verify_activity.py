@@ -13,7 +13,7 @@ import pytest
 
 from deskmate.core.config import ChannelSwitches, Settings
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
-from deskmate.core.store.events import finish_event, record_event
+from deskmate.core.store.events import finish_event, list_events, record_event
 from deskmate.core.store.models import utcnow
 from deskmate.core.store.sessions import get_or_open_session
 from deskmate.core.verify import read_activity, render_text, verify_settings
@@ -56,6 +56,65 @@ def test_verify_shows_the_last_webhook_and_why_conversations_were_left_alone(
     session = left[outbound]["session"]
     assert f"conversation {outbound}, session {session} (open): skipped, not customer" in text
     assert not [secret for secret in deskmate.env.values() if secret and secret in text]
+
+
+def test_deskmates_own_handoff_webhooks_are_its_own_actions_and_hide_no_dead_event(
+    deskmate: Deskmate,
+) -> None:
+    stack = deskmate.stack
+    handed = stack.start_conversation("I want to speak to a human, this is a disgrace")
+    deskmate.settle()
+    stack.engine.max_attempts = 1
+    deskmate.faults(status=400, rate=1.0, paths=["*/reply"])
+    failed = stack.start_conversation("How do I reset my password?")
+    deskmate.settle()
+    deskmate.clear_faults()
+    # the AI admin routes the failed conversation to a team, as a handoff after a dead event does
+    stack.control(
+        f"/conversations/{failed}/assign", team_id="2000001", by_admin_id=stack.ai_admin_id
+    )
+    deskmate.settle()
+
+    with stack.engine.sessions() as db:
+        came_back = [
+            (e.conversation_id, e.topic, e.status, e.reason)
+            for e in list_events(db, limit=100)
+            if e.topic.startswith("conversation.admin.")
+        ]
+    assert {(c, topic) for c, topic, _, _ in came_back} >= {
+        (handed, "conversation.admin.noted"),
+        (handed, "conversation.admin.assigned"),
+        (failed, "conversation.admin.assigned"),
+    }
+    assert all(
+        status == "skipped" and reason.startswith("deskmate's own action")
+        for _, _, status, reason in came_back
+    ), came_back
+
+    result = deskmate.cli("verify", "--json")
+    left = json.loads(result.output)["workspaces"][0]["activity"]["left_alone"]
+    assert [(i["conversation"], i["status"]) for i in left] == [(failed, "dead")]
+    assert "assigned to someone other than the AI admin" not in deskmate.cli("verify").output
+
+
+def test_a_reps_note_after_a_handoff_is_still_kept_as_rep_activity(deskmate: Deskmate) -> None:
+    stack = deskmate.stack
+    handed = stack.start_conversation("I want to speak to a human, this is a disgrace")
+    deskmate.settle()
+    stack.control(
+        f"/conversations/{handed}/admin_reply",
+        admin_id=stack.human_admin_id,
+        body="Looking into it",
+        message_type="note",
+    )
+    deskmate.settle()
+    with stack.engine.sessions() as db:
+        noted = [e for e in list_events(db, limit=100) if e.topic == "conversation.admin.noted"]
+    reasons = sorted(e.reason for e in noted)
+    assert reasons == [
+        "deskmate's own action: its reply or note, kept in the history",
+        "kept 1 rep message(s) as context; the AI does not answer them",
+    ]
 
 
 # -- against a store written by the repository functions ------------------------------------------

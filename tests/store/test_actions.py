@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from deskmate.core.store.actions import begin_action, complete_action, get_action, retry_action
+from deskmate.core.store.actions import (
+    begin_action,
+    complete_action,
+    created_part_ids,
+    get_action,
+    retry_action,
+)
 from deskmate.core.store.models import ActionRecord, ActionStatus
 from deskmate.core.store.sessions import get_or_open_session
 
@@ -104,3 +110,22 @@ def test_malformed_action_is_refused_and_nothing_is_recorded(session, session_id
     with pytest.raises(ValueError, match=text):
         begin(session, session_id, **kwargs)
     assert session.scalar(select(func.count()).select_from(ActionRecord)) == 0
+
+
+def test_created_part_ids_are_those_done_actions_recorded_for_the_session(session, session_id):
+    for n, (status, response) in enumerate(
+        [
+            (ActionStatus.DONE, {"part_id": "301"}),
+            (ActionStatus.DONE, {"found": "on re-read", "part_id": 302}),
+            (ActionStatus.DONE, {"name": "vip"}),
+            (ActionStatus.UNKNOWN, None),
+            (ActionStatus.FAILED, {"part_id": "303"}),
+        ]
+    ):
+        record, _ = begin(session, session_id, key=f"app1:c1:p7:{n}")
+        complete_action(session, record, status, response=response)
+    other = get_or_open_session(session, "app1", "c2").id
+    record, _ = begin(session, other, key="app1:c2:p1:reply")
+    complete_action(session, record, ActionStatus.DONE, response={"part_id": "401"})
+
+    assert created_part_ids(session, session_id) == {"301", "302"}
