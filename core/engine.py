@@ -201,14 +201,12 @@ class Engine:
         handled = 0
         while True:
             with self.sessions.begin() as db:
-                buried = bury_exhausted(
+                exhausted = bury_exhausted(
                     db, workspace_id, conversation_id, max_attempts=self.max_attempts
                 )
+                buried = [_detached(e, workspace_id, conversation_id) for e in exhausted]
                 claimed = claim_events(db, workspace_id, conversation_id, lease=self.lease)
-                buried, events = (
-                    [_detached(e, workspace_id, conversation_id) for e in records]
-                    for records in (buried, claimed)
-                )
+                events = [_detached(e, workspace_id, conversation_id) for e in claimed]
             for event in buried:
                 self._settled(event, EventStatus.DEAD)
             if not events:

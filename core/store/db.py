@@ -3,8 +3,9 @@
 SQLite (the default, a file in the instance folder) is tuned for one writer and many readers:
 WAL journal, ``synchronous=NORMAL``, a busy timeout, foreign keys on, and every transaction opened
 with ``BEGIN IMMEDIATE`` so a transaction that reads and then writes waits for the write lock
-instead of failing with "database is locked"; read-only sessions use a deferred ``BEGIN`` and
-never hold that lock. PostgreSQL is used when ``database_url`` says so.
+instead of failing with "database is locked"; read-only sessions (:func:`reading`, or a
+``read_only`` factory) use a deferred ``BEGIN`` and never hold that lock, so a long read can't make
+a writer wait past the busy timeout. PostgreSQL is used when ``database_url`` says so.
 
 The schema is managed by the Alembic migrations shipped in ``deskmate.core.store.migrations``;
 :func:`upgrade` applies them (``deskmate db upgrade``, and ``serve`` at start-up).

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 
+from deskmate.core.intercom.webhooks import UnprocessableEvent, check_text
 from deskmate.core.runtime import build_engine
 from deskmate.core.store.events import record_event
 from deskmate.core.store.models import EventRecord, EventStatus, utcnow
@@ -195,3 +197,16 @@ def test_an_event_whose_reason_the_database_refuses_is_still_settled(intake: Any
     row = _row(intake, event_id)
     assert (row.status, row.attempts) == (EventStatus.SKIPPED, 1)
     assert row.reason.startswith("skipped; the reason could not be recorded")
+
+
+def test_a_surrogate_nested_deeper_than_the_check_can_follow_is_unprocessable() -> None:
+    depth = 1500
+    raw = ('{"a": "\\ud800", "b": ' + "[" * depth + "]" * depth + "}").encode()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 500)
+    try:
+        doc = json.loads(raw)
+    finally:
+        sys.setrecursionlimit(limit)
+    with pytest.raises(UnprocessableEvent, match="nested too deep"):
+        check_text(raw, doc)

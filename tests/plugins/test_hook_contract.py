@@ -24,6 +24,7 @@ COLLECTOR_HOOKS = frozenset(
         "register_routes",
         "register_commands",
         "register_jobs",
+        "webhook_topics",
     }
 )
 FIRST_RESULT_HOOKS = frozenset(
@@ -152,6 +153,10 @@ class Collector:
 
     @hookimpl
     def register_jobs(self) -> list[str]:
+        return [self.label]
+
+    @hookimpl
+    def webhook_topics(self) -> list[str]:
         return [self.label]
 
 

@@ -218,3 +218,23 @@ def test_payload_with_nul_characters_is_refused(session):
     with pytest.raises(ValueError, match="NUL characters"):
         record(session, "n1", payload='{"a": "\x00"}')
     assert count(session) == 0
+
+
+def test_a_reason_quoting_a_lone_surrogate_or_nul_is_stored_escaped(session):
+    rec = record(session, "n1")
+    events.claim_events(session, "app1", "c1", lease=LEASE, now=T0)
+    events.finish_event(session, rec.id, EventStatus.SKIPPED, "delivered_as=x\udfff\x00")
+    session.expire_all()
+    assert session.get(EventRecord, rec.id).reason == "delivered_as=x\\udfff"
+
+
+def test_bury_exhausted_settles_only_the_events_tried_max_attempts_times(session):
+    tried = record(session, "tried")
+    for attempt in range(3):
+        events.claim_events(session, "app1", "c1", lease=LEASE, now=T0 + attempt * LEASE)
+    fresh = record(session, "fresh", now=T0 + 3 * LEASE)
+    buried = events.bury_exhausted(session, "app1", "c1", max_attempts=3, now=T0 + 3 * LEASE)
+    assert [e.id for e in buried] == [tried.id]
+    assert (buried[0].status, buried[0].attempts) == (EventStatus.DEAD, 3)
+    claimed = events.claim_events(session, "app1", "c1", lease=LEASE, now=T0 + 3 * LEASE)
+    assert [e.id for e in claimed] == [fresh.id]
