@@ -68,7 +68,7 @@ from deskmate.core.plugins import (
     recording_hook_failures,
 )
 from deskmate.core.shadow.guard import ShadowEffects, shadow_client, shadow_note_html
-from deskmate.core.store.actions import created_part_ids
+from deskmate.core.store.actions import action_kinds, created_part_ids
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.db import reading
 from deskmate.core.store.events import (
@@ -111,6 +111,8 @@ CONFIDENT_LANGUAGE = 0.5
 HISTORY_LIMIT = 50
 BACKOFF_SECONDS = 2.0
 AUTH_RETRY = timedelta(minutes=5)
+HANDOFF_KINDS = frozenset({"assign"})
+"""Action kinds only a handoff performs: one recorded for a message means a handoff began."""
 
 
 @dataclass(frozen=True)
@@ -493,9 +495,11 @@ class Engine:
     def _act_on(self, turn: Turn, session: SessionRecord, trigger: Message, topic: str) -> Outcome:
         turn.messages = self._history_of(session)
         turn.latest = trigger
-        decision = self.hook.should_process(
-            turn=turn, channel=turn.channel, topic=topic
-        ) or Decision("skip", "no plugin decided whether to act", "undecided")
+        decision = (
+            self._handoff_begun(turn, session, trigger)
+            or self.hook.should_process(turn=turn, channel=turn.channel, topic=topic)
+            or Decision("skip", "no plugin decided whether to act", "undecided")
+        )
         if decision.acts and decision.mode != "shadow" and turn.workspace.shadow(turn.channel):
             decision = Decision("shadow", f"shadow mode (the channel said: {decision.reason})")
         if (
@@ -523,7 +527,7 @@ class Engine:
             turn.intercom = shadow_client(turn.intercom)
         turn.actions = self._effects(
             turn,
-            f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}",
+            _key_prefix(turn, trigger),
             turn.actions.event_id if turn.actions else None,
         )
         draft, reasons, brain = self._think(turn, session, trigger)
@@ -576,6 +580,19 @@ class Engine:
             self.on_outcome(record)
         except Exception:
             log.exception("the on_outcome callback failed for conversation %s", record.conversation)
+
+    def _handoff_begun(
+        self, turn: Turn, session: SessionRecord, trigger: Message
+    ) -> Decision | None:
+        """An earlier attempt at this message began a handoff (its assignment is recorded):
+        finish it in the mode it chose, whoever owns the conversation now. Its own assignment
+        may have landed before the attempt died, and must not turn the retry into a skip that
+        leaves the handoff half done."""
+        with reading(self.sessions) as db:
+            kinds = action_kinds(db, _key_prefix(turn, trigger) + ":")
+        if session.mode is None or not kinds & HANDOFF_KINDS:
+            return None
+        return Decision(session.mode, "finishing the handoff an earlier attempt began")
 
     def _sync_tags(self, turn: Turn, session: SessionRecord) -> None:
         """Attach the session tags plugins added to ``turn.tags`` (created in Intercom if
@@ -967,6 +984,11 @@ def _handoff_of(turn: Turn, reasons: list[EscalationReason], summary: str) -> Ha
         route=Route(routing.mode, routing.admin_id, routing.team_id),
         session_url=turn.session_url,
     )
+
+
+def _key_prefix(turn: Turn, trigger: Message) -> str:
+    """Idempotency keys of a turn's effects start with this: the message that triggered it."""
+    return f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}"
 
 
 def _detached(record: EventRecord, workspace_id: str, conversation_id: str) -> Claimed:

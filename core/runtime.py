@@ -29,7 +29,6 @@ from deskmate.core.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SWEEP_EVERY = timedelta(seconds=15)
 SWEEP_GRACE = timedelta(seconds=5)
 SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1)}
 
@@ -159,7 +158,7 @@ class Worker:
         self._consumer = start_consumer(self.queue.huey, workers=self.workers)
         self.scheduler.add_job(
             sweep,
-            IntervalTrigger(seconds=SWEEP_EVERY.total_seconds()),
+            IntervalTrigger(seconds=self.settings.jobs_sweep_seconds),
             args=(self.engine, self.queue),
             id="sweeper",
             next_run_time=datetime.now().astimezone(),

@@ -158,6 +158,7 @@ def _settings(data: dict[str, Any], base: Path, source: Path | None) -> Settings
         "jobs_max_attempts": jobs.get("max_attempts"),
         "log_level": logs.get("level"),
         "log_format": logs.get("format"),
+        "jobs_sweep_seconds": jobs.get("sweep_seconds"),
         "database_url": _rebase_sqlite(data["database_url"], base)
         if "database_url" in data
         else None,

@@ -170,6 +170,10 @@ class JobsSchema(Section):
         validate=validate.Range(min=1, max=100, error="must be between 1 and 100"),
         metadata={"example": "max_attempts = 5"},
     )
+    sweep_seconds = Int(
+        validate=validate.Range(min=1, max=3600, error="must be between 1 and 3600 seconds"),
+        metadata={"example": "sweep_seconds = 15"},
+    )
 
     @validates_schema
     def _redis_has_url(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -133,6 +133,7 @@ class Settings:
     jobs_backend: str = "sqlite"
     jobs_lease_seconds: int = 120
     jobs_max_attempts: int = 5
+    jobs_sweep_seconds: int = 15
     redis_url: str | None = field(default=None, repr=False)
     admin_token: Secret | None = None
     log_level: str = "info"
