@@ -62,7 +62,16 @@ HISTORY_TOPICS = frozenset(
 ASSIGN_TOPICS = frozenset({"conversation.admin.assigned", "conversation.admin.open.assigned"})
 CLOSE_TOPICS = frozenset({"conversation.admin.closed"})
 MESSAGE_PARTS = frozenset({"comment", "note", "source", "open", "assignment", "close"})
-SILENT_ASSIST = frozenset({"low_confidence", "no_knowledge", "handoff_topic"})
+SILENT_ASSIST = frozenset(
+    {
+        "low_confidence",
+        "no_knowledge",
+        "handoff_topic",
+        "no_grounded_answer",
+        "invalid_model_output",
+        "model_unavailable",
+    }
+)
 CONFIDENT_LANGUAGE = 0.5
 HISTORY_LIMIT = 50
 KNOWLEDGE_LIMIT = 5
@@ -412,10 +421,11 @@ class Engine:
         self._enrich(turn)
         turn.language = self._language(text, session, turn)
         code = turn.language.code if turn.language else None
-        turn.sentiment = self._sentiment(text, code, turn)
-        self._update(session.id, sentiment=turn.sentiment.label)
         hits = self._search(text, code, turn)
         draft = self.hook.generate_reply(turn=turn, hits=hits)
+        # after the draft: a model-backed brain rates the mood from the same call
+        turn.sentiment = self._sentiment(text, code, turn)
+        self._update(session.id, sentiment=turn.sentiment.label)
         reasons = list(chain.from_iterable(self.hook.escalation_reasons(turn=turn, draft=draft)))
         self._audit(
             turn,

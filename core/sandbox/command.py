@@ -29,7 +29,11 @@ def _ready_message(base_url: str, app_id: str, webhook_url: str | None) -> str:
         f'    access_token = {{ env = "{TOKEN_ENV}" }}\n'
         f'    client_secret = {{ env = "{SECRET_ENV}" }}\n'
         f'    ai_admin_id = "{ai_admin}"  # "Deskmate AI"; GET {base_url}/_sandbox lists all\n'
-        f"  Play a customer: POST {base_url}/_sandbox/conversations (see docs/sandbox.md)."
+        f"  Play a customer: POST {base_url}/_sandbox/conversations (see docs/sandbox.md).\n"
+        f"  A deterministic OpenAI-compatible model answers at {base_url}/v1 (docs/llm.md):\n"
+        f"    [plugins.llm]\n"
+        f'    base_url = "{base_url}/v1"\n'
+        f'    model = "sandbox-model"'
     )
 
 
