@@ -1,4 +1,4 @@
-"""The model endpoint through the official ``openai`` SDK: one chat call, embeddings, the model list.
+"""The model endpoint through the official ``openai`` SDK: a chat call, embeddings, the models.
 
 Every call is a single attempt (the SDK's own retries are off): the caller decides about retries,
 ``Retry-After`` and the circuit breaker, and records each attempt. Failures come out as
