@@ -117,6 +117,16 @@ class ModelClient:
             refusal=getattr(choice.message, "refusal", None),
         )
 
+    def ping(self) -> None:
+        """A one-token call: the model exists and answers."""
+        self._call(
+            lambda: self._client.chat.completions.create(
+                model=self.options.model,
+                messages=[{"role": "user", "content": "Reply with OK."}],
+                max_tokens=1,
+            )
+        )
+
     def embed(self, texts: list[str]) -> list[list[float]]:
         """The ``embedding_model``'s vectors of ``texts``, in order."""
         if not self.options.embedding_model:
