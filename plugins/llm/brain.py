@@ -42,6 +42,7 @@ MODEL_UNAVAILABLE = "model_unavailable"
 CACHE_SIZE = 2048
 RAW_CHARS = 4000
 BACKOFF = 0.5
+TRUSTED_LANGUAGE = 0.5
 SCORES = {"negative": -0.7, "neutral": 0.0, "positive": 0.7}
 
 
@@ -147,8 +148,8 @@ def think(turn: Turn, hits: list[Hit], caller: Caller) -> TurnResult:
     chat, error = _call(prompt, caller, attempts, turn.workspace.app_id)
     result, parsed_error = _decide(turn, prompt, chat, error, caller.options)
     spent = time.perf_counter() - started
-    _audit(turn, caller, prompt, chat, attempts, result, parsed_error, spent)
     CACHE.put(turn, result)
+    _audit(turn, caller, prompt, chat, attempts, result, parsed_error, spent)
     return result
 
 
@@ -268,7 +269,7 @@ def _decide(
         reason = EscalationReason(code, f"the model gave no usable answer ({failure})")
         return _handoff(turn, failure.kind, reason), failure.detail
     answer = parse_answer(chat.content)
-    language = turn.language.code if turn.language else None
+    language = _trusted_language(turn)
     rejection = check_grounding(
         answer, prompt.passages, language, options.reply_limit(turn.channel)
     )
@@ -279,8 +280,14 @@ def _decide(
         reason = EscalationReason(rejection.code, rejection.detail)
         return _handoff(turn, "rejected", reason, answer), rejection.detail
     cited = [hit for hit in prompt.passages if hit.doc_id in answer.cited_ids]
-    draft = Draft(answer.answer, answer.confidence, cited, language or answer.language)
+    draft = Draft(answer.answer, answer.confidence, cited, language or answer.language or None)
     return TurnResult("answered", draft=draft, answer=answer), None
+
+
+def _trusted_language(turn: Turn) -> str | None:
+    """The customer's language when deskmate is sure of it (else the answer's is not checked)."""
+    guess = turn.language
+    return guess.code if guess is not None and guess.confidence >= TRUSTED_LANGUAGE else None
 
 
 def _handoff(

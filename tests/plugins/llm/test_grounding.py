@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from deskmate.core.domain import Author, Message
+from deskmate.core.domain import Author, LanguageGuess, Message
 from deskmate.plugins import llm
 from deskmate.plugins.llm.prompt import CANARY
 
@@ -83,6 +83,13 @@ def test_a_reported_language_other_than_the_customers_hands_off(model, make_llm_
     model.script({"answer": {"language": "fr"}})
     _, reasons, _ = _decide(make_llm_turn(), [PASSWORD])
     assert [r.code for r in reasons] == ["invalid_model_output"]
+
+
+def test_an_unsure_language_guess_does_not_reject_the_answer(model, make_llm_turn):
+    turn = make_llm_turn()
+    turn.language = LanguageGuess("de", 0.0, "default")
+    draft, reasons, _ = _decide(turn, [PASSWORD])
+    assert reasons == [] and draft.citations
 
 
 def test_an_answer_longer_than_the_channel_takes_hands_off(model, make_llm_turn):
