@@ -52,7 +52,9 @@ _state = _State()
 
 
 def reset() -> None:
-    """Forget clients, cached turns and breaker states (tests, a reloaded configuration)."""
+    """Forget the settings, clients, cached turns and breaker states (tests, a reloaded
+    configuration)."""
+    _state.settings = None
     with _state.lock:
         for client in _state.clients.values():
             client.close()

@@ -92,11 +92,17 @@ class Model:
         return Caller(options, ModelClient(options), self.metrics, sleep=sleep)
 
 
+@pytest.fixture(autouse=True)
+def fresh_plugin() -> Iterator[None]:
+    """No settings, client, cached turn or open circuit crosses from one test to another."""
+    llm.reset()
+    yield
+    llm.reset()
+
+
 @pytest.fixture
 def model(intercom_sandbox: SandboxServer) -> Iterator[Model]:
-    llm.reset()
     yield Model(intercom_sandbox.base_url)
-    llm.reset()
 
 
 @pytest.fixture

@@ -13,17 +13,14 @@ from click.testing import CliRunner
 from deskmate.core.demo import demo, seen, sync_knowledge
 from deskmate.core.stack import APP_ID, LocalStack, StackOptions
 from deskmate.core.store.sessions import get_session
-from deskmate.plugins import llm
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    llm.reset()
     options = StackOptions(plugins={"messenger": {"initial_delay": 0}}, sandbox_model=True)
     with LocalStack(tmp_path, options) as running:
         sync_knowledge(running)
         yield running
-    llm.reset()
 
 
 def _model_bodies(stack: LocalStack) -> list[str]:
@@ -101,7 +98,6 @@ def test_an_endpoint_that_keeps_failing_hands_off_and_says_why(stack):
 
 
 def test_demo_with_the_llm_brain_passes_its_check():
-    llm.reset()
     result = CliRunner().invoke(demo, ["--check", "--brain", "llm"])
     assert result.exit_code == 0, result.output
     assert result.output.count("✓ expected") == 7

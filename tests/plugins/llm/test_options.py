@@ -13,10 +13,10 @@ from deskmate.testing import make_turn, plugin_config
 BASE = {"base_url": "https://api.openai.com/v1", "model": "gpt-4o-mini"}
 
 
-def test_the_plugin_is_off_without_an_endpoint_and_a_model():
+def test_the_plugin_is_off_without_an_endpoint_and_a_model(settings):
     assert not options_for({}).configured
     assert not options_for({"base_url": BASE["base_url"]}).configured
-    assert llm.generate_reply(turn=make_turn(), hits=[]) is None
+    assert llm.generate_reply(turn=make_turn(settings=settings), hits=[]) is None
 
 
 def test_the_key_resolves_from_the_environment_and_never_shows():
