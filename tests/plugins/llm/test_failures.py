@@ -9,6 +9,7 @@ import sys
 import time
 
 from deskmate.plugins import llm
+from deskmate.plugins.llm import service
 from deskmate.plugins.llm.brain import think
 from deskmate.plugins.llm.breaker import BREAKERS
 
@@ -151,7 +152,7 @@ def test_an_open_circuit_lets_one_trial_through_once_it_expires(model, make_llm_
 
 
 def test_metrics_count_calls_by_outcome_and_show_the_open_circuit(model, make_llm_turn):
-    llm._state.metrics = model.metrics
+    service._state.metrics = model.metrics
     model.script({"fault": "server_error"})
     section = {"max_retry_wait": 0.05, "breaker_failures": 1}
     llm.generate_reply(turn=make_llm_turn(**section), hits=[PASSWORD])
@@ -169,7 +170,7 @@ def test_metrics_count_calls_by_outcome_and_show_the_open_circuit(model, make_ll
 
 
 def test_metrics_count_tokens_latency_and_estimated_cost(model, make_llm_turn):
-    llm._state.metrics = model.metrics
+    service._state.metrics = model.metrics
     llm.generate_reply(turn=make_llm_turn(price_per_input_token=0.001), hits=[PASSWORD])
     text = model.metrics.exposition().decode()
     labels = f'endpoint="{model.base_url}/v1"'
