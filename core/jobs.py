@@ -49,6 +49,7 @@ class JobQueue:
         self,
         huey: Huey,
         run_conversation: RunConversation,
+        *,
         run_periodic: RunPeriodic | None = None,
     ) -> None:
         self.huey = huey

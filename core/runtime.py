@@ -142,7 +142,9 @@ class Worker:
         self.metrics = metrics if metrics is not None else default_metrics()
         self.engine = build_engine(settings, host, self.metrics)
         host.on_hook_failure(self.metrics.hook_failed)
-        self.queue = JobQueue(make_huey(settings), self.engine.run_conversation, self.run_periodic)
+        self.queue = JobQueue(
+            make_huey(settings), self.engine.run_conversation, run_periodic=self.run_periodic
+        )
         self.engine.on_retry = self.queue.dispatch
         self.schedules = Schedules(self.engine.sessions, self.queue.periodic)
         self.scheduler = BackgroundScheduler(timezone="UTC")
