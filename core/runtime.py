@@ -2,7 +2,9 @@
 
 ``deskmate serve`` starts a :class:`Worker` beside the web server (embedded consumer and
 scheduler); ``deskmate worker`` runs one alone. The intake hands new conversations to a
-:class:`QueueDispatcher`, which only enqueues: the outbox stays the truth.
+:class:`QueueDispatcher`, which only enqueues: the outbox stays the truth. The scheduler only
+enqueues too: plugins' periodic jobs, once per period across every process (see
+:mod:`deskmate.core.schedules`), run on the queue like conversations.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from deskmate.core.config import Settings, WorkspaceSettings
+from deskmate.core.domain import PeriodicJob
 from deskmate.core.engine import Engine
 from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.jobs import JobQueue, make_huey, start_consumer
 from deskmate.core.metrics import Metrics, default_metrics
 from deskmate.core.plugins import PluginHost
+from deskmate.core.schedules import Schedules, trigger_for
+from deskmate.core.shared import share_state
 from deskmate.core.store.db import make_engine, make_session_factory, reading
 from deskmate.core.store.events import due_conversations
 from deskmate.core.store.models import utcnow
@@ -30,16 +34,18 @@ from deskmate.core.store.models import utcnow
 log = logging.getLogger(__name__)
 
 SWEEP_GRACE = timedelta(seconds=5)
-SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1)}
 
 
 def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None = None) -> Engine:
     """An engine on the configured database, with one Intercom client per workspace.
 
-    With ``metrics``, the clients report every call and their rate-limit headroom, each
-    attempt at an event is counted and, once settled, timed, each decision and close is
-    counted by outcome, and the knowledge sources' freshness is read from the database.
+    The clients' rate limits are shared with every process of the deployment (see
+    :mod:`deskmate.core.shared`). With ``metrics``, the clients report every call and their
+    rate-limit headroom, each attempt at an event is counted and, once settled, timed, each
+    decision and close is counted by outcome, and the knowledge sources' freshness is read from
+    the database.
     """
+    share_state(settings)
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
     engine = Engine(
         settings,
@@ -120,15 +126,9 @@ def sweep(engine: Engine, queue: JobQueue) -> int:
     return len(runs)
 
 
-def trigger_for(schedule: str) -> Any:
-    """An apscheduler trigger for ``hourly``, ``daily`` or a cron expression; None for manual."""
-    if schedule == "manual":
-        return None
-    return SCHEDULES.get(schedule) or CronTrigger.from_crontab(schedule)
-
-
 class Worker:
-    """An embedded huey consumer plus the scheduler (sweeper and plugins' periodic jobs)."""
+    """An embedded huey consumer plus the scheduler (the sweeper, and plugins' periodic jobs
+    enqueued once per period for the fleet)."""
 
     name = "worker"
 
@@ -148,10 +148,15 @@ class Worker:
         host.on_hook_failure(self.metrics.hook_failed)
         self.stopping = threading.Event()
         self.queue = JobQueue(
-            make_huey(settings), self.engine.run_conversation, self.stopping.is_set
+            make_huey(settings),
+            self.engine.run_conversation,
+            self.stopping.is_set,
+            run_periodic=self.run_periodic,
         )
         self.engine.on_retry = self.queue.dispatch
+        self.schedules = Schedules(self.engine.sessions, self.queue.periodic)
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.jobs: dict[str, PeriodicJob] = {}
         self._consumer: Any = None
 
     def start(self) -> None:
@@ -165,12 +170,21 @@ class Worker:
         )
         for jobs in self.host.hook.register_jobs(settings=self.settings):
             for job in jobs or []:
+                self.jobs[job.name] = job
                 trigger = trigger_for(job.schedule)
                 if trigger is not None:
                     self.scheduler.add_job(
-                        job.func, trigger, args=(self.settings,), id=job.name, max_instances=1
+                        self.schedules.fire, trigger, args=(job.name, trigger), id=job.name
                     )
         self.scheduler.start()
+
+    def run_periodic(self, name: str) -> None:
+        """Run the periodic job ``name`` (a queue job), with this process's settings."""
+        job = self.jobs.get(name)
+        if job is None:
+            log.error("periodic job %s is not registered in this process", name)
+            return
+        job.func(self.settings)
 
     def stop(self) -> None:
         """Take no new job, let the running conversation runs finish, then return; what is not

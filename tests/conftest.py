@@ -21,10 +21,18 @@ from typing import Any
 import pytest
 import redis
 
+from deskmate.core import shared
 from deskmate.core.plugins import ENTRY_POINT_GROUP
 from deskmate.testing import server_unavailable
 
 pytest_plugins = ["deskmate.testing"]
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_in_memory() -> Iterator[None]:
+    """Each test starts with rate limits in memory, whatever the last test's stack shared."""
+    yield
+    shared.forget()
 
 
 def _asked_for(ep: metadata.EntryPoint, test_folders: Path) -> bool:
