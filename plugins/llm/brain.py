@@ -43,7 +43,9 @@ CACHE_SIZE = 2048
 RAW_CHARS = 4000
 BACKOFF = 0.5
 TRUSTED_LANGUAGE = 0.5
-SCORES = {"negative": -0.7, "neutral": 0.0, "positive": 0.7}
+SCORES = {"negative": -0.5, "neutral": 0.0, "positive": 0.5}
+"""Scores for the model's labels: mild enough that the default brain's frustration rule (which
+wants cues or a score of -0.6 or less) leaves the decision to hand off to the model."""
 
 
 @dataclass

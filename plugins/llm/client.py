@@ -45,7 +45,7 @@ class ChatResult:
 def _sdk() -> Any:
     try:
         import openai
-    except ImportError:  # pragma: no cover - exercised only without the extra
+    except ImportError:
         raise ModelError(
             "not_installed", "the llm plugin needs the openai SDK: pip install 'deskmate[llm]'"
         ) from None
@@ -67,21 +67,27 @@ def _unsupported_format(exc: Any) -> bool:
 
 
 class ModelClient:
-    """One endpoint and model, reached through ``openai.OpenAI``."""
+    """One endpoint and model, reached through ``openai.OpenAI`` (made on first use, so a
+    missing SDK is a failed call like any other, never a crash)."""
 
     def __init__(self, options: LlmOptions) -> None:
-        openai = _sdk()
         self.options = options
-        self._openai = openai
-        self._client = openai.OpenAI(
-            base_url=options.base_url,
-            api_key=options.key(),
-            timeout=options.timeout,
-            max_retries=0,
-        )
+        self._openai_client: Any = None
+
+    @property
+    def _client(self) -> Any:
+        if self._openai_client is None:
+            self._openai_client = _sdk().OpenAI(
+                base_url=self.options.base_url,
+                api_key=self.options.key(),
+                timeout=self.options.timeout,
+                max_retries=0,
+            )
+        return self._openai_client
 
     def close(self) -> None:
-        self._client.close()
+        if self._openai_client is not None:
+            self._openai_client.close()
 
     def chat(self, messages: list[dict[str, str]], mode: str, schema: dict[str, Any]) -> ChatResult:
         """One chat completion asking for JSON in ``mode`` (see :data:`RESPONSE_MODES`)."""
@@ -141,7 +147,7 @@ class ModelClient:
         return [model.id for model in self._call(self._client.models.list)]
 
     def _call(self, make: Any) -> Any:
-        openai = self._openai
+        openai = _sdk()
         try:
             return make()
         except openai.APITimeoutError:

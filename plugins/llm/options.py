@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from deskmate.core.config import Secret, SecretField
-from deskmate.core.config.toml_fields import url_field
+from deskmate.core.config.toml_fields import Int, tables, url_field
 
 NAME = "llm"
 ON_FAILURE = ("handoff", "default_brain")
@@ -46,27 +46,27 @@ class ModelSettingsSchema(Schema):
     embedding_model = fields.String(validate=validate.Length(1, 200))
     embedding_batch = fields.Integer(validate=validate.Range(1, 2048))
     timeout = fields.Float(validate=validate.Range(0.1, 600))
-    max_retries = fields.Integer(validate=validate.Range(0, 5))
+    max_retries = Int(validate=validate.Range(0, 5))
     max_retry_wait = fields.Float(validate=validate.Range(0, 120))
-    max_output_tokens = fields.Integer(validate=validate.Range(16, 32_000))
+    max_output_tokens = Int(validate=validate.Range(16, 32_000))
     temperature = fields.Float(validate=validate.Range(0.0, 2.0))
-    max_context_tokens = fields.Integer(validate=validate.Range(500, 2_000_000))
+    max_context_tokens = Int(validate=validate.Range(500, 2_000_000))
     on_failure = fields.String(validate=validate.OneOf(ON_FAILURE))
     max_reply_chars = fields.Dict(
-        keys=fields.String(), values=fields.Integer(validate=validate.Range(50, 100_000))
+        keys=fields.String(), values=Int(validate=validate.Range(50, 100_000))
     )
-    max_reply_chars_default = fields.Integer(validate=validate.Range(50, 100_000))
+    max_reply_chars_default = Int(validate=validate.Range(50, 100_000))
     allowed_attributes = fields.List(fields.String(validate=validate.Length(1, 200)))
     price_per_input_token = fields.Float(validate=validate.Range(0, 1))
     price_per_output_token = fields.Float(validate=validate.Range(0, 1))
-    breaker_failures = fields.Integer(validate=validate.Range(1, 100))
+    breaker_failures = Int(validate=validate.Range(1, 100))
     breaker_seconds = fields.Float(validate=validate.Range(1, 3600))
 
 
 class LlmConfig(ModelSettingsSchema):
     """``[plugins.llm]``: the model settings plus ``[plugins.llm.workspaces.<app_id>]``."""
 
-    workspaces = fields.Dict(keys=fields.String(), values=fields.Nested(ModelSettingsSchema))
+    workspaces = tables(ModelSettingsSchema, "<app_id>", r"^[A-Za-z0-9_.-]{1,128}$")
 
 
 @dataclass(frozen=True)

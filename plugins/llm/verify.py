@@ -58,10 +58,7 @@ def model_checks(settings: Settings, workspace: WorkspaceSettings) -> list[Check
 
 def _check_endpoint(options: LlmOptions) -> Check:
     where = f"{options.model} at {options.endpoint}"
-    try:
-        client = ModelClient(replace(options, timeout=min(options.timeout, VERIFY_TIMEOUT)))
-    except ModelError as exc:
-        return Check("model", "fail", f"Model {where}: {exc.detail}", FIXES.get(exc.kind, ""))
+    client = ModelClient(replace(options, timeout=min(options.timeout, VERIFY_TIMEOUT)))
     try:
         try:
             listed = client.models()

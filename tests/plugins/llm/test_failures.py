@@ -5,6 +5,7 @@ and a failing endpoint's circuit opens."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 from deskmate.plugins import llm
@@ -54,6 +55,18 @@ def test_with_on_failure_default_brain_every_hook_lets_the_default_decide(model,
     assert llm.escalation_reasons(turn=turn) is None
     assert llm.analyze_sentiment(turn=turn) is None
     assert llm.summarize(turn=turn) is None
+
+
+def test_without_the_openai_sdk_the_turn_is_handed_off_and_says_how_to_install_it(
+    model, make_llm_turn, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "openai", None)
+    turn = make_llm_turn()
+    assert llm.generate_reply(turn=turn, hits=[PASSWORD]).text == ""
+    [reason] = llm.escalation_reasons(turn=turn)
+    assert reason.code == "model_unavailable"
+    assert "pip install 'deskmate[llm]'" in reason.detail
+    assert model.bodies() == []
 
 
 def test_a_timeout_is_retried_and_then_answered(model, make_llm_turn, store_sessions):
