@@ -44,7 +44,7 @@ class ModelSettingsSchema(Schema):
     api_key = KeyField(env_example="LLM_API_KEY")
     model = fields.String(validate=validate.Length(1, 200))
     embedding_model = fields.String(validate=validate.Length(1, 200))
-    embedding_batch = fields.Integer(validate=validate.Range(1, 2048))
+    embedding_batch = Int(validate=validate.Range(1, 2048))
     timeout = fields.Float(validate=validate.Range(0.1, 600))
     max_retries = Int(validate=validate.Range(0, 5))
     max_retry_wait = fields.Float(validate=validate.Range(0, 120))
