@@ -18,4 +18,5 @@ def test_the_benchmark_runs_and_prints_ratios_and_verdicts() -> None:
     assert result.returncode == 0, result.stderr
     assert "800 vectors of 64 dimensions" in result.stdout
     assert "search p99 with vectors / BM25 alone" in result.stdout
+    assert "recall@5 against the exact scan" in result.stdout
     assert "embeddings calls per sync: PASS" in result.stdout

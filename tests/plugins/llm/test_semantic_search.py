@@ -24,6 +24,7 @@ from deskmate.core.store.models import KnowledgeEmbedding, KnowledgePassage
 from deskmate.core.thinking import search
 from deskmate.plugins import llm
 from deskmate.plugins.knowledge_sync.runner import run_sync
+from deskmate.plugins.llm import vectors
 from deskmate.plugins.llm.vectors import VectorIndex
 from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID, make_host, make_turn, make_workspace
 
@@ -164,3 +165,21 @@ def test_vector_index_replaces_and_drops_vectors_and_ranks_by_cosine() -> None:
     assert len(index) == 2 and index.nbytes == 2 * 3 * 4 + 2 * 8
     with pytest.raises(ValueError, match="dimensions"):
         index.update([(9, np.ones(4, dtype=np.float32))])
+
+
+def test_a_large_vector_index_scans_only_the_nearest_clusters_and_keeps_finding_the_best(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(vectors, "PARTITION_MIN_ROWS", 400)
+    rng = np.random.default_rng(7)
+    centers = rng.standard_normal((40, 32)).astype(np.float32)
+    rows = centers[np.arange(2000) % 40] + 0.3 * rng.standard_normal((2000, 32)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    index = VectorIndex()
+    index.update(enumerate(rows))
+    assert index._partitions is not None and len(index._partitions.centroids) == 44
+    for i in range(0, 2000, 97):
+        assert index.nearest(rows[i], 1)[0][0] == i
+    index.update([(5000, rows[3])], gone=[3])
+    assert index.nearest(rows[3], 1)[0][0] == 5000 and 3 not in index.ids()
+    assert index._partitions.changed == 2
