@@ -37,7 +37,7 @@ OVERFETCH = 4
 LOAD_BATCH = 500
 PARTITION_MIN_ROWS = 20_000
 """From this many rows on, a query scans only the clusters nearest it."""
-PROBE_SHARE = 1 / 16
+PROBE_SHARE = 1 / 32
 """The share of clusters a query scans (at least :data:`MIN_PROBES`)."""
 MIN_PROBES = 8
 KMEANS_ROUNDS = 4
