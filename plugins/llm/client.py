@@ -8,6 +8,7 @@ Every call is a single attempt (the SDK's own retries are off): the caller decid
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -73,17 +74,19 @@ class ModelClient:
     def __init__(self, options: LlmOptions) -> None:
         self.options = options
         self._openai_client: Any = None
+        self._lock = threading.Lock()
 
     @property
     def _client(self) -> Any:
-        if self._openai_client is None:
-            self._openai_client = _sdk().OpenAI(
-                base_url=self.options.base_url,
-                api_key=self.options.key(),
-                timeout=self.options.timeout,
-                max_retries=0,
-            )
-        return self._openai_client
+        with self._lock:
+            if self._openai_client is None:
+                self._openai_client = _sdk().OpenAI(
+                    base_url=self.options.base_url,
+                    api_key=self.options.key(),
+                    timeout=self.options.timeout,
+                    max_retries=0,
+                )
+            return self._openai_client
 
     def close(self) -> None:
         if self._openai_client is not None:
