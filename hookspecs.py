@@ -162,7 +162,7 @@ def search_knowledge(
     :param limit: the most hits wanted from this implementation.
     :return: a list of hits, or ``None`` when this source has nothing.
 
-    Calling rule: **collector** — all called; hits are merged and sorted by score.
+    Calling rule: **collector** — all called; the lists are fused by reciprocal rank.
     """
 
 

@@ -146,8 +146,8 @@ def report(default: Run, model: Run) -> list[str]:
     """Print the figures; returns the failed correctness checks."""
     failures = []
     per_message = model.model_calls / max(1, model.customer_messages)
-    tokens_in = sum(r["usage"]["input"] for r in model.records)
-    tokens_out = sum(r["usage"]["output"] for r in model.records)
+    tokens_in = sum(r["input"] for r in model.records)
+    tokens_out = sum(r["output"] for r in model.records)
     overhead = [float(r["overhead_ms"]) for r in model.records]
     waited = [float(r["latency_ms"]) for r in model.records]
     whole_turn = [total - wait for total, wait in zip(HOOK_MS, waited, strict=True)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+from deskmate.core.brain.search import fuse
 from deskmate.core.domain import Draft, EscalationReason, Hit, LanguageGuess, Sentiment, Turn
 from deskmate.core.intercom.errors import IntercomError
 from deskmate.core.outcomes import NO_BRAIN, drafting_brain
@@ -72,8 +73,10 @@ def sentiment_of(hook: Any, text: str, language: str | None, turn: Turn) -> Sent
 
 
 def search(hook: Any, text: str, language: str | None, turn: Turn | None) -> list[Hit]:
-    """Every plugin's knowledge hits for ``text``, best first, the best few only."""
-    found = chain.from_iterable(
-        hook.search_knowledge(query=text, language=language, turn=turn, limit=KNOWLEDGE_LIMIT)
-    )
-    return sorted(found, key=lambda h: h.score, reverse=True)[:KNOWLEDGE_LIMIT]
+    """Every plugin's knowledge hits for ``text``, the best few, best first.
+
+    Each plugin's list is ranked on its own scale (BM25, cosine similarity…), so the lists are
+    merged by reciprocal rank fusion rather than by score.
+    """
+    found = hook.search_knowledge(query=text, language=language, turn=turn, limit=KNOWLEDGE_LIMIT)
+    return fuse(found, KNOWLEDGE_LIMIT)

@@ -12,7 +12,7 @@ import math
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +34,8 @@ B = 0.75
 TITLE_WEIGHT = 2
 """A title word counts this many times in its passage: the title says what a passage is about."""
 CACHE_MIN_POSTINGS = 256
+RRF_K = 60
+"""Reciprocal rank fusion's constant: how much a top rank counts over the next ones."""
 _DEAD, _PUBLIC, _INTERNAL = 0, 1, 2
 _VIS_CODE = {"public": _PUBLIC, "internal": _INTERNAL}
 
@@ -124,6 +126,12 @@ class KnowledgeIndex:
         """The ids of the indexed passages."""
         with self._lock:
             return list(self._slot_of)
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """The indexed passage with this id, if any."""
+        with self._lock:
+            slot = self._slot_of.get(passage_id)
+            return self._passages[slot] if slot is not None else None
 
     def add(self, passages: Iterable[Passage]) -> None:
         """Add passages; a passage whose id is already indexed replaces the old one."""
@@ -315,3 +323,22 @@ def passage_terms(passage: Passage) -> Counter[str]:
     for term in tokenize(passage.title):
         counts[term] += TITLE_WEIGHT
     return counts
+
+
+def fuse(rankings: Iterable[Sequence[Hit]], limit: int, k: int = RRF_K) -> list[Hit]:
+    """Reciprocal rank fusion: the hits of several best-first lists, best overall first.
+
+    A hit scores ``1 / (k + rank)`` in each list it is in (rank 1 first), summed; the same passage
+    (source, document and text) found by two lists counts once, as the first list gave it, so it
+    keeps that list's score. Ranks, not scores, are compared, so lists scored differently (BM25,
+    cosine similarity) mix fairly; one list keeps its order.
+    """
+    fused: dict[tuple[str, str, str], float] = {}
+    first: dict[tuple[str, str, str], Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            key = (hit.source, hit.doc_id, hit.passage)
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+            first.setdefault(key, hit)
+    order = sorted(fused, key=lambda key: -fused[key])
+    return [first[key] for key in order[:limit]]

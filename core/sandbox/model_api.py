@@ -9,7 +9,9 @@ Script steps (``POST /_sandbox/model/script`` with ``{"steps": [...]}``), used o
 ``{"fault": "latency", "ms": 500}``, ``{"fault": "rate_limit", "retry_after": 1}``,
 ``{"fault": "server_error"}``, ``{"fault": "malformed"}``, ``{"fault": "refusal"}``,
 ``{"fault": "hallucinated_citation"}``, ``{"fault": "obey_injection"}`` and
-``{"answer": {...}}`` (keys laid over the model's own answer).
+``{"answer": {...}}`` (keys laid over the model's own answer). A step with
+``"endpoint": "embeddings"`` is for ``/v1/embeddings`` instead (``latency``, ``rate_limit`` and
+``server_error``), so a sync's embedding can fail half-way.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ FAULTS = frozenset(
         "obey_injection",
     }
 )
+ENDPOINTS = ("chat", "embeddings")
 MAX_LOGGED = 1000
 MAX_SCRIPT = 100
 EVIL_LINK = "https://evil.example/collect"
@@ -55,9 +58,14 @@ class ModelState:
         self.json_schema = True
         self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_LOGGED)
 
-    def next_step(self) -> dict[str, Any]:
+    def next_step(self, endpoint: str = "chat") -> dict[str, Any]:
+        """The first queued step for ``endpoint`` (``chat`` or ``embeddings``), used up."""
         with self.lock:
-            return self.steps.popleft() if self.steps else {}
+            for step in self.steps:
+                if step.get("endpoint", "chat") == endpoint:
+                    self.steps.remove(step)
+                    return step
+            return {}
 
     def log(self, path: str, body: str) -> None:
         with self.lock:
@@ -106,6 +114,12 @@ def chat() -> Response:
     if response_format.get("type") == "json_schema" and not _state().json_schema:
         return _error(400, "response_format json_schema is not supported", "invalid_request_error")
     step = _state().next_step()
+    failed = _fault(step)
+    return failed if failed is not None else _completion(body, step)
+
+
+def _fault(step: dict[str, Any]) -> Response | None:
+    """Play a step's latency, or answer with its 429 or 500."""
     fault = step.get("fault")
     if fault == "latency":
         time.sleep(float(step.get("ms", 0)) / 1000)
@@ -114,7 +128,7 @@ def chat() -> Response:
         return _error(429, "Rate limit reached", "rate_limit_exceeded", **{"Retry-After": retry})
     elif fault == "server_error":
         return _error(500, "The server had an error", "server_error")
-    return _completion(body, step)
+    return None
 
 
 def _completion(body: dict[str, Any], step: dict[str, Any]) -> Response:
@@ -172,6 +186,9 @@ def embeddings() -> Response:
     texts = [texts] if isinstance(texts, str) else texts
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         return _error(400, "input must be a string or a list of strings", "invalid_request_error")
+    failed = _fault(_state().next_step("embeddings"))
+    if failed is not None:
+        return failed
     data = [
         {"object": "embedding", "index": i, "embedding": model.embed(text)}
         for i, text in enumerate(texts)
@@ -212,6 +229,9 @@ def script() -> tuple[dict[str, Any], int]:
     bad = [s.get("fault") for s in steps if "fault" in s and s["fault"] not in FAULTS]
     if bad:
         return {"error": "bad_request", "message": f"unknown fault {bad[0]!r}"}, 400
+    endpoints = [s["endpoint"] for s in steps if s.get("endpoint", "chat") not in ENDPOINTS]
+    if endpoints:
+        return {"error": "bad_request", "message": f"unknown endpoint {endpoints[0]!r}"}, 400
     state = _state()
     with state.lock:
         if len(state.steps) + len(steps) > MAX_SCRIPT:

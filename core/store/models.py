@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -292,6 +293,24 @@ class KnowledgePassage(Base):
     position: Mapped[int] = mapped_column(Integer)
     heading: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
+
+
+class KnowledgeEmbedding(Base):
+    """A passage's vector from one embedding model: float32 values, little-endian, unit length.
+
+    A passage's text never changes (new content gets new passages), so a stored vector stays
+    valid until its passage goes, and goes with it.
+    """
+
+    __tablename__ = "knowledge_embeddings"
+    __table_args__ = (Index("ix_knowledge_embeddings_workspace_model", "workspace_id", "model"),)
+
+    passage_id: Mapped[int] = mapped_column(
+        ForeignKey("knowledge_passages.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ID)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SyncState(Base):

@@ -4,7 +4,9 @@ Off until ``[plugins.llm]`` (or a workspace's override) sets ``base_url`` and ``
 decides first: ``generate_reply`` makes the turn's one structured call, and
 ``escalation_reasons``, ``analyze_sentiment`` and ``summarize`` read its cached result. An
 answer that is not grounded in the passages it was shown is never sent: the conversation is
-handed off with the reason. docs/llm.md has the set-up for OpenAI, Azure, Ollama and vLLM.
+handed off with the reason. With ``embedding_model`` set it also embeds the synced passages and
+adds the ones nearest each question to the knowledge search (``semantic``). docs/llm.md has the
+set-up for OpenAI, Azure, Ollama and vLLM.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from deskmate.plugins.llm.options import NAME, LlmConfig, LlmOptions, options_fo
 
 if TYPE_CHECKING:
     from deskmate.core.config import Settings
-    from deskmate.core.domain import Draft, EscalationReason, Hit, Sentiment, Turn
+    from deskmate.core.domain import Draft, EscalationReason, Hit, PeriodicJob, Sentiment, Turn
+    from deskmate.plugins.llm.semantic import EmbeddingRun
 
-__all__ = ["NAME", "LlmConfig", "LlmOptions", "options_for", "reset"]
+__all__ = ["NAME", "LlmConfig", "LlmOptions", "embed_workspaces", "options_for", "reset"]
 
 
 def _service() -> Any:
@@ -37,6 +40,12 @@ def reset() -> None:
     _service().reset()
 
 
+def embed_workspaces(settings: Settings) -> dict[str, EmbeddingRun]:
+    """Embed the passages still without a vector in every workspace with an ``embedding_model``
+    (the ``llm:embeddings`` job)."""
+    return _service().embed_workspaces(settings)
+
+
 @hookimpl
 def config_schema() -> type[Schema]:
     return LlmConfig
@@ -45,6 +54,17 @@ def config_schema() -> type[Schema]:
 @hookimpl
 def startup(settings: Settings, app: Any) -> None:
     _service().startup(settings, app)
+
+
+@hookimpl
+def register_jobs(settings: Settings) -> list[PeriodicJob] | None:
+    return _service().register_jobs(settings)
+
+
+@hookimpl
+def search_knowledge(query: str, turn: Turn | None, limit: int) -> list[Hit] | None:
+    """The passages nearest the question by meaning (the engine fuses them with BM25's)."""
+    return _service().search_knowledge(query, turn, limit)
 
 
 @hookimpl

@@ -44,6 +44,7 @@ class ModelSettingsSchema(Schema):
     api_key = KeyField(env_example="LLM_API_KEY")
     model = fields.String(validate=validate.Length(1, 200))
     embedding_model = fields.String(validate=validate.Length(1, 200))
+    embedding_batch = Int(validate=validate.Range(1, 2048))
     timeout = fields.Float(validate=validate.Range(0.1, 600))
     max_retries = Int(validate=validate.Range(0, 5))
     max_retry_wait = fields.Float(validate=validate.Range(0, 120))
@@ -72,6 +73,7 @@ class LlmConfig(ModelSettingsSchema):
 class LlmOptions:
     """One workspace's model settings with every default filled in.
 
+    ``embedding_batch``: passages per embeddings call when a sync's passages are embedded.
     ``allowed_attributes``: the enrichment facts (contact and company attributes) the prompt may
     hold; empty: none. ``price_per_*_token``: the estimate of each call's cost, in your currency.
     ``breaker_failures`` failed calls in a row open the endpoint's circuit for
@@ -82,6 +84,7 @@ class LlmOptions:
     api_key: Secret | None = None
     model: str = ""
     embedding_model: str | None = None
+    embedding_batch: int = 100
     timeout: float = 30.0
     max_retries: int = 2
     max_retry_wait: float = 20.0

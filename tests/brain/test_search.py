@@ -7,8 +7,9 @@ import time
 import pytest
 
 from deskmate.core.brain.query import compile_synonyms
-from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.brain.search import KnowledgeIndex, Passage, fuse
 from deskmate.core.brain.text import MAX_TEXT_CHARS, match_text, sentences, tokenize
+from deskmate.core.domain import Hit
 
 
 def ids(hits: list) -> list[str]:
@@ -225,3 +226,15 @@ def test_title_words_count_more_than_the_same_word_in_a_body() -> None:
         ]
     )
     assert [h.doc_id for h in index.search("shipping", 2)] == ["shipping", "returns"]
+
+
+def test_fusion_ranks_by_reciprocal_rank_not_by_each_lists_scale() -> None:
+    def hit(name: str, score: float) -> Hit:
+        return Hit(doc_id=name, title=name, passage=f"{name} text", score=score)
+
+    bm25 = [hit("a", 12.0), hit("b", 9.0)]
+    cosine = [hit("c", 0.9), hit("a", 0.8)]
+    fused = fuse([bm25, cosine], 5)
+    assert [h.doc_id for h in fused] == ["a", "c", "b"]
+    assert fused[0].score == 12.0, "a passage both lists found keeps the first list's hit"
+    assert fuse([bm25], 1) == bm25[:1]

@@ -14,7 +14,14 @@ from sqlalchemy import Column, Integer, MetaData, String, event, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from deskmate.core.store import db
-from deskmate.core.store.models import Base, EventOutcome, EventRecord
+from deskmate.core.store.models import (
+    Base,
+    EventOutcome,
+    EventRecord,
+    KnowledgeDocument,
+    KnowledgeEmbedding,
+    KnowledgePassage,
+)
 
 
 def schema_diff(engine, metadata: MetaData) -> list:
@@ -118,7 +125,7 @@ def test_event_outcomes_migrate_down_and_up_keeping_the_events(empty_url):
         conn.commit()
         assert "webhook_event_outcomes" not in inspect(conn).get_table_names()
         assert conn.execute(text("SELECT count(*) FROM webhook_events")).scalar() == 1
-    assert db.upgrade(engine) == db.head_revision() == "0003"
+    assert db.upgrade(engine) == db.head_revision()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM webhook_event_outcomes")).scalar() == 0
     assert schema_diff(engine, Base.metadata) == []
@@ -259,3 +266,40 @@ def test_missing_postgresql_driver_says_how_to_install_it(monkeypatch):
         db.make_engine("postgresql+psycopg://deskmate:hunter2@db/deskmate")
     assert "driver module 'psycopg' is not installed" in str(info.value)
     assert "hunter2" not in str(info.value)
+
+
+def test_passage_embeddings_migrate_down_and_up_and_go_with_their_passage(empty_url):
+    """0004_embeddings adds the vectors table on SQLite and PostgreSQL; a passage's vectors are
+    deleted with it; going back to 0003 drops only the vectors."""
+    engine = db.make_engine(empty_url)
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        doc_id = conn.execute(
+            KnowledgeDocument.__table__.insert().returning(KnowledgeDocument.id),
+            {"workspace_id": "a", "source": "article", "external_id": "1", "locale": "en",
+             "content_hash": "x", "synced_at": datetime.now(UTC)},
+        ).scalar_one()  # fmt: skip
+        ids = [
+            conn.execute(
+                KnowledgePassage.__table__.insert().returning(KnowledgePassage.id),
+                {"document_id": doc_id, "workspace_id": "a", "position": n, "text": "t"},
+            ).scalar_one()
+            for n in range(2)
+        ]
+        conn.execute(
+            KnowledgeEmbedding.__table__.insert(),
+            [
+                {"passage_id": i, "model": "m", "workspace_id": "a", "vector": b"\0" * 8}
+                for i in ids
+            ],
+        )
+        conn.execute(KnowledgePassage.__table__.delete().where(KnowledgePassage.id == ids[0]))
+        assert conn.execute(text("SELECT count(*) FROM knowledge_embeddings")).scalar() == 1
+    with engine.connect() as conn:
+        command.downgrade(db._alembic_config(conn), "0003")
+        conn.commit()
+        assert "knowledge_embeddings" not in inspect(conn).get_table_names()
+        assert conn.execute(text("SELECT count(*) FROM knowledge_passages")).scalar() == 1
+    assert db.upgrade(engine) == db.head_revision()
+    assert schema_diff(engine, Base.metadata) == []
+    engine.dispose()

@@ -33,7 +33,7 @@ def test_one_call_answers_cites_rates_and_summarises(model, make_llm_turn, store
     [record] = model_audit(store_sessions, turn)
     assert record["model"] == "sandbox-model"
     assert record["outcome"] == "answered"
-    assert record["usage"]["input"] > 0 and record["usage"]["output"] > 0
+    assert record["calls"] == 1 and record["input"] > 0 and record["output"] > 0
     assert record["prompt_size"]["estimated_input"] > 0
     assert record["passages"] == [
         {"id": "article-1", "title": "How do I reset my password?"},

@@ -1,0 +1,72 @@
+"""The shipped eval set played through the llm brain: the sandbox's model at ``/v1`` over HTTP,
+through the official SDK, gated at the figures it reaches (minus a small margin).
+
+Raise a threshold when the llm plugin or the sandbox model gets better; never lower one to let a
+change through. docs/llm.md reports the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from deskmate.core.cli import cli
+from deskmate.core.sandbox import SandboxServer
+from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID
+
+from .conftest import EXAMPLES
+
+UNDER = [
+    "split.tune.pass_rate=0.37",
+    "split.heldout.pass_rate=0.38",
+    "answer_rate=0.36",
+    "correct_citation_rate=0.34",
+    "handoff_precision=0.33",
+    "group.needs-human.handoff_recall=0.85",
+    "language_accuracy=0.88",
+]
+OVER = ["wrong_citation_rate=0.03", "wrong_language_rate=0.0", "model_calls_per_case=1.0"]
+SECRETS = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_MODEL": "sk-eval"}
+
+
+@pytest.fixture
+def llm_config(tmp_path: Path, intercom_sandbox: SandboxServer) -> Path:
+    path = tmp_path / "deskmate.toml"
+    path.write_text(textwrap.dedent(f"""
+        instance_path = "{tmp_path / 'instance'}"
+
+        [workspaces.{TEST_APP_ID}]
+        base_url = "{intercom_sandbox.base_url}"
+        access_token = {{ env = "T_TOKEN" }}
+        client_secret = {{ env = "T_SECRET" }}
+        ai_admin_id = "{SANDBOX_AI_ADMIN_ID}"
+
+        [plugins.llm]
+        base_url = "{intercom_sandbox.base_url}/v1"
+        model = "sandbox-model"
+        api_key = {{ env = "T_MODEL" }}
+    """))  # fmt: skip
+    return path
+
+
+def test_the_shipped_set_meets_its_thresholds_with_the_llm_brain(
+    llm_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    args = ["--config", str(llm_config), "eval", "--json"]
+    args += [str(EXAMPLES / "tune.yaml"), str(EXAMPLES / "heldout.yaml")]
+    args += [a for value in UNDER for a in ("--fail-under", value)]
+    args += [a for value in OVER for a in ("--fail-over", value)]
+
+    result = CliRunner().invoke(cli, args)
+
+    report = json.loads(result.stdout)
+    missed = [t for t in report["thresholds"] if not t["ok"]]
+    assert result.exit_code == 0, missed
+    assert report["overall"]["errors"] == report["overall"]["plugin_failures"] == 0
+    assert report["overall"]["model_calls_per_case"] >= 0.9, "the model answered the cases"
