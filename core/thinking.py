@@ -79,4 +79,4 @@ def search(hook: Any, text: str, language: str | None, turn: Turn | None) -> lis
     merged by reciprocal rank fusion rather than by score.
     """
     found = hook.search_knowledge(query=text, language=language, turn=turn, limit=KNOWLEDGE_LIMIT)
-    return fuse(found, KNOWLEDGE_LIMIT)
+    return fuse(found, KNOWLEDGE_LIMIT, language=language)

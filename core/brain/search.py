@@ -325,13 +325,19 @@ def passage_terms(passage: Passage) -> Counter[str]:
     return counts
 
 
-def fuse(rankings: Iterable[Sequence[Hit]], limit: int, k: int = RRF_K) -> list[Hit]:
+def fuse(
+    rankings: Iterable[Sequence[Hit]],
+    limit: int,
+    k: int = RRF_K,
+    language: str | None = None,
+) -> list[Hit]:
     """Reciprocal rank fusion: the hits of several best-first lists, best overall first.
 
     A hit scores ``1 / (k + rank)`` in each list it is in (rank 1 first), summed; the same passage
     (source, document and text) found by two lists counts once, as the first list gave it, so it
     keeps that list's score. Ranks, not scores, are compared, so lists scored differently (BM25,
-    cosine similarity) mix fairly; one list keeps its order.
+    cosine similarity) mix fairly; one list keeps its order. Between hits that score the same
+    (translations of one article often do), the one in the question's ``language`` comes first.
     """
     fused: dict[tuple[str, str, str], float] = {}
     first: dict[tuple[str, str, str], Hit] = {}
@@ -340,5 +346,10 @@ def fuse(rankings: Iterable[Sequence[Hit]], limit: int, k: int = RRF_K) -> list[
             key = (hit.source, hit.doc_id, hit.passage)
             fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
             first.setdefault(key, hit)
-    order = sorted(fused, key=lambda key: -fused[key])
+
+    def other_language(key: tuple[str, str, str]) -> bool:
+        locale = first[key].locale
+        return bool(language and locale) and locale.split("-")[0].lower() != language.lower()
+
+    order = sorted(fused, key=lambda key: (-fused[key], other_language(key)))
     return [first[key] for key in order[:limit]]

@@ -238,3 +238,14 @@ def test_fusion_ranks_by_reciprocal_rank_not_by_each_lists_scale() -> None:
     assert [h.doc_id for h in fused] == ["a", "c", "b"]
     assert fused[0].score == 12.0, "a passage both lists found keeps the first list's hit"
     assert fuse([bm25], 1) == bm25[:1]
+
+
+def test_fusion_puts_the_hit_in_the_questions_language_first_when_scores_tie() -> None:
+    def hit(doc_id: str, locale: str) -> Hit:
+        return Hit(doc_id, doc_id, doc_id, 1.0, locale=locale)
+
+    english, german = hit("en", "en"), hit("de", "de")
+    vectors = [german, hit("fr", "fr"), english]
+    words = [english, hit("fr", "fr"), german]
+    assert [h.doc_id for h in fuse([vectors, words], 3, language="en")][:2] == ["en", "de"]
+    assert [h.doc_id for h in fuse([vectors, words], 3, language="de")][:2] == ["de", "en"]
