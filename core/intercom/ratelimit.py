@@ -236,6 +236,11 @@ class LimiterRegistry:
                 limiter = self._limiters[app_id] = RateLimiter(per_minute)
             return limiter
 
+    def known(self) -> dict[str, RateLimiter]:
+        """The limiters this process has made so far, by app id (for the dashboard)."""
+        with self._lock:
+            return dict(self._limiters)
+
     def clear(self) -> None:
         """Forget every limiter (tests, or a reload with new limits)."""
         with self._lock:
