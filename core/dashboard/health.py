@@ -41,7 +41,10 @@ def health(db: Session, workspace: str, now: datetime) -> Health:
     dead = [mine, e.status == EventStatus.DEAD]
     limiter = limiters.known().get(workspace)
     return Health(
-        intake=sorted(db.execute(recent.group_by(e.status)).tuples(), key=lambda r: -r[1]),
+        intake=sorted(
+            ((status, n) for status, n in db.execute(recent.group_by(e.status))),
+            key=lambda r: -r[1],
+        ),
         queued=db.scalar(select(func.count()).where(e.status.in_(EventStatus.PENDING), mine)) or 0,
         dead=list(db.scalars(select(e).where(*dead).order_by(e.id.desc()).limit(DEAD_SHOWN))),
         dead_total=db.scalar(select(func.count()).where(*dead)) or 0,
