@@ -204,7 +204,7 @@ def overview(db: Session, filters: Filters) -> Overview:
     result = Overview()
     by_day: dict[date, Counter[str]] = {}
     for hour, total, *sums in db.execute(stmt):
-        day = datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(filters.zone)
+        day = datetime.fromisoformat(f"{hour}:00+00:00").astimezone(filters.zone)
         counter = by_day.setdefault(day.date(), Counter())
         counter["total"] += total
         counter.update(dict(zip(OUTCOMES, (s or 0 for s in sums), strict=True)))
@@ -230,10 +230,14 @@ def _days(filters: Filters, by_day: dict[date, Counter[str]]) -> list[dict[str, 
 
 def _hour(db: Session) -> ColumnElement[str]:
     """The UTC hour a session started (``YYYY-MM-DD HH``), on SQLite or PostgreSQL; days are
-    counted in the workspace's time zone from these hours."""
+    counted in the workspace's time zone from these hours.
+
+    SQLite keeps datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff`` text in UTC, so the hour is its
+    first 13 characters (cheaper than ``strftime`` on every row).
+    """
     if db.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", S.created_at), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", S.created_at)
+    return func.substr(S.created_at, 1, 13)
 
 
 def _grouped(db: Session, column: Any, where: list[ColumnElement[bool]]) -> list[tuple[str, int]]:

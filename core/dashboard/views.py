@@ -184,5 +184,6 @@ def _render(template: str, workspace: WorkspaceSettings, filters: Filters, **dat
         reasons=display.REASONS,
         show=display,
         zone=filters.zone,
+        session_path=f"{request.script_root}/sessions/",
         **data,
     )
