@@ -128,7 +128,7 @@ def fill(engine: Engine, sessions: int, days: int, now: datetime, seed: int = 5)
     for row in session_rows(sessions, days, now, rng):
         add(SessionRecord.__table__, row)
         sid, at, conversation = row["id"], row["created_at"], row["conversation_id"]
-        question = rng.choice(QUESTIONS)
+        question = row["summary"] or rng.choice(QUESTIONS)
         add(
             MessageRecord.__table__,
             {"session_id": sid, "workspace_id": APP_ID, "conversation_id": conversation,
