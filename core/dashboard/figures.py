@@ -200,21 +200,24 @@ def overview(db: Session, filters: Filters) -> Overview:
     local day and the median time to first answer."""
     where = _in_range(filters)
     flags = [func.sum(case((OUTCOMES[name], 1), else_=0)) for name in OUTCOMES]
-    stmt = select(_hour(db), func.count(), *flags).where(*where).group_by(_hour(db))
+    timed = func.count(S.first_answer_seconds)
+    stmt = select(_hour(db), func.count(), timed, *flags).where(*where).group_by(_hour(db))
     result = Overview()
     by_day: dict[date, Counter[str]] = {}
-    for hour, total, *sums in db.execute(stmt):
+    for hour, total, answered_in, *sums in db.execute(stmt):
         day = datetime.fromisoformat(f"{hour}:00+00:00").astimezone(filters.zone)
         counter = by_day.setdefault(day.date(), Counter())
         counter["total"] += total
+        counter["timed"] += answered_in
         counter.update(dict(zip(OUTCOMES, (s or 0 for s in sums), strict=True)))
     totals: Counter[str] = sum(by_day.values(), Counter())
     result.total = totals.pop("total", 0)
+    timed_count = totals.pop("timed", 0)
     result.counts = {name: totals.get(name, 0) for name in OUTCOMES}
     result.days = _days(filters, by_day)
     result.reasons = _grouped(db, S.handoff_reason, [*where, OUTCOMES["handed_off"]])
     result.languages = _grouped(db, S.language, [*where, OUTCOMES["involved"]])
-    result.median_first_answer = _median_first_answer(db, where)
+    result.median_first_answer = _median_first_answer(db, where, timed_count)
     return result
 
 
@@ -247,10 +250,9 @@ def _grouped(db: Session, column: Any, where: list[ColumnElement[bool]]) -> list
     return sorted(counts, key=lambda item: (-item[1], item[0]))
 
 
-def _median_first_answer(db: Session, where: list[ColumnElement[bool]]) -> float | None:
-    """The median of the answered sessions' times to first answer, in seconds."""
+def _median_first_answer(db: Session, where: list[ColumnElement[bool]], count: int) -> float | None:
+    """The median of the ``count`` answered sessions' times to first answer, in seconds."""
     answered = [*where, S.first_answer_seconds.is_not(None)]
-    count = db.scalar(select(func.count()).where(*answered)) or 0
     if not count:
         return None
     ordered = select(S.first_answer_seconds).where(*answered).order_by(S.first_answer_seconds)
