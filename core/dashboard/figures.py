@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from deskmate.core.store.models import MessageRecord, SessionRecord, SessionState
@@ -201,7 +201,8 @@ def overview(db: Session, filters: Filters) -> Overview:
     where = _in_range(filters)
     flags = [func.sum(case((OUTCOMES[name], 1), else_=0)) for name in OUTCOMES]
     timed = func.count(S.first_answer_seconds)
-    stmt = select(_hour(db), func.count(), timed, *flags).where(*where).group_by(_hour(db))
+    hour = _hour(db).label("hour")
+    stmt = select(hour, func.count(), timed, *flags).where(*where).group_by(hour)
     result = Overview()
     by_day: dict[date, Counter[str]] = {}
     for hour, total, answered_in, *sums in db.execute(stmt):
@@ -239,7 +240,8 @@ def _hour(db: Session) -> ColumnElement[str]:
     first 13 characters (cheaper than ``strftime`` on every row).
     """
     if db.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", S.created_at), "YYYY-MM-DD HH24")
+        utc = func.timezone(literal_column("'UTC'"), S.created_at)
+        return func.to_char(utc, literal_column("'YYYY-MM-DD HH24'"))
     return func.substr(S.created_at, 1, 13)
 
 
