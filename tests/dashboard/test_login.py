@@ -99,3 +99,11 @@ def test_pages_run_no_script_are_not_cached_and_send_no_referrer(client) -> None
         policy = response.headers["Content-Security-Policy"]
         assert "default-src 'none'" in policy and "form-action 'self'" in policy
         assert "<script" not in response.get_data(as_text=True)
+
+
+def test_no_secret_reaches_any_page(client, seeded) -> None:
+    secrets = [TOKEN, "intercom-token-secret", "client-secret-value"]
+    pages = [*PAGES, "/login", f"/sessions/{seeded.ids['c-human']}", "/conversations?q=x"]
+    for page in pages:
+        html = client.get(page).get_data(as_text=True)
+        assert not [s for s in secrets if s in html], page
