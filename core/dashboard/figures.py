@@ -12,7 +12,9 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
@@ -60,6 +62,20 @@ class Filters:
         start = datetime.combine(self.since, time(), self.zone).astimezone(UTC)
         end = datetime.combine(self.until + timedelta(days=1), time(), self.zone).astimezone(UTC)
         return start, end
+
+    @cached_property
+    def _encoded(self) -> dict[str, str]:
+        return {key: urlencode({key: value}) for key, value in self.query().items()}
+
+    def link(self, path: str, **changes: Any) -> str:
+        """``path`` with these filters, ``changes`` applied, as its query string (a page's
+        links differ in a key or two, so only those are encoded again)."""
+        pairs = {k: v for k, v in self._encoded.items() if k not in changes}
+        for key, value in changes.items():
+            text = value.isoformat() if isinstance(value, date) else str(value)
+            if text and not (key == "page" and text == "1"):
+                pairs[key] = urlencode({key: text})
+        return f"{path}?{'&'.join(pairs.values())}"
 
     def query(self, **changes: Any) -> dict[str, str]:
         """These filters (with ``changes``) as URL query parameters, empty ones left out."""
