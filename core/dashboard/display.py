@@ -48,6 +48,11 @@ def local_time(at: datetime | None, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time from a stored report (``2026-12-04T18:05:00+00:00``)."""
+    return datetime.fromisoformat(text)
+
+
 def duration(seconds: float | None) -> str:
     """A short readable duration: ``42 s``, ``3 min``, ``2 h 5 min``."""
     if seconds is None:
@@ -73,4 +78,6 @@ def outcome_of(record: SessionRecord) -> str:
         return "Resolved by the AI" if record.state == SessionState.RESOLVED else "Answered"
     if record.mode == "assist":
         return "Assisted"
+    if record.mode == "shadow":
+        return "Shadow: nothing sent"
     return "Left alone" if record.mode is None else "Seen, no reply"

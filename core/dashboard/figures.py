@@ -1,8 +1,9 @@
 """The dashboard's figures, read from the sessions table with a few grouped queries.
 
 A conversation's outcome follows from its session: the AI was *involved* when it decided to act
-(a mode was set), *answered* when it replied at least once, *handed off* when a handoff happened,
-and *resolved* it when the conversation closed after an answer with no human taking over.
+(a mode was set; ``shadow`` mode, which sends nothing, is counted apart), *answered* when it
+replied at least once, *handed off* when a handoff happened, and *resolved* it when the
+conversation closed after an answer with no human taking over.
 Each figure's conversations are the list filtered by the same :data:`OUTCOMES` predicate.
 """
 
@@ -24,12 +25,13 @@ from deskmate.core.store.models import MessageRecord, SessionRecord, SessionStat
 
 S = SessionRecord
 OUTCOMES: dict[str, ColumnElement[bool]] = {
-    "involved": S.mode.is_not(None),
+    "involved": and_(S.mode.is_not(None), S.mode != "shadow"),
     "answered": S.ai_turns > 0,
     "handed_off": S.handed_off_at.is_not(None),
     "resolved": and_(S.state == SessionState.RESOLVED, S.ai_turns > 0, S.handed_off_at.is_(None)),
     "assisted": S.mode == "assist",
     "left_alone": S.mode.is_(None),
+    "shadow": S.mode == "shadow",
 }
 """Each outcome a conversation can be filtered by, as a condition on its session."""
 DEFAULT_DAYS = 7

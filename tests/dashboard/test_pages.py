@@ -114,6 +114,19 @@ def test_a_longer_date_range_reaches_older_conversations(client, seeded) -> None
     assert listed(client, f"/conversations?since={since}&outcome=answered") == expected
 
 
+def test_shadow_sessions_are_counted_apart_from_the_ai_taking_part(client, store_url) -> None:
+    at = datetime.now(UTC) - timedelta(hours=1)
+    with db.make_session_factory(db.make_engine(store_url)).begin() as s:
+        s.add(
+            SessionRecord(
+                workspace_id=APP, conversation_id="c-shadow", mode="shadow", created_at=at, tags=[]
+            )
+        )
+    assert "the AI took part in 7 of 9 conversations" in get(client, "/").text
+    assert listed(client, "/conversations?outcome=shadow") == {"c-shadow"}
+    assert "Shadow: nothing sent" in get(client, "/conversations?outcome=shadow").text
+
+
 def test_the_list_pages_through_older_conversations(client, seeded, monkeypatch) -> None:
     monkeypatch.setattr(figures, "PAGE_SIZE", 3)
     seen: list[str] = []
