@@ -92,7 +92,9 @@ def session_rows(count: int, days: int, now: datetime, rng: random.Random) -> It
             "handoff_reason": None,
             "first_answer_seconds": None,
         }
-        if roll < 0.10:
+        if roll < 0.03:
+            row["mode"] = "shadow"
+        elif roll < 0.10:
             row["mode"] = None
         elif roll < 0.15:
             row["mode"] = "assist"
@@ -108,6 +110,15 @@ def session_rows(count: int, days: int, now: datetime, rng: random.Random) -> It
                 "summary": rng.choice(QUESTIONS),
             }
         yield row
+
+
+def shadow_records(rng: random.Random, sid: int) -> list[tuple[str, dict]]:
+    """A shadow decision (what the AI would have done) and what the team then did."""
+    would = rng.choice(["answer", "answer", "handoff"])
+    reasons = [] if would == "answer" else [{"code": rng.choice(REASONS), "detail": ""}]
+    citations = [{"title": rng.choice(DOCUMENTS)}] if would == "answer" else []
+    decision = {"would": would, "part": f"p{sid}", "reasons": reasons, "citations": citations}
+    return [("shadow", decision), ("human", {"did": rng.choice(["replied", "closed"])})]
 
 
 def fill(engine: Engine, sessions: int, days: int, now: datetime, seed: int = 5) -> None:
@@ -140,6 +151,13 @@ def fill(engine: Engine, sessions: int, days: int, now: datetime, seed: int = 5)
             {"session_id": sid, "workspace_id": APP_ID, "kind": "saw", "created_at": at,
              "data": {"message": question, "language": row["language"], "hits": []}},
         )  # fmt: skip
+        if row["mode"] == "shadow":
+            for kind, data in shadow_records(rng, sid):
+                add(
+                    AuditRecord.__table__,
+                    {"session_id": sid, "workspace_id": APP_ID, "kind": kind, "created_at": at,
+                     "data": data},
+                )  # fmt: skip
         dead = sid % 500 == 0
         add(
             EventRecord.__table__,
@@ -217,6 +235,7 @@ def pages(days: int, now: datetime) -> dict[str, str]:
         "conversations, page 20": "/conversations?page=20",
         "unanswered + content, last 7 days": "/unanswered",
         f"unanswered + content, all {days} days": f"/unanswered?since={since}",
+        "shadow & replay, last 7 days": "/trials",
         "health": "/health",
         "session page": "/sessions/1",
     }

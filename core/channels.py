@@ -2,7 +2,8 @@
 
 A channel plugin (Messenger, Email, or a third party's) decides for its own conversations only,
 with the same rules: act only on customer-initiated conversations, never after our own or a
-bot's message, autopilot when the AI admin owns the conversation, assist when a human does.
+bot's message, autopilot when the AI admin owns the conversation, assist when a human does,
+shadow (decide as autopilot, send nothing) on every conversation of a channel in shadow mode.
 The engine never branches on a channel's name; it asks the hooks.
 """
 
@@ -111,6 +112,8 @@ def decide(turn: Turn, channel: str, switches: ChannelSwitches) -> Decision:
     own = _own_message_reason(conversation, workspace.ai_admin_id)
     if own:
         return Decision("skip", own)
+    if workspace.shadow(channel):
+        return Decision("shadow", f"shadow mode on {channel}: whoever owns it, nothing is sent")
     admin, team = conversation.admin_assignee_id, conversation.team_assignee_id
     if admin == workspace.ai_admin_id or (admin is None and team is None):
         if admin is None and not workspace.process_unassigned:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from deskmate.core.config import WorkspaceSettings
     from deskmate.core.intercom.models import Conversation
 
-Mode = Literal["autopilot", "assist", "skip"]
+Mode = Literal["autopilot", "assist", "shadow", "skip"]
 SentimentLabel = Literal["negative", "neutral", "positive", "unknown"]
 Visibility = Literal["public", "internal"]
 

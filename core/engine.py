@@ -47,6 +47,7 @@ from deskmate.core.plugins import (
     PluginHost,
     recording_hook_failures,
 )
+from deskmate.core.shadow.guard import ShadowEffects, shadow_client, shadow_note_html
 from deskmate.core.store.actions import created_part_ids
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.events import claim_events, finish_event, retry_event
@@ -75,6 +76,14 @@ HISTORY_TOPICS = frozenset(
 )
 ASSIGN_TOPICS = frozenset({"conversation.admin.assigned", "conversation.admin.open.assigned"})
 CLOSE_TOPICS = frozenset({"conversation.admin.closed"})
+HUMAN_ACTS = {
+    "conversation.admin.replied": "replied",
+    "conversation.admin.noted": "noted",
+    "conversation.admin.closed": "closed",
+    "conversation.admin.assigned": "assigned",
+    "conversation.admin.open.assigned": "assigned",
+}
+"""What a teammate did, by topic: recorded against shadow decisions (audit kind ``human``)."""
 MESSAGE_PARTS = frozenset({"comment", "note", "source", "open", "assignment", "close"})
 SILENT_ASSIST = frozenset({"low_confidence", "no_knowledge", "handoff_topic"})
 CONFIDENT_LANGUAGE = 0.5
@@ -295,8 +304,20 @@ class Engine:
             return skipped(f"no channel plugin claims source type {conversation.source.type!r}")
         session = self._session(workspace, conversation, channel)
         turn = self._turn(workspace, conversation, session, channel, event_id)
+        if event.topic in HUMAN_ACTS and (workspace.shadow(channel) or session.mode == "shadow"):
+            self._record_human(event.topic, turn)
         with recording_hook_failures(lambda failure: self._audit_failure(turn, failure)):
             return self._on_topic(event, turn, session, answer)
+
+    def _record_human(self, topic: str, turn: Turn) -> None:
+        """Keep what a teammate did on a shadow-mode conversation, to set beside what the AI
+        would have done (``deskmate shadow report``)."""
+        parts = turn.conversation.parts
+        author = parts[-1].author if parts else None
+        if author is None or author.type != "admin" or author.id == turn.workspace.ai_admin_id:
+            return
+        did = HUMAN_ACTS[topic]
+        self._audit(turn, "human", {"did": did, "admin_id": author.id, "part": parts[-1].id})
 
     def _on_topic(
         self, event: WebhookEvent, turn: Turn, session: SessionRecord, answer: bool
@@ -395,6 +416,8 @@ class Engine:
         decision = self.hook.should_process(
             turn=turn, channel=turn.channel, topic=topic
         ) or Decision("skip", "no plugin decided whether to act")
+        if decision.acts and decision.mode != "shadow" and turn.workspace.shadow(turn.channel):
+            decision = Decision("shadow", f"shadow mode (the channel said: {decision.reason})")
         if (
             decision.mode == "autopilot"
             and session.state == SessionState.HANDED_OFF
@@ -412,15 +435,16 @@ class Engine:
             return skipped(decision.reason)
         turn.mode = decision.mode
         self._update(session.id, mode=decision.mode)
-        turn.actions = Effects(
-            self.hook,
-            self.sessions,
-            session_id=session.id,
-            workspace_id=turn.workspace.app_id,
-            key_prefix=f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}",
-            event_id=turn.actions.event_id if turn.actions else None,
+        if decision.mode == "shadow":
+            turn.intercom = shadow_client(turn.intercom)
+        turn.actions = self._effects(
+            turn,
+            f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}",
+            turn.actions.event_id if turn.actions else None,
         )
         draft, reasons = self._think(turn, session, trigger)
+        if decision.mode == "shadow":
+            return self._shadow(turn, trigger, draft, reasons)
         if decision.mode == "assist":
             outcome = self._assist(turn, draft, reasons)
         elif reasons:
@@ -472,7 +496,11 @@ class Engine:
                 ],
                 "draft": None
                 if draft is None
-                else {"confidence": round(draft.confidence, 3), "text": draft.text[:2000]},
+                else {
+                    "confidence": round(draft.confidence, 3),
+                    "text": draft.text[:2000],
+                    "citations": _cited(draft.citations),
+                },
                 "reasons": [{"code": r.code, "detail": r.detail} for r in reasons],
             },
         )
@@ -482,10 +510,7 @@ class Engine:
         if draft is None:
             reason = EscalationReason("no_knowledge", "the AI has no answer for this question")
             return self._handoff(turn, session, [reason])
-        body = self.hook.format_reply(channel=turn.channel, draft=draft, turn=turn) or _paragraphs(
-            draft.text
-        )
-        turn.actions.reply(turn, body)
+        turn.actions.reply(turn, self._body(turn, draft))
         self._answered(turn, session, draft)
         if turn.workspace.handoff.citation_note and draft.citations:
             turn.actions.note(
@@ -510,13 +535,51 @@ class Engine:
         if draft is None or silent:
             why = ", ".join(silent) or "no draft"
             return self._skip(turn, f"assist stays quiet: {why}")
-        body = self.hook.format_reply(channel=turn.channel, draft=draft, turn=turn) or _paragraphs(
-            draft.text
-        )
         header = f"<p><b>Suggested reply</b> (confidence {draft.confidence:.0%})</p>"
-        turn.actions.note(turn, header + body + _sources(draft.citations), key="assist-note")
+        body = header + self._body(turn, draft) + _sources(draft.citations)
+        turn.actions.note(turn, body, key="assist-note")
         turn.actions.tag(turn, turn.workspace.handoff.assist_tag)
         return done("drafted a reply for the rep as an internal note")
+
+    def _body(self, turn: Turn, draft: Draft) -> str:
+        """The reply's HTML: the channel's formatting of the draft, else its paragraphs."""
+        formatted = self.hook.format_reply(channel=turn.channel, draft=draft, turn=turn)
+        return formatted or _paragraphs(draft.text)
+
+    def _shadow(
+        self,
+        turn: Turn,
+        trigger: Message,
+        draft: Draft | None,
+        reasons: list[EscalationReason],
+    ) -> Outcome:
+        """Work out what autopilot would do, through the same hooks, and record it (audit kind
+        ``shadow``); the turn's guard withholds every action, so nothing is sent."""
+        assert isinstance(turn.actions, ShadowEffects)
+        if draft is None and not reasons:
+            reasons = [EscalationReason("no_knowledge", "the AI has no answer for this question")]
+        record: dict[str, Any] = {
+            "part": trigger.part_id,
+            "would": "handoff" if reasons else "answer",
+            "confidence": round(draft.confidence, 3) if draft else None,
+            "citations": _cited(draft.citations) if draft else [],
+            "reasons": [{"code": r.code, "detail": r.detail} for r in reasons],
+            "reply": None,
+        }
+        if reasons:
+            summary = self.hook.summarize(turn=turn) or _said(turn)
+            self.hook.escalate(turn=turn, handoff=_handoff_of(turn, reasons, summary))
+        elif draft is not None:
+            record["reply"] = self._body(turn, draft)
+            turn.actions.reply(turn, record["reply"])
+        for name in dict.fromkeys(turn.tags):
+            turn.actions.tag(turn, name)
+        record["withheld"] = turn.actions.withheld
+        self._audit(turn, "shadow", record)
+        if turn.workspace.shadow_note:
+            turn.actions.shadow_note(turn, shadow_note_html(record))
+        codes = ", ".join(r["code"] for r in record["reasons"])
+        return done("shadow: would answer" if not reasons else f"shadow: would hand off: {codes}")
 
     def _handoff(
         self, turn: Turn, session: SessionRecord, reasons: list[EscalationReason]
@@ -623,6 +686,7 @@ class Engine:
         channel: str,
         event_id: int | None,
     ) -> Turn:
+        client = self._client(workspace)
         turn = Turn(
             workspace=workspace,
             conversation=conversation,
@@ -630,18 +694,24 @@ class Engine:
             channel=channel,
             tags=list(session.tags or []),
             session_url=session_link(self.settings, session.id),
-            intercom=self._client(workspace),
+            intercom=shadow_client(client) if workspace.shadow(channel) else client,
             settings=self.settings,
         )
-        turn.actions = Effects(
+        turn.actions = self._effects(turn, f"{workspace.app_id}:{conversation.id}", event_id)
+        return turn
+
+    def _effects(self, turn: Turn, key_prefix: str, event_id: int | None) -> Effects:
+        """The turn's actions: performed once each, or all withheld in shadow mode."""
+        shadow = turn.mode == "shadow" or turn.workspace.shadow(turn.channel)
+        kind = ShadowEffects if shadow else Effects
+        return kind(
             self.hook,
             self.sessions,
-            session_id=session.id,
-            workspace_id=workspace.app_id,
-            key_prefix=f"{workspace.app_id}:{conversation.id}",
+            session_id=turn.session_id,
+            workspace_id=turn.workspace.app_id,
+            key_prefix=key_prefix,
             event_id=event_id,
         )
-        return turn
 
     def _client(self, workspace: WorkspaceSettings) -> Any:
         if workspace.app_id not in self._clients:
@@ -744,6 +814,11 @@ def _ai_answering(
         and session.mode == "autopilot"
         and admin in (None, workspace.ai_admin_id)
     )
+
+
+def _cited(hits: list[Hit]) -> list[dict[str, Any]]:
+    """The citations of a draft as the audit keeps them (for replay and shadow reports)."""
+    return [{"doc_id": h.doc_id, "title": h.title, "url": h.url} for h in hits]
 
 
 def _said(turn: Turn) -> str:

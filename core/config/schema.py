@@ -38,11 +38,19 @@ class Section(Schema):
     }
 
 
+def _run_mode() -> Str:
+    return Str(
+        validate=validate.OneOf(["live", "shadow"], error="must be one of live, shadow"),
+        metadata={"example": 'mode = "shadow"'},
+    )
+
+
 class ChannelSchema(Section):
-    """``[workspaces.<app_id>.channels.<channel>]``: autopilot and assist for one channel."""
+    """``[workspaces.<app_id>.channels.<channel>]``: autopilot, assist and mode for one channel."""
 
     autopilot = Bool(metadata={"example": "autopilot = true"})
     assist = Bool(metadata={"example": "assist = false"})
+    mode = _run_mode()
 
 
 class RoutingSchema(Section):
@@ -154,6 +162,8 @@ class WorkspaceSchema(Section):
     )
     process_unassigned = Bool(metadata={"example": "process_unassigned = false"})
     process_on_assignment = Bool(metadata={"example": "process_on_assignment = true"})
+    mode = _run_mode()
+    shadow_note = Bool(metadata={"example": "shadow_note = false"})
     routing = table(RoutingSchema)
     handoff = table(HandoffSchema)
     enrichment = table(EnrichmentSchema)

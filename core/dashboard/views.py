@@ -1,4 +1,5 @@
-"""The dashboard's routes: login, overview, conversations, unanswered and content, health.
+"""The dashboard's routes: login, overview, conversations, unanswered and content, trials
+(shadow mode and replay), health.
 
 Every page needs a logged-in session (else 302 to the login form) and every POST a CSRF token.
 Pages are plain HTML forms and links: they run no script and work without JavaScript.
@@ -37,6 +38,7 @@ from deskmate.core.dashboard.figures import (
     parse_filters,
 )
 from deskmate.core.dashboard.health import health
+from deskmate.core.dashboard.trials import replay_report, shadow_summary
 from deskmate.core.pages import SECURITY_HEADERS
 from deskmate.core.store.db import make_session_factory
 from deskmate.core.store.events import ReplayRefused, replay_event
@@ -118,6 +120,16 @@ def unanswered_page() -> Any:
     return _render(
         "unanswered.html", workspace, filters, gaps=gaps, looked_at=looked_at, documents=documents
     )
+
+
+@bp.get("/trials")
+def trials_page() -> Any:
+    """Shadow decisions beside what the team did, and the last replay report."""
+    workspace, filters = _filters()
+    with _db() as db:
+        shadow = shadow_summary(db, filters)
+    replay = replay_report(state().settings, workspace.app_id)
+    return _render("trials.html", workspace, filters, shadow=shadow, replay=replay)
 
 
 @bp.get("/health")

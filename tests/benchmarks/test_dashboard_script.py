@@ -25,4 +25,4 @@ def test_a_small_run_times_every_page_against_the_bare_route() -> None:
     assert names[0] == "bare route (baseline)"
     for page in ("overview, last 7 days", "conversations, text search", "health", "session page"):
         assert page in names, out
-    assert len(rows) == 13
+    assert len(rows) == 14

@@ -88,6 +88,7 @@ def test_every_page_loads_from_the_navigation(tab: Tab, live) -> None:
     for label, heading in [
         ("Conversations", "Conversations"),
         ("Unanswered", "Unanswered questions"),
+        ("Shadow & replay", "Shadow mode and replay"),
         ("Health", "Health"),
         ("Overview", "Overview"),
     ]:
@@ -159,6 +160,7 @@ def test_screenshots_of_every_page(browser: Any, tmp_path: Path) -> None:
             "overview": "/",
             "conversations": "/conversations?outcome=handed_off",
             "unanswered": "/unanswered",
+            "trials": "/trials",
             "health": "/health",
             "session": "/sessions/1490",
         }
