@@ -30,6 +30,7 @@ CORE_BLUEPRINTS: list[str] = [
     "deskmate.core.intake:bp",
     "deskmate.core.metrics:bp",
     "deskmate.core.pages:bp",
+    "deskmate.core.dashboard.views:bp",
 ]
 """Import paths (``module:attribute``) of the blueprints deskmate itself mounts, in order.
 

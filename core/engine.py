@@ -87,7 +87,13 @@ from deskmate.core.store.models import (
     SessionState,
     utcnow,
 )
-from deskmate.core.store.sessions import add_message, get_or_open_session, get_session, history
+from deskmate.core.store.sessions import (
+    add_citations,
+    add_message,
+    get_or_open_session,
+    get_session,
+    history,
+)
 from deskmate.core.thinking import sentiment_of, think
 
 log = logging.getLogger(__name__)
@@ -669,12 +675,24 @@ class Engine:
             reason = EscalationReason("no_knowledge", "the AI has no answer for this question")
             return self._handoff(turn, session, [reason])
         turn.actions.reply(turn, self._body(turn, draft))
-        self._update(session.id, ai_turns=session.ai_turns + 1)
+        self._answered(turn, session, draft)
         if turn.workspace.handoff.citation_note and draft.citations:
             turn.actions.note(
                 turn, _citation_note(draft.citations, turn.session_url), key="citations"
             )
         return done(f"answered with confidence {draft.confidence:.2f}", ANSWERED)
+
+    def _answered(self, turn: Turn, session: SessionRecord, draft: Draft) -> None:
+        """Count the reply, and keep for the dashboard the time to the first answer (from the
+        customer's first message) and the documents the answer cited."""
+        values: dict[str, Any] = {"ai_turns": session.ai_turns + 1}
+        asked = next((m.created_at for m in turn.messages if m.author.is_customer), None)
+        if session.first_answer_seconds is None:
+            since = asked or session.created_at
+            values["first_answer_seconds"] = max(0.0, (utcnow() - since).total_seconds())
+        self._update(session.id, **values)
+        with self.sessions.begin() as db:
+            add_citations(db, session.id, turn.workspace.app_id, draft.citations)
 
     def _assist(self, turn: Turn, draft: Draft | None, reasons: list[EscalationReason]) -> Outcome:
         silent = [r.code for r in reasons if r.code in SILENT_ASSIST]
@@ -758,6 +776,7 @@ class Engine:
             state=SessionState.HANDED_OFF,
             handed_off_at=utcnow(),
             summary=handoff.summary,
+            handoff_reason=handoff.reasons[0].code if handoff.reasons else None,
         )
         self.hook.handed_off(turn=turn, handoff=handoff, results=results)
 

@@ -1,21 +1,34 @@
-"""Read-only admin pages: one page per session, linked from the handoff note.
+"""The session page: what the AI saw, decided and did in one conversation, linked from the
+handoff note and from the dashboard.
 
 A link in an Intercom note can't carry a header, so each session link is signed with the admin
-token (``?sig=``); a request with ``Authorization: Bearer <admin token>`` is accepted too. Without
-an ``admin_token`` in the config the pages stay closed. Pages are never cached, never send the
-signed URL on as a referrer, and run no script (a strict Content-Security-Policy).
+token (``?sig=``); a request with ``Authorization: Bearer <admin token>`` or a dashboard login
+is accepted too. Without an ``admin_token`` in the config the pages stay closed. Pages are never
+cached, never send the signed URL on as a referrer, and run no script (a strict
+Content-Security-Policy).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
 
 from deskmate.core.app import bearer_matches, state
 from deskmate.core.config import Settings
+from deskmate.core.dashboard.auth import logged_in
+from deskmate.core.dashboard.display import (
+    STATES,
+    duration,
+    intercom_url,
+    local_time,
+    outcome_of,
+    reason_label,
+)
 from deskmate.core.reports import session_detail
 from deskmate.core.store.db import make_session_factory
 from deskmate.core.store.models import SessionRecord
@@ -26,7 +39,7 @@ MAX_SESSION_ID = 2**63 - 1
 """Larger ids can't be stored, so they can't exist (and would overflow the database driver)."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     ),
     "Referrer-Policy": "no-referrer",
@@ -58,7 +71,7 @@ def _allowed(settings: Settings, session_id: int) -> bool:
     if given and hmac.compare_digest(given.encode(), expected.encode()):
         return True
     assert settings.admin_token is not None
-    return bearer_matches(settings.admin_token)
+    return logged_in() or bearer_matches(settings.admin_token)
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -78,7 +91,25 @@ def session_page(session_id: int) -> Any:
         if record is None:
             abort(404, "no such session")
         data = session_detail(db, record)
-    return render_template("session.html", **data)
+    workspace = host_state.settings.workspaces.get(record.workspace_id)
+    zone = ZoneInfo(workspace.timezone if workspace else "UTC")
+    for entry in data["audit"]:
+        entry["when"] = local_time(datetime.fromisoformat(entry["at"]), zone)
+    return render_template(
+        "session.html",
+        record=record,
+        workspace=workspace,
+        state_label=STATES.get(record.state, record.state),
+        outcome=outcome_of(record),
+        reason=reason_label(record.handoff_reason) if record.handed_off_at else None,
+        intercom=intercom_url(workspace, record.conversation_id) if workspace else None,
+        times={
+            name: local_time(getattr(record, name), zone)
+            for name in ("created_at", "updated_at", "handed_off_at", "resolved_at")
+        },
+        first_answer=duration(record.first_answer_seconds),
+        **data,
+    )
 
 
 @bp.after_request

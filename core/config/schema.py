@@ -7,6 +7,7 @@ reference (a test keeps docs/configuration.md and :func:`config_keys` in step).
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -120,6 +121,17 @@ class EnrichmentSchema(Section):
     )
 
 
+def _known_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows (``Europe/Paris``, ``UTC``)."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValidationError(
+            Problem("is not a known time zone", 'use an IANA name such as "Europe/Paris" or "UTC"')
+        ) from None
+    return True
+
+
 class WorkspaceSchema(Section):
     """``[workspaces.<app_id>]``: one Intercom workspace."""
 
@@ -129,6 +141,10 @@ class WorkspaceSchema(Section):
     region = Str(
         validate=validate.OneOf(list(REGION_BASE_URLS), error="must be one of us, eu, au"),
         metadata={"example": 'region = "us"'},
+    )
+    timezone = Str(
+        validate=lambda name: _known_timezone(name),
+        metadata={"example": 'timezone = "Europe/Paris"'},
     )
     intercom_version = Str(
         validate=validate.Regexp(r"^(\d+\.\d+|Unstable)$", error='must look like "2.11"'),

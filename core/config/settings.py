@@ -95,6 +95,7 @@ class WorkspaceSettings:
     ai_admin_id: str
     region: Region = "us"
     name: str | None = None
+    timezone: str = "UTC"
     intercom_version: str = DEFAULT_INTERCOM_VERSION
     base_url: str | None = None
     rate_limit: int = 10000

@@ -266,6 +266,11 @@ class LimiterRegistry:
                 self._limiters[app_id] = limiter
             return limiter
 
+    def known(self) -> dict[str, RateLimiter]:
+        """The limiters this process has made so far, by app id (for the dashboard)."""
+        with self._lock:
+            return dict(self._limiters)
+
     def clear(self) -> None:
         """Forget every limiter and keep windows in memory again (tests, or a reload)."""
         with self._lock:

@@ -123,6 +123,8 @@ class EventRecord(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "notification_id"),
         Index("ix_webhook_events_status_available_at", "status", "available_at"),
+        Index("ix_webhook_events_workspace_received", "workspace_id", "received_at"),
+        Index("ix_webhook_events_workspace_status", "workspace_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -173,7 +175,22 @@ class SessionRecord(Base):
     """deskmate's memory of one Intercom conversation."""
 
     __tablename__ = "sessions"
-    __table_args__ = (UniqueConstraint("workspace_id", "conversation_id"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "conversation_id"),
+        # the dashboard's figures read only these columns (a covering index: no table lookups)
+        Index(
+            "ix_sessions_dashboard",
+            "workspace_id",
+            "created_at",
+            "mode",
+            "ai_turns",
+            "state",
+            "handed_off_at",
+            "handoff_reason",
+            "language",
+            "first_answer_seconds",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ID, index=True)
@@ -192,6 +209,9 @@ class SessionRecord(Base):
     handed_off_at: Mapped[datetime | None]
     ai_turns: Mapped[int] = mapped_column(Integer, default=0)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    # kept for the dashboard, so its figures need no scan of the audit trail
+    handoff_reason: Mapped[str | None] = mapped_column(LABEL)
+    first_answer_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class MessageRecord(Base):
@@ -241,6 +261,9 @@ class AuditRecord(Base):
     """One line of a session's audit trail: what deskmate saw, decided and did, and why."""
 
     __tablename__ = "audit_records"
+    __table_args__ = (
+        Index("ix_audit_records_workspace_kind_created", "workspace_id", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int | None] = mapped_column(
@@ -252,6 +275,25 @@ class AuditRecord(Base):
     )
     kind: Mapped[str] = mapped_column(LABEL)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SessionCitation(Base):
+    """A knowledge document an answer of the session cited (the dashboard's content report)."""
+
+    __tablename__ = "session_citations"
+    __table_args__ = (
+        Index("ix_session_citations_workspace_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    workspace_id: Mapped[str] = mapped_column(ID)
+    document: Mapped[str] = mapped_column(KEY)
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deskmate.core.domain import Attachment, Author, Message
-from deskmate.core.store.models import MAX_ID, MAX_LABEL, MessageRecord, SessionRecord, SessionState
+from deskmate.core.domain import Attachment, Author, Hit, Message
+from deskmate.core.store.models import (
+    MAX_ID,
+    MAX_KEY,
+    MAX_LABEL,
+    MessageRecord,
+    SessionCitation,
+    SessionRecord,
+    SessionState,
+)
 from deskmate.core.store.sql import check_id, clean_text, insert, now_or
 
 
@@ -116,3 +125,32 @@ def _to_message(row: MessageRecord) -> Message:
         created_at=row.created_at,
         kind=row.kind,
     )
+
+
+def add_citations(
+    session: Session,
+    session_id: int,
+    workspace_id: str,
+    hits: Sequence[Hit],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Record the knowledge documents an answer of the session cited (each once per answer)."""
+    at = now_or(now)
+    seen: set[str] = set()
+    for hit in hits:
+        document = (hit.doc_id or hit.title)[:MAX_KEY]
+        if document in seen:
+            continue
+        seen.add(document)
+        session.add(
+            SessionCitation(
+                session_id=session_id,
+                workspace_id=workspace_id,
+                document=document,
+                title=hit.title,
+                url=hit.url,
+                created_at=at,
+            )
+        )
+    session.flush()

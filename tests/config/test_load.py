@@ -240,6 +240,15 @@ def test_missing_required_keys_are_all_reported_together(write_config, env, erro
     assert errors["workspaces.abc123.region"].message == "must be one of us, eu, au"
 
 
+def test_an_unknown_timezone_is_refused_with_an_example(write_config, env, errors_of):
+    path = write_config(text="[workspaces.abc123]\ntimezone = 'Mars/Olympus'\n")
+
+    error = errors_of(path, env)["workspaces.abc123.timezone"]
+
+    assert error.message == "is not a known time zone"
+    assert "Europe/Paris" in error.hint
+
+
 def test_a_config_without_workspaces_says_to_add_one(write_config, env, errors_of):
     errors = errors_of(write_config(text='public_url = "https://x.example"\n'), env)
 

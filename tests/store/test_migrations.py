@@ -21,6 +21,8 @@ from deskmate.core.store.models import (
     KnowledgeDocument,
     KnowledgeEmbedding,
     KnowledgePassage,
+    SessionCitation,
+    SessionRecord,
 )
 
 
@@ -128,6 +130,48 @@ def test_event_outcomes_migrate_down_and_up_keeping_the_events(empty_url):
     assert db.upgrade(engine) == db.head_revision()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM webhook_event_outcomes")).scalar() == 0
+    assert schema_diff(engine, Base.metadata) == []
+    engine.dispose()
+
+
+def test_dashboard_columns_migrate_down_and_up_keeping_the_sessions(empty_url):
+    """0005_dashboard adds the outcome columns and citations; going back to 0004 drops only them."""
+    engine = db.make_engine(empty_url)
+    db.upgrade(engine)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        session_id = conn.execute(
+            SessionRecord.__table__.insert().returning(SessionRecord.id),
+            {
+                "workspace_id": "a",
+                "conversation_id": "c1",
+                "state": "handed_off",
+                "created_at": at,
+                "updated_at": at,
+                "ai_turns": 0,
+                "tags": [],
+                "handoff_reason": "no_knowledge",
+            },
+        ).scalar_one()
+        conn.execute(
+            SessionCitation.__table__.insert(),
+            {
+                "session_id": session_id,
+                "workspace_id": "a",
+                "document": "d",
+                "title": "T",
+                "created_at": at,
+            },
+        )
+    with engine.connect() as conn:
+        command.downgrade(db._alembic_config(conn), "0004_embeddings")
+        conn.commit()
+        assert "session_citations" not in inspect(conn).get_table_names()
+        assert "handoff_reason" not in {c["name"] for c in inspect(conn).get_columns("sessions")}
+        assert conn.execute(text("SELECT count(*) FROM sessions")).scalar() == 1
+    assert db.upgrade(engine) == db.head_revision()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT handoff_reason FROM sessions")).scalar() is None
     assert schema_diff(engine, Base.metadata) == []
     engine.dispose()
 
