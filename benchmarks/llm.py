@@ -44,6 +44,7 @@ from deskmate.core.intercom import enrichment
 from deskmate.core.stack import LocalStack, StackOptions
 from deskmate.core.store.models import AuditRecord
 from deskmate.plugins import llm
+from deskmate.plugins.llm import service
 
 PLUGINS = {"messenger": {"initial_delay": 0}}
 QUESTIONS = (
@@ -103,8 +104,8 @@ def timed_think(*args: Any, **kwargs: Any) -> Any:
         HOOK_MS.append((time.perf_counter() - started) * 1000)
 
 
-THINK = llm.think
-llm.think = timed_think
+THINK = service.think
+service.think = timed_think
 
 
 def play(folder: Path, brain: str, count: int) -> Run:
