@@ -194,4 +194,5 @@ class Worker:
         self.scheduler.shutdown(wait=False)
         if self._consumer is not None:
             self._consumer.stop(graceful=True)
+        self.engine.sessions.kw["bind"].dispose()
         log.info("stopped; events not handled yet stay queued for the next start")

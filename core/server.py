@@ -173,6 +173,7 @@ def bind(
         ident="deskmate",
         clear_untrusted_proxy_headers=True,
         max_request_body_size=MAX_REQUEST_BODY,
+        asyncore_use_poll=True,
     )
 
 

@@ -190,7 +190,9 @@ class SandboxServer:
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        server = create_server(app, host=host, port=port, threads=8, ident="sandbox")
+        server = create_server(
+            app, host=host, port=port, threads=8, ident="sandbox", asyncore_use_poll=True
+        )
         self.base_url = f"http://{host}:{server.effective_port}"
         self._running = ThreadedServer(server, "sandbox-http")
 
@@ -223,7 +225,9 @@ def run_sandbox(
     """Serve a sandbox with waitress until Ctrl-C or SIGTERM; ``options`` go to
     ``create_sandbox_app``. ``on_ready`` gets the base URL once the port is bound."""
     app = create_sandbox_app(token, client_secret, **options)
-    server = create_server(app, host=host, port=port, threads=8, ident="sandbox")
+    server = create_server(
+        app, host=host, port=port, threads=8, ident="sandbox", asyncore_use_poll=True
+    )
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
     if on_ready is not None:

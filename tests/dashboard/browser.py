@@ -45,7 +45,9 @@ def need_chromium() -> None:
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
     """``app`` on a free loopback port; yields its base URL."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="dashboard-test")
+    server = create_server(
+        app, host="127.0.0.1", port=0, threads=4, ident="dashboard-test", asyncore_use_poll=True
+    )
     running = ThreadedServer(server, "dashboard-test")
     running.start()
     try:

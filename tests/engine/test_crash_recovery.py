@@ -85,7 +85,9 @@ def host(config_path: Path, sandbox: SandboxServer) -> Iterator[str]:
     sync_workspace_articles(settings, APP_ID)
     app = create_app(settings, plugins)
     set_dispatcher(app, QueueDispatcher(JobQueue(make_huey(settings), lambda *_: None)))
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = waitress.create_server(
+        app, host="127.0.0.1", port=0, threads=4, asyncore_use_poll=True
+    )
     url = f"http://127.0.0.1:{server.effective_port}"
     running = ThreadedServer(server, "deskmate-http")
     running.start()
