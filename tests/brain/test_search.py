@@ -225,3 +225,19 @@ def test_title_words_count_more_than_the_same_word_in_a_body() -> None:
         ]
     )
     assert [h.doc_id for h in index.search("shipping", 2)] == ["shipping", "returns"]
+
+
+@pytest.mark.parametrize(
+    ("query", "doc_id"),
+    [
+        ("cant sign in, it keeps saying wrong pw", "reset-password"),
+        ("no puedo entrar en mi cuenta", "reset-password"),
+        ("when does my order get here", "shipping"),
+        ("wann kommt mein paket", "shipping"),
+        ("je veux être remboursé", "refunds"),
+    ],
+)
+def test_sign_in_arrival_and_refunded_wording_finds_the_article(
+    kb: KnowledgeIndex, query: str, doc_id: str
+) -> None:
+    assert kb.search(query, 1)[0].doc_id == doc_id
