@@ -34,12 +34,20 @@ _ACK_PHRASES = """
     |beleza|resolvido|entendi|tudo certo|grazie mille|grazie|perfetto|ha funzionato|ottimo
     |va bene|capito|risolto|hartelijk bedankt|bedankt|dank je wel|dank je|dank u|dankjewel
     |het werkt|werkt|opgelost|duidelijk
+    |found it|figured it out|got it working|managed|that's all i needed|that's what i needed
+    |all i needed|just what i needed|have a nice evening|have a good weekend|have a nice weekend
+    |bonne soiree|bon week-end|bon weekend|bonne fin de journee|a bientot|schonen abend
+    |schones wochenende|bis dann|mil gracias|buenas noches|buen fin de semana|hasta luego
+    |lo consegui|consegui|boa noite|bom fim de semana|ate mais|buona serata|buon fine settimana
+    |a presto|buona giornata|grazie tante|gelukt|het is gelukt|fijne dag|fijn weekend|tot ziens
 """
 _ACK_FILLER = """
     so much|very much|a lot|again|guys|team|for your help|for the help|for helping|now|that|it
     |this|you|all|everything|really|just|mate|lol|and|oh|ah|wow|then|indeed|pour tout|pour
     |votre aide|beaucoup|muy|mucho|por todo|por la ayuda|fur die hilfe|fur alles|mal|schon|ja
     |si|oui|da|per l'aiuto|voor de hulp|nu|pela ajuda|por tudo|agora|ya|es|ist|c'est|very|much
+    |a bunch|a ton|heaps|loads|tons|dir|euch|ihnen|demais|muito|tante|tanto|mille|yay
+    |haha|hehe|finally|enfin|endlich|por fin|finalmente|eindelijk|tout|alles|todo|tudo|tutto
 """
 _ACK_JA = (
     "ありがとうございました|ありがとうございます|ありがとう|助かりました|解決しました|了解"

@@ -24,14 +24,15 @@ _PEOPLE_EN = (
 _FILLER_EN = r"(?:(?:a|an|the|some|your|one of your|real|actual|live|human|proper|support)\s+){0,3}"
 _REQUEST = [
     # English
-    rf"\b(talk|speak|chat|get through)\s+(to|with)\s+{_FILLER_EN}{_PEOPLE_EN}\b",
+    rf"\b(talk|speak|chat|deal|get through)\s+(to|with)\s+{_FILLER_EN}{_PEOPLE_EN}\b",
     rf"\b(connect|transfer|put|pass|escalate)\s+(me|this|us)\s+"
     rf"(to|through to|through|on to|with)\s+{_FILLER_EN}{_PEOPLE_EN}\b",
     rf"\b(want|need|get|give me|request|like)\s+{_FILLER_EN}(human|person|agent|representative"
     rf"|operator|real person|live agent)\b",
     r"\b(real|actual|live|human) (person|human|being|agent|people|support)\b",
     r"\bare you (a )?(bot|robot|machine|ai|human|real)\b",
-    r"\bsomeone from (your|the) (team|support|company|staff)\b",
+    r"\b(someone|somebody|a person|anyone) (from|at|in) (your |the )?(team|support|company|staff"
+    r"|customer service)\b",
     r"^\W*(human|agent|operator|representative|person|live agent|real person|support)"
     r"(\s+(please|pls|now))?\W*$",
     r"\bescalate (this|me|my \w+|it)\b|\bget me someone\b|\bsomeone who can (actually )?help\b",
@@ -60,8 +61,9 @@ _REQUEST = [
     r"\b(persona|agente|humano) (real|de verdad)\b|\batencion (humana|al cliente)\b",
     r"\bque me llamen\b|\bllamad?me\b|\bme pueden llamar\b",
     r"\b(quiero|necesito) (un|una) (agente|humano|persona|asesor|operador)\b|\bpasame con\b",
-    r"\batender(me)? (una persona|un humano|un agente|alguien)\b|\b(paso|pasar|pasen|pasa)(me)?"
-    r" con (un|una|el|la|algun|alguien)\s*(agente|persona|humano|asesor|operador)?\b",
+    r"\batender(me)? (una persona|un humano|un agente|alguien)\b"
+    r"|\b(paso|pasar|pasen|pasa|pasas|pase)(me)? con (un|una|el|la|algun|alguien)\s*"
+    r"(agente|persona|humano|asesor|operador)?\b",
     # French
     r"\bparler\s+(a|avec)\s+(un|une|le|la|quelqu'un|un vrai|une vraie|un etre)?\s*(humain"
     r"|personne|conseiller|conseillere|agent|operateur|operatrice|responsable|quelqu'un)\b",

@@ -27,18 +27,25 @@ ASIDE_WEIGHT = 0.25
 
 BUILTIN_SYNONYMS = (
     "reset password, forgot password, lost password, get back into account, locked out,"
-    " log into account, sign into account, access account, contraseña, mot de passe, passwort,"
-    " senha, wachtwoord",
+    " log into account, sign into account, access account, wrong password,"
+    " pw, pwd, contraseña, entrar cuenta, acceder cuenta, mot de passe, acceder compte,"
+    " passwort, konto zugreifen, senha, entrar conta, accedere account, wachtwoord,"
+    " inloggen account",
     "refund, money back, paid back, reimburse, reimbursement, return it, send back, give back,"
     " reembolso, devolver dinero, devuelvan dinero, devolucion, remboursement, rembourser,"
-    " rückerstattung, erstattung, geld zurück, rimborso, terugbetaling, geld terug",
+    " rückerstattung, erstattung, geld zurück, rimborso, terugbetaling, geld terug, refunded,"
+    " rembourse, remboursee, reembolsar, reembolsado, erstatten, rimborsare, rimborsato,"
+    " terugbetalen",
     "shipping, delivery, deliver, package arrive, parcel arrive, order arrive, where is order,"
-    " track order, tracking, envío, livraison, lieferung, lieferzeit, versand, wann kommt,"
-    " entrega, spedizione, levering",
+    " track order, tracking, get here, arrive, arrives, arriving, eta, when will get, envío,"
+    " llegar, llega, livraison, arriver, colis, lieferung, lieferzeit, versand, wann kommt, paket,"
+    " sendung, entrega, chegar, spedizione, arrivare, pacco, levering, pakket, bezorging",
     "change plan, upgrade, downgrade, switch plan, cancel subscription, subscription, plan, tier,"
-    " cheaper plan, cambiar plan, changer forfait, changer abonnement, tarif wechseln,"
+    " cheaper plan, bigger plan, cambiar plan,"
+    " changer forfait, changer abonnement, tarif wechseln,"
     " mudar plano, cambiare piano",
-    "export data, download data, backup data, csv, spreadsheet, excel, exportar datos,"
+    "export data, download data, backup data, get data out, get info out, my info, my information,"
+    " take my data, csv, spreadsheet, excel, exportar datos,"
     " exporter données, daten exportieren, exportar dados, esportare dati, gegevens exporteren",
     "invoice, receipt, factura, facture, rechnung, fatura, fattura, factuur",
     "email, e-mail, mail, correo, courriel",

@@ -26,6 +26,8 @@ thanks and "solved" phrasings count as positive below the threshold."""
 _FRUSTRATION = {
     "repeat_contact": [
         r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th) time\b",
+        r"\b(this is|it's|its|that's) (my|the) (second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th)"
+        r" (email|e-?mail|mail|message|ticket|request|call)\b",
         r"\b(asked|told|contacted|called|emailed|written|wrote|explained)( \w+)?"
         r" (twice|again|already|(three|four|five|several|multiple|many|\d+) times)\b",
         r"\balready (asked|told|contacted|explained|wrote|written)\b",
@@ -58,6 +60,16 @@ _FRUSTRATION = {
         r"\bno (response|reply|answer) (yet|from|at all)\b",
         r"\b(haven[' ]?t|have not|never) (heard back|received (a|any) (reply|response|answer))\b",
         r"\bwaiting (for|since) (days|weeks|hours|ages|a week|a month)\b",
+        r"\b(been waiting|waited|still waiting)( for)? (\d+|two|three|four|five|six"
+        r"|several|many) (days|weeks|months)\b"
+        r"|\b(no ?one|nobody) (tells|told|says|said) (me )?(anything|nothing)\b",
+        r"\bllevo \w+ (dias|semanas|meses) esperando\b|\bnadie (me )?dice nada\b",
+        r"\bj'attends depuis \w+ (jours|semaines|mois)\b|\bpersonne ne me dit rien\b",
+        r"\bwarte\w* (schon )?seit \w+ (tagen|wochen|monaten)\b"
+        r"|\b(es )?passiert (einfach )?nichts\b",
+        r"\besperando (ha )?\w+ (dias|semanas|meses)\b|\bninguem me diz nada\b",
+        r"\baspetto da \w+ (giorni|settimane|mesi)\b|\bnessuno mi dice niente\b",
+        r"\bwacht (al )?\w+ (dagen|weken|maanden)\b|\bniemand zegt (mij |me )?iets\b",
         r"\bnadie (me )?(responde|contesta|ayuda)\b|\bsin respuesta\b",
         r"\bpersonne ne (me )?(repond|aide)\b|\baucune reponse\b|\bsans reponse\b",
         r"\b(niemand|keiner) (antwortet|meldet sich|hilft)\b|\bkeine antwort\b",

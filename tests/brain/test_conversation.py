@@ -117,3 +117,31 @@ def test_a_new_question_is_not_given_old_context() -> None:
 @pytest.mark.parametrize("text", ["no that's all, thanks a lot", "grazie mille, fatto"])
 def test_closings_that_decline_more_help_or_say_done_are_acknowledgements(text: str) -> None:
     assert is_acknowledgement(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "found it, thanks a ton",
+        "figured it out, cheers! have a good weekend",
+        "yay finally got it working",
+        "genial, lo conseguí. buen fin de semana",
+        "top merci, bonne fin de journée",
+        "endlich, danke euch! schönen Abend",
+        "consegui, muito obrigado. boa noite",
+        "ottimo, grazie tante! buona serata",
+        "eindelijk gelukt, fijn weekend",
+    ],
+)
+def test_closing_wishes_and_found_it_are_acknowledgements_in_every_language(text: str) -> None:
+    assert is_acknowledgement(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["found it but where is the invoice", "hi", "finally, how do I export my data"],
+)
+def test_a_greeting_or_a_new_need_beside_closing_words_is_not_an_acknowledgement(
+    text: str,
+) -> None:
+    assert not is_acknowledgement(text)

@@ -331,3 +331,18 @@ def test_callbacks_and_refusing_the_bot_are_requests_for_a_person(text: str) -> 
 )
 def test_calls_phones_and_ai_in_other_senses_are_not_requests(text: str) -> None:
     assert human_request(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could somebody at customer service check my order",
+        "anyone from the team around?",
+        "i'd prefer to deal with an actual human",
+        "me pasas con una persona?",
+    ],
+)
+def test_asking_for_someone_from_the_team_or_to_deal_with_a_person_is_a_request(
+    text: str,
+) -> None:
+    assert human_request(text)

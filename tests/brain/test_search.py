@@ -249,3 +249,19 @@ def test_fusion_puts_the_hit_in_the_questions_language_first_when_scores_tie() -
     words = [english, hit("fr", "fr"), german]
     assert [h.doc_id for h in fuse([vectors, words], 3, language="en")][:2] == ["en", "de"]
     assert [h.doc_id for h in fuse([vectors, words], 3, language="de")][:2] == ["de", "en"]
+
+
+@pytest.mark.parametrize(
+    ("query", "doc_id"),
+    [
+        ("cant sign in, it keeps saying wrong pw", "reset-password"),
+        ("no puedo entrar en mi cuenta", "reset-password"),
+        ("when does my order get here", "shipping"),
+        ("wann kommt mein paket", "shipping"),
+        ("je veux être remboursé", "refunds"),
+    ],
+)
+def test_sign_in_arrival_and_refunded_wording_finds_the_article(
+    kb: KnowledgeIndex, query: str, doc_id: str
+) -> None:
+    assert kb.search(query, 1)[0].doc_id == doc_id

@@ -116,3 +116,30 @@ def test_repeats_and_silence_without_the_usual_keywords_are_frustration(
 
 def test_a_count_alone_is_not_frustration() -> None:
     assert analyze("I was charged three times for one order", "en").cues == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("it's my 4th message about this", "repeat_contact"),
+        ("still waiting for two weeks now", "nobody_answers"),
+        ("nobody told me anything since monday", "nobody_answers"),
+        ("llevo tres semanas esperando el paquete", "nobody_answers"),
+        ("j'attends depuis dix jours", "nobody_answers"),
+        ("ich warte schon seit zehn tagen", "nobody_answers"),
+        ("estou esperando ha duas semanas", "nobody_answers"),
+        ("aspetto da tre settimane", "nobody_answers"),
+        ("ik wacht al twee weken", "nobody_answers"),
+    ],
+)
+def test_long_waits_and_counted_messages_are_frustration_in_every_language(
+    text: str, cue: str
+) -> None:
+    assert cue in analyze(text, None).cues
+
+
+@pytest.mark.parametrize(
+    "text", ["the second email in the list is wrong", "will i be waiting 3 days for delivery"]
+)
+def test_an_ordinal_or_a_wait_that_is_not_a_complaint_is_not_frustration(text: str) -> None:
+    assert analyze(text, "en").cues == ()

@@ -21,9 +21,11 @@ THRESHOLDS = {
     "tune": {
         "under": [
             "pass_rate=0.84",
-            "group.core.answer_rate=0.85",
-            "correct_citation_rate=0.75",
-            "handoff_precision=0.65",
+            # 0.89 on the first 102 tune cases; the 36 added later (other phrasings of each
+            # category, to widen the cue lists without looking at the held-out part) are harder.
+            "group.core.answer_rate=0.80",
+            "correct_citation_rate=0.72",
+            "handoff_precision=0.67",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -33,16 +35,17 @@ THRESHOLDS = {
     },
     "heldout": {
         "under": [
-            "pass_rate=0.70",
-            "group.core.answer_rate=0.69",
-            "correct_citation_rate=0.64",
-            "handoff_precision=0.55",
+            "pass_rate=0.74",
+            "group.core.answer_rate=0.70",
+            "correct_citation_rate=0.65",
+            "handoff_precision=0.57",
             # Was 0.95: the brain that handed off 10 of 10 answered 2 of them once typo
-            # correction and the margin lift made its drafts confident (docs/brain.md). The
-            # held-out part is never tuned on, so the regression is gated here, not fitted.
-            "group.needs-human.handoff_recall=0.75",
-            "group.needs-human.handoff_reason_recall=0.68",
-            "ack_no_reply=0.75",
+            # correction and the margin lift made its drafts confident (docs/brain.md); wider
+            # human-request cues won one back (9 of 10). The held-out part is never tuned on, so
+            # the gap is gated here, not fitted.
+            "group.needs-human.handoff_recall=0.85",
+            "group.needs-human.handoff_reason_recall=0.75",
+            "ack_no_reply=0.95",
             "language_accuracy=0.90",
         ],
         "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
@@ -71,7 +74,9 @@ def test_the_shipped_set_has_150_cases_in_6_languages_a_third_held_out() -> None
     held_out = [c for c in cases if c.split == "heldout"]
     assert len(cases) >= 150
     assert len({c.language for c in cases}) >= 6
-    assert 0.3 <= len(held_out) / len(cases) <= 0.4
+    # A third when the set shipped; tune cases written since (never held-out ones, which would
+    # be written knowing the tune misses) bring it to just over a quarter.
+    assert 0.25 <= len(held_out) / len(cases) <= 0.4
     categories = {c.category for c in cases}
     assert categories == {c.category for c in held_out}
     assert len(categories) == 11
