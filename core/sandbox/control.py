@@ -168,6 +168,7 @@ def _webhook_settings() -> dict[str, Any]:
     sandbox = current_sandbox()
     return {
         "url": sandbox.webhooks.url,
+        "urls": list(sandbox.webhooks.urls),
         "duplicate": sandbox.webhooks.duplicate,
         "admin_webhooks": sandbox.state.admin_webhooks,
         "pending": sandbox.webhooks.pending(),
@@ -182,11 +183,12 @@ def webhooks() -> dict[str, Any]:
 
 @bp.post("/webhooks")
 def configure_webhooks() -> dict[str, Any]:
-    """``duplicate``: send each later notification n times; ``url``: where to send;
-    ``admin_webhooks``: whether the API's own replies, notes and assignments are announced."""
+    """``duplicate``: send each later notification n times; ``url``: where to send, or ``urls``:
+    several receivers taking the deliveries in turn; ``admin_webhooks``: whether the API's own
+    replies, notes and assignments are announced."""
     data = _load(inputs.WebhooksIn)
     sandbox = current_sandbox()
-    sandbox.webhooks.configure(url=data["url"], duplicate=data["duplicate"])
+    sandbox.webhooks.configure(url=data["url"], urls=data["urls"], duplicate=data["duplicate"])
     if data["admin_webhooks"] is not None:
         with sandbox.state.lock:
             sandbox.state.admin_webhooks = data["admin_webhooks"]
