@@ -1,0 +1,80 @@
+"""A fleet on one machine: 2 servers and 3 workers as separate processes, on PostgreSQL and Redis.
+
+The sandbox allows 600 calls a minute and delivers every webhook twice, each copy to the other
+server. 300 customers open conversations at once (a tenth ask for a human), more work than a
+minute's limit, and one worker is killed with SIGKILL in the middle and started again. Whatever
+process handled what, each conversation ends with one outcome, nothing is posted twice, Intercom
+never answers 429, and each schedule runs once per period across the fleet.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from deskmate.core.fleet import Fleet, FleetOptions
+
+CONVERSATIONS = 300
+HANDOFF_EVERY = 10  # every tenth customer asks for a human
+KILL_AFTER = CONVERSATIONS // 3  # outcomes posted before a worker is killed
+RATE_LIMIT = 600
+QUESTIONS = (
+    "How do I reset my password?",
+    "What is your refund policy?",
+    "How do I change my plan?",
+    "How long does shipping take?",
+    "How do I export my data?",
+)
+HUMAN = "I want to talk to a human please"
+SETTLE_TIMEOUT = 420.0  # about 700 calls at 570 a minute, with room for a loaded machine
+
+
+def _outcomes(parts: Counter[tuple[str, str]]) -> int:
+    return sum(n for (_, kind), n in parts.items() if kind in ("comment", "note"))
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, fleet_database: str, fleet_redis: str) -> Fleet:
+    options = FleetOptions(fleet_database, fleet_redis, serves=2, workers=3, rate_limit=RATE_LIMIT)
+    with Fleet(tmp_path / "fleet", options) as running:
+        yield running
+
+
+def test_a_fleet_gives_each_conversation_one_outcome_within_one_rate_limit(fleet: Fleet) -> None:
+    fleet.wait_for(fleet.has_knowledge, 120, "the first knowledge sync")
+    asks_for_human = {}
+    for i in range(CONVERSATIONS):
+        human = i % HANDOFF_EVERY == 0
+        body = HUMAN if human else QUESTIONS[i % len(QUESTIONS)]
+        conversation = fleet.start_conversation(body, f"Customer {i}", f"c{i}@example.com")
+        asks_for_human[conversation] = human
+
+    fleet.wait_for(lambda: _outcomes(fleet.ai_parts()) >= KILL_AFTER, 300, "a third answered")
+    victim = fleet.workers[0]
+    fleet.kill(victim, signal.SIGKILL)
+    assert victim.popen is not None and victim.popen.returncode == -signal.SIGKILL
+    assert _outcomes(fleet.ai_parts()) < CONVERSATIONS, "the kill came after the work was done"
+    fleet.launch(victim)
+    fleet.wait_settled(SETTLE_TIMEOUT)
+
+    parts = fleet.ai_parts()
+    for conversation, human in asks_for_human.items():
+        comments, notes = parts[(conversation, "comment")], parts[(conversation, "note")]
+        assert comments + notes == 1, (conversation, comments, notes)
+        if human:
+            assert notes == 1, conversation
+    repeated = {key: n for key, n in parts.items() if n > 1}
+    assert repeated == {}, "the AI posted a part twice"
+
+    statuses = Counter(call["status"] for call in fleet.calls())
+    assert statuses[429] == 0, statuses
+    assert set(statuses) == {200}, statuses
+
+    events = fleet.event_statuses()
+    assert set(events) <= {"done", "skipped"}, events
+    deliveries = fleet.sandbox.webhooks.deliveries()
+    assert {d["url"] for d in deliveries} == {p.url + "/webhooks/intercom" for p in fleet.serves}
+    assert {d["status"] for d in deliveries} == {200}
