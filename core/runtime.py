@@ -22,6 +22,7 @@ from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.jobs import JobQueue, make_huey, start_consumer
 from deskmate.core.metrics import Metrics, default_metrics
 from deskmate.core.plugins import PluginHost
+from deskmate.core.shared import share_state
 from deskmate.core.store.db import make_engine, make_session_factory, reading
 from deskmate.core.store.events import due_conversations
 from deskmate.core.store.models import utcnow
@@ -36,9 +37,11 @@ SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1
 def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None = None) -> Engine:
     """An engine on the configured database, with one Intercom client per workspace.
 
-    With ``metrics``, the clients report every call and their rate-limit headroom, and each
-    attempt at an event is counted and, once settled, timed.
+    The clients' rate limits are shared with every process of the deployment (see
+    :mod:`deskmate.core.shared`). With ``metrics``, the clients report every call and their
+    rate-limit headroom, and each attempt at an event is counted and, once settled, timed.
     """
+    share_state(settings)
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
     engine = Engine(
         settings,

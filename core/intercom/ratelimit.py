@@ -1,4 +1,4 @@
-"""A per-workspace rate limiter shared by every thread and client of the process.
+"""A per-workspace rate limiter shared by every thread, client and process of a deployment.
 
 Intercom counts calls per app and per workspace per minute, enforced in 10-second windows
 (a 1000/min limit allows 167 calls per 10 s). The limiter keeps deskmate at ``headroom`` (90 %
@@ -6,9 +6,13 @@ by default) of both windows, so the rest is left for retries, other apps and peo
 API by hand. When Intercom's ``X-RateLimit-Remaining`` says less is left than we think (another
 process or app is spending the same budget), the limiter pauses until ``X-RateLimit-Reset``.
 
-The window accounting is pyrate-limiter's sliding-window log (:class:`InMemoryBucket`). We call
-the bucket directly rather than through ``pyrate_limiter.Limiter`` so that the clock and the sleep
-can be injected (tests never wait for real) and the server's own counters can pause the limiter.
+The window accounting is pyrate-limiter's sliding-window log, in a bucket kept where every
+process of the deployment sees it (Redis, the database, or this process's memory: see
+:mod:`deskmate.core.intercom.windows`), so three workers share one budget rather than each
+spending it. A pause (after a 429, or when Intercom's counters say someone else spends the
+budget) is kept there too, so every process waits. We call the bucket directly rather than
+through ``pyrate_limiter.Limiter`` so that the clock and the sleep can be injected (tests never
+wait for real) and the server's own counters can pause the limiter.
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from __future__ import annotations
 import math
 import threading
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem
+from pyrate_limiter import Duration, Rate, RateItem
 
 from deskmate.core.config import WorkspaceSettings
 from deskmate.core.intercom.errors import RateLimited
+from deskmate.core.intercom.windows import MemoryWindows, Windows
 
 __all__ = [
     "DEFAULT_HEADROOM",
@@ -55,6 +59,9 @@ class RateLimiter:
     Thread-safe. ``acquire()`` blocks (with the injected ``sleep``) until a call may go out;
     ``observe()`` feeds back Intercom's rate-limit headers; ``share()`` derives a limiter that
     may use only a fraction of this one (a sync job must not starve live replies).
+
+    Limiters with the same ``key`` on the same ``windows`` (a Redis server, a database) share
+    one budget, whichever process they live in.
     """
 
     def __init__(
@@ -65,6 +72,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         parent: RateLimiter | None = None,
+        key: str = "intercom",
+        windows: Windows | None = None,
     ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1")
@@ -78,12 +87,13 @@ class RateLimiter:
         self.per_minute_budget = max(
             1, min(math.floor(per_minute * headroom), WINDOWS_PER_MINUTE * self.per_window)
         )
+        self.key = key
         self._clock = clock
         self._sleep = sleep
         self._parent = parent
-        self._bucket = InMemoryBucket(self._rates())
+        self._windows: Windows = windows if windows is not None else MemoryWindows()
+        self._bucket = self._windows.bucket(key, self._rates())
         self._lock = threading.Lock()
-        self._paused_until = 0.0
         self._server: _ServerWindow | None = None
 
     def __repr__(self) -> str:
@@ -121,8 +131,9 @@ class RateLimiter:
         """0 when a call was admitted and counted, else the seconds to wait before trying again."""
         with self._lock:
             now = self._clock()
-            if now < self._paused_until:
-                return self._paused_until - now
+            paused_until = self._windows.paused_until(self.key)
+            if now < paused_until:
+                return paused_until - now
             now_ms = int(now * 1000)
             self._bucket.leak(now_ms)
             item = RateItem("intercom", now_ms)
@@ -147,21 +158,18 @@ class RateLimiter:
             self._server = server
             others_spend = server.limit - server.remaining > self._admitted_in_window()
             if server.remaining <= reserve and others_spend:
-                self._paused_until = max(self._paused_until, server.reset_at)
+                self._windows.pause(self.key, server.reset_at)
         if self._parent is not None:
             self._parent.observe(headers)
 
     def _admitted_in_window(self) -> int:
-        """Calls this limiter admitted in the last 10 seconds (call with the lock held)."""
-        start = int(self._clock() * 1000) - _WINDOW_MS
-        items = self._bucket.items
-        return len(items) - bisect_left(items, start, key=lambda item: item.timestamp)
+        """Calls admitted under this key, by every process, in the last 10 seconds."""
+        return self._bucket.admitted_since(int(self._clock() * 1000) - _WINDOW_MS)
 
     def pause_until(self, timestamp: float) -> None:
         """Admit nothing before ``timestamp`` (unix seconds), e.g. after a 429; shared with the
         parent, since the server's window is the workspace's."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, timestamp)
+        self._windows.pause(self.key, timestamp)
         if self._parent is not None:
             self._parent.pause_until(timestamp)
 
@@ -172,7 +180,7 @@ class RateLimiter:
         """
         with self._lock:
             now = self._clock()
-            if now < self._paused_until:
+            if now < self._windows.paused_until(self.key):
                 return 0.0
             free = 1 - self._admitted_in_window() / self.per_window
             server = self._server
@@ -181,16 +189,24 @@ class RateLimiter:
         own = max(0.0, min(1.0, free))
         return own if self._parent is None else min(own, self._parent.headroom())
 
-    def share(self, fraction: float) -> RateLimiter:
-        """A limiter allowed ``fraction`` of this one's calls; its calls count here too."""
+    def share(
+        self, fraction: float, *, name: str = "share", headroom: float | None = None
+    ) -> RateLimiter:
+        """A limiter allowed ``fraction`` of this one's calls; its calls count here too.
+
+        The share's window is kept beside this one's under ``key:name``, so every process's
+        share named alike (the knowledge sync's, say) spends one budget together.
+        """
         if not 0 < fraction <= 1:
             raise ValueError("fraction must be in (0, 1]")
         return RateLimiter(
             max(1, math.floor(self.per_minute * fraction)),
-            headroom=self.headroom_fraction,
+            headroom=self.headroom_fraction if headroom is None else headroom,
             clock=self._clock,
             sleep=self._sleep,
             parent=self,
+            key=f"{self.key}:{name}",
+            windows=self._windows,
         )
 
 
@@ -222,24 +238,39 @@ def _parse_headers(headers: Mapping[str, str]) -> _ServerWindow | None:
 
 
 class LimiterRegistry:
-    """One :class:`RateLimiter` per workspace (app id) for the whole process."""
+    """One :class:`RateLimiter` per workspace (app id) for the whole process, its window kept in
+    the registry's :class:`~deskmate.core.intercom.windows.Windows` (memory until :meth:`use`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._limiters: dict[str, RateLimiter] = {}
+        self._windows: Windows = MemoryWindows()
+
+    @property
+    def windows(self) -> Windows:
+        """Where the workspaces' windows live now."""
+        return self._windows
+
+    def use(self, windows: Windows) -> None:
+        """Keep every workspace's window in ``windows`` from now on (limiters start afresh)."""
+        with self._lock:
+            self._windows = windows
+            self._limiters.clear()
 
     def get(self, app_id: str, per_minute: int) -> RateLimiter:
         """The workspace's limiter, created on first use with ``per_minute``."""
         with self._lock:
             limiter = self._limiters.get(app_id)
             if limiter is None:
-                limiter = self._limiters[app_id] = RateLimiter(per_minute)
+                limiter = RateLimiter(per_minute, key=app_id, windows=self._windows)
+                self._limiters[app_id] = limiter
             return limiter
 
     def clear(self) -> None:
-        """Forget every limiter (tests, or a reload with new limits)."""
+        """Forget every limiter and keep windows in memory again (tests, or a reload)."""
         with self._lock:
             self._limiters.clear()
+            self._windows = MemoryWindows()
 
 
 limiters = LimiterRegistry()

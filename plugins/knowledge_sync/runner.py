@@ -10,7 +10,6 @@ it, and the next run continues from there.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import socket
 import time
@@ -27,6 +26,7 @@ from deskmate.core.config import Settings, WorkspaceSettings
 from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.intercom.errors import Forbidden, IntercomError, Unauthorized
 from deskmate.core.intercom.ratelimit import RateLimiter, limiter_for
+from deskmate.core.shared import share_state
 from deskmate.core.store.db import make_engine, make_session_factory
 from deskmate.core.store.knowledge import get_sync_state, record_sync_run
 from deskmate.core.store.leases import acquire_lease, release_lease
@@ -81,6 +81,7 @@ def run_sync(
             owned.callback(engine.dispose)
             sessions = make_session_factory(engine)
         if client is None:
+            share_state(settings)
             limiter = sync_limiter(workspace, options.rate_limit_share)
             client = IntercomClient(workspace, limiter=limiter, on_call=lambda *_: _count(report))
             owned.callback(client.close_session)
@@ -133,8 +134,7 @@ def sync_limiter(workspace: WorkspaceSettings, share: float) -> RateLimiter:
     """A limiter for ``share`` of the workspace's calls per minute, its calls counted against the
     workspace's limiter too. The share is of the limit itself: the workspace's limiter keeps the
     headroom for everyone, so a sync alone may use its whole share."""
-    parent = limiter_for(workspace)
-    return RateLimiter(max(1, math.floor(parent.per_minute * share)), headroom=1.0, parent=parent)
+    return limiter_for(workspace).share(share, name="sync", headroom=1.0)
 
 
 def _count(report: SyncReport) -> None:
