@@ -20,6 +20,7 @@ from deskmate.core.config import Settings
 log = logging.getLogger(__name__)
 
 RunConversation = Callable[[str, str], None]
+RunPeriodic = Callable[[str], None]
 
 WAKE_SIZE = 8
 """Most conversations one wake job runs, one after the other: more jobs spread a burst over
@@ -41,9 +42,15 @@ def make_huey(settings: Settings) -> Huey:
 
 class JobQueue:
     """Enqueues conversation runs: :meth:`wake` for several conversations in one job (the webhook
-    intake and the sweeper), :meth:`dispatch` for one (a retry)."""
+    intake and the sweeper), :meth:`dispatch` for one (a retry); and plugins' periodic jobs,
+    by name (:meth:`periodic`), for ``run_periodic`` to run on whichever worker takes them."""
 
-    def __init__(self, huey: Huey, run_conversation: RunConversation) -> None:
+    def __init__(
+        self,
+        huey: Huey,
+        run_conversation: RunConversation,
+        run_periodic: RunPeriodic | None = None,
+    ) -> None:
         self.huey = huey
 
         def process_conversation(workspace_id: str, conversation_id: str) -> None:
@@ -56,8 +63,15 @@ class JobQueue:
                 except Exception:  # the others still run; the sweeper retries this one
                     log.exception("run of conversation %s failed", conversation_id)
 
+        def periodic_job(name: str) -> None:
+            if run_periodic is None:
+                log.error("periodic job %s reached a queue that runs none", name)
+                return
+            run_periodic(name)
+
         self._task = huey.task(name="process_conversation")(process_conversation)
         self._wake = huey.task(name="wake_conversations")(wake_conversations)
+        self._periodic = huey.task(name="periodic_job")(periodic_job)
 
     def dispatch(self, workspace_id: str, conversation_id: str, delay: float = 0.0) -> None:
         """Ask a worker to run the conversation's pending events after ``delay`` seconds."""
@@ -79,6 +93,10 @@ class JobQueue:
                 self._wake.schedule(args=args, delay=delay)
             else:
                 self._wake(*args)
+
+    def periodic(self, name: str) -> None:
+        """Ask a worker to run the periodic job ``name`` now."""
+        self._periodic(name)
 
     def pending(self) -> int:
         return self.huey.pending_count() + self.huey.scheduled_count()

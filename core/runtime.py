@@ -2,7 +2,9 @@
 
 ``deskmate serve`` starts a :class:`Worker` beside the web server (embedded consumer and
 scheduler); ``deskmate worker`` runs one alone. The intake hands new conversations to a
-:class:`QueueDispatcher`, which only enqueues: the outbox stays the truth.
+:class:`QueueDispatcher`, which only enqueues: the outbox stays the truth. The scheduler only
+enqueues too: plugins' periodic jobs, once per period across every process (see
+:mod:`deskmate.core.schedules`), run on the queue like conversations.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from deskmate.core.config import Settings, WorkspaceSettings
+from deskmate.core.domain import PeriodicJob
 from deskmate.core.engine import Engine
 from deskmate.core.intercom.client import IntercomClient
 from deskmate.core.jobs import JobQueue, make_huey, start_consumer
 from deskmate.core.metrics import Metrics, default_metrics
 from deskmate.core.plugins import PluginHost
+from deskmate.core.schedules import Schedules, trigger_for
 from deskmate.core.shared import share_state
 from deskmate.core.store.db import make_engine, make_session_factory, reading
 from deskmate.core.store.events import due_conversations
@@ -31,7 +34,6 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(seconds=15)
 SWEEP_GRACE = timedelta(seconds=5)
-SCHEDULES = {"hourly": IntervalTrigger(hours=1), "daily": IntervalTrigger(days=1)}
 
 
 def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None = None) -> Engine:
@@ -120,15 +122,9 @@ def sweep(engine: Engine, queue: JobQueue) -> int:
     return len(runs)
 
 
-def trigger_for(schedule: str) -> Any:
-    """An apscheduler trigger for ``hourly``, ``daily`` or a cron expression; None for manual."""
-    if schedule == "manual":
-        return None
-    return SCHEDULES.get(schedule) or CronTrigger.from_crontab(schedule)
-
-
 class Worker:
-    """An embedded huey consumer plus the scheduler (sweeper and plugins' periodic jobs)."""
+    """An embedded huey consumer plus the scheduler (the sweeper, and plugins' periodic jobs
+    enqueued once per period for the fleet)."""
 
     name = "worker"
 
@@ -146,9 +142,11 @@ class Worker:
         self.metrics = metrics if metrics is not None else default_metrics()
         self.engine = build_engine(settings, host, self.metrics)
         host.on_hook_failure(self.metrics.hook_failed)
-        self.queue = JobQueue(make_huey(settings), self.engine.run_conversation)
+        self.queue = JobQueue(make_huey(settings), self.engine.run_conversation, self.run_periodic)
         self.engine.on_retry = self.queue.dispatch
+        self.schedules = Schedules(self.engine.sessions, self.queue.periodic)
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.jobs: dict[str, PeriodicJob] = {}
         self._consumer: Any = None
 
     def start(self) -> None:
@@ -162,12 +160,21 @@ class Worker:
         )
         for jobs in self.host.hook.register_jobs(settings=self.settings):
             for job in jobs or []:
+                self.jobs[job.name] = job
                 trigger = trigger_for(job.schedule)
                 if trigger is not None:
                     self.scheduler.add_job(
-                        job.func, trigger, args=(self.settings,), id=job.name, max_instances=1
+                        self.schedules.fire, trigger, args=(job.name, trigger), id=job.name
                     )
         self.scheduler.start()
+
+    def run_periodic(self, name: str) -> None:
+        """Run the periodic job ``name`` (a queue job), with this process's settings."""
+        job = self.jobs.get(name)
+        if job is None:
+            log.error("periodic job %s is not registered in this process", name)
+            return
+        job.func(self.settings)
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=False)

@@ -4,6 +4,8 @@
 Intercom rate limit per workspace: the limiter's windows live in Redis when
 ``[jobs] backend = "redis"``, else in the database (PostgreSQL), else in ``ratelimit.db`` in the
 instance folder (a SQLite store means one machine, whose processes share that folder already).
+The caches that save Intercom calls (:mod:`deskmate.core.caches`) live in Redis too when it is
+configured, else in each process's memory: never in the database.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 
 from sqlalchemy.engine import make_url
 
+from deskmate.core.caches import MemoryCache, RedisCache, use_cache
 from deskmate.core.config import Settings
 from deskmate.core.intercom.ratelimit import limiters
 from deskmate.core.intercom.windows import RedisWindows, SqlWindows, Windows
@@ -24,7 +27,8 @@ _shared: tuple[str, Windows] | None = None  # where, and the windows handed to t
 
 
 def share_state(settings: Settings) -> None:
-    """Point this process's rate limiters at the store every process of ``settings`` sees.
+    """Point this process's rate limiters and caches at the stores every process of
+    ``settings`` sees.
 
     Called by each part that talks to Intercom (engine, knowledge sync); a second call for the
     same place changes nothing, so limiters already handed out keep counting.
@@ -36,6 +40,7 @@ def share_state(settings: Settings) -> None:
             return
         windows = windows_for(place)
         limiters.use(windows)
+        use_cache(RedisCache(windows.redis) if isinstance(windows, RedisWindows) else MemoryCache())
         _shared = (place, windows)
 
 
@@ -68,4 +73,5 @@ def forget() -> None:
     global _shared
     with _lock:
         limiters.clear()
+        use_cache(MemoryCache())
         _shared = None

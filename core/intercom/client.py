@@ -35,6 +35,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from deskmate import __version__
+from deskmate.core.caches import cache
 from deskmate.core.config import WorkspaceSettings
 from deskmate.core.intercom import errors
 from deskmate.core.intercom.errors import (
@@ -68,6 +69,8 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_CONTACT_MERGE_HOPS = 3
 MAX_ATTACHMENTS = 10
+TAG_TTL = 24 * 3600.0
+"""Seconds a tag's id is cached: ids don't change, but a tag deleted in Intercom is asked again."""
 
 _TRANSPORT_ERRORS = (
     requests.Timeout,
@@ -161,7 +164,6 @@ class IntercomClient:
         self._token = _checked_token(workspace)
         self._owns_session = session is None
         self._session = session if session is not None else _pooled_session()
-        self._tag_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return (
@@ -406,16 +408,19 @@ class IntercomClient:
     # -- tags ------------------------------------------------------------------------------
 
     def find_or_create_tag(self, name: str) -> str:
-        """The id of tag ``name`` (case-insensitive), created if missing; cached per client."""
+        """The id of tag ``name`` (case-insensitive), created if missing.
+
+        Kept for :data:`TAG_TTL` in the deployment's cache (Redis, when configured, so a
+        process that starts finds the ids others already asked for)."""
         if not isinstance(name, str) or not name.strip():
             raise ValueError("a tag needs a non-empty name")
-        key = name.strip().casefold()
-        cached = self._tag_ids.get(key)
-        if cached is not None:
+        key = f"tag:{self.workspace.app_id}:{self.base_url}:{name.strip().casefold()}"
+        cached = cache().get(key)
+        if isinstance(cached, str):
             return cached
         data = self._call("POST", "/tags", json_body={"name": name.strip()}, idempotent=True)
         tag_id = _id(_require(data, "id", (str, int), "POST /tags"), "tag id")
-        self._tag_ids[key] = tag_id
+        cache().put(key, tag_id, TAG_TTL)
         return tag_id
 
     def list_tags(self) -> list[dict[str, Any]]:

@@ -1,51 +1,34 @@
 """Default ``enrich_context``: the contact's and its companies' custom attributes.
 
 Fetched once per contact and kept for the workspace's TTL, so later messages of a conversation
-cost no extra Intercom call. Companies are kept by id too: the contact's own answer lists its
-company ids, so a contact whose companies are all known costs one call, not two. Allow and deny
-lists decide which attributes reach the AI. The cache is bounded; the oldest entries go first.
+cost no extra Intercom call; the cache is the deployment's (:mod:`deskmate.core.caches`: Redis
+when configured, so every process finds what one fetched, else this process's memory).
+Companies are kept by id too: the contact's own answer lists its company ids, so a contact whose
+companies are all known costs one call, not two. Allow and deny lists decide which attributes
+reach the AI. Attributes are never written to the database.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from deskmate.core.caches import cache
 from deskmate.core.config import EnrichmentPolicy
 from deskmate.core.domain import Turn
 from deskmate.core.intercom.errors import NotFound
 from deskmate.hookspecs import hookimpl
 
 MAX_VALUE_CHARS = 500
-MAX_CACHED = 20_000
-
-CacheKey = tuple[str, str, str]  # (app id, "contact" or "company", id)
-_cache: dict[CacheKey, tuple[float, dict[str, Any]]] = {}
-_lock = threading.Lock()
 
 
 def clear_cache() -> None:
     """Forget every cached contact and company (tests, benchmarks, a new workspace)."""
-    with _lock:
-        _cache.clear()
+    cache().clear()
 
 
-def _cached(key: CacheKey, ttl: float) -> dict[str, Any] | None:
-    with _lock:
-        found = _cache.get(key)
-    if found is None or time.monotonic() - found[0] >= ttl:
-        return None
-    return found[1]
-
-
-def _keep(key: CacheKey, facts: dict[str, Any]) -> None:
-    with _lock:
-        _cache.pop(key, None)
-        _cache[key] = (time.monotonic(), facts)
-        while len(_cache) > MAX_CACHED:
-            del _cache[next(iter(_cache))]
+def _key(app_id: str, kind: str, item_id: str) -> str:
+    return f"enrich:{app_id}:{kind}:{item_id}"
 
 
 def allowed(name: str, policy: EnrichmentPolicy) -> bool:
@@ -84,7 +67,7 @@ def company_context(turn: Turn, contact_id: str, summary: Any) -> list[dict[str,
     app, policy = turn.workspace.app_id, turn.workspace.enrichment
     ids = _listed_ids(summary)
     if ids is not None:
-        cached = [_cached((app, "company", cid), policy.ttl_seconds) for cid in ids]
+        cached = [cache().get(_key(app, "company", cid)) for cid in ids]
         if all(facts is not None for facts in cached):
             return cached  # type: ignore[return-value]
     found = []
@@ -92,7 +75,7 @@ def company_context(turn: Turn, contact_id: str, summary: Any) -> list[dict[str,
         label = company.get("name") or company.get("id") or "company"
         facts = _attributes(f"company[{label}].", company.get("custom_attributes"), policy)
         if isinstance(company.get("id"), str | int):
-            _keep((app, "company", str(company["id"])), facts)
+            cache().put(_key(app, "company", str(company["id"])), facts, policy.ttl_seconds)
         found.append(facts)
     return found
 
@@ -115,13 +98,13 @@ def enrich_context(turn: Turn) -> dict[str, Any] | None:
     if turn.intercom is None or not turn.conversation.contact_ids:
         return None
     contact_id = turn.conversation.contact_ids[0]
-    key = (turn.workspace.app_id, "contact", contact_id)
-    cached = _cached(key, turn.workspace.enrichment.ttl_seconds)
+    key = _key(turn.workspace.app_id, "contact", contact_id)
+    cached = cache().get(key)
     if cached is not None:
         return cached
     try:
         facts = contact_context(turn, contact_id)
     except NotFound:
         facts = {}
-    _keep(key, facts)
+    cache().put(key, facts, turn.workspace.enrichment.ttl_seconds)
     return facts

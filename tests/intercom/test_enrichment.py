@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from deskmate.core import caches
 from deskmate.core.config import EnrichmentPolicy
 from deskmate.core.intercom import enrichment
 from deskmate.core.intercom.client import IntercomClient
@@ -183,12 +184,12 @@ def test_hostile_contact_shapes_give_no_company_facts_and_no_error() -> None:
 
 
 def test_huge_values_are_cut_and_the_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(enrichment, "MAX_CACHED", 3)
+    monkeypatch.setattr(caches, "MAX_ENTRIES", 3)
     fake = FakeIntercom({"custom_attributes": {"bio": "x" * 1_000_000}}, [])
     for contact_id in ("c1", "c2", "c3", "c4"):
         facts = enrich_with(fake, contact_id)
         assert facts is not None and len(facts["contact.bio"]) == enrichment.MAX_VALUE_CHARS
-    assert len(enrichment._cache) == 3
+    assert len(caches.cache()) == 3  # type: ignore[arg-type]
     enrich_with(fake, "c2")
     enrich_with(fake, "c1")
     assert fake.calls == ["contact"] * 5, "the oldest entry went first; c2 was still cached"
