@@ -34,7 +34,7 @@ from deskmate.testing import make_host
 
 from .conftest import CONFIG, SECRETS
 
-STARTUP_TIMEOUT = 20
+STARTUP_TIMEOUT = 60
 
 
 def deskmate_command() -> list[str]:
