@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import sqlite3
 import statistics
 import sys
@@ -351,6 +352,8 @@ def main() -> None:
     size.add_argument("--quick", action="store_true", help="a 1,200/min limit: shorter drains")
     size.add_argument("--smoke", action="store_true", help="tiny phases: does it work")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the fleet, PostgreSQL and Redis are stopped on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(benchmark(PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]))
 
 

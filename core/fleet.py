@@ -56,6 +56,7 @@ class FleetOptions:
     duplicate_webhooks: int = 2
     lease_seconds: int = 15
     plugins: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(NO_DELAY))
+    env: dict[str, str] = field(default_factory=dict)  # added to every process's environment
 
 
 @dataclass
@@ -99,6 +100,8 @@ class Fleet:
         )
         self.sandbox_server = SandboxServer(app)
         self.config_path = self.folder / "deskmate.toml"
+        self.instance_path = self.folder / "instance"
+        self.workers_started_at = self.workers_ready_at = 0.0
         self.serves = [self._serve(i) for i in range(options.serves)]
         self.workers = [self._worker(i) for i in range(options.workers)]
         self._db = make_engine(options.database_url)
@@ -120,12 +123,15 @@ class Fleet:
     def start(self) -> None:
         """Sandbox, config, migrations (once, before any process), servers, then workers."""
         self.sandbox_server.__enter__()
+        self.instance_path.mkdir(exist_ok=True)
         self.config_path.write_text(tomli_w.dumps(self.config()))
         upgrade(self._db)
         self.launch(*self.serves)
         urls = [p.url + WEBHOOK_PATH for p in self.serves]
         self.sandbox.webhooks.configure(urls=urls, duplicate=self.options.duplicate_webhooks)
+        self.workers_started_at = time.time()
         self.launch(*self.workers)
+        self.workers_ready_at = time.time()
 
     def close(self) -> None:
         for process in [*self.workers, *self.serves]:
@@ -144,7 +150,7 @@ class Fleet:
             "process_unassigned": True,
         }
         return {
-            "instance_path": str(self.folder / "instance"),
+            "instance_path": str(self.instance_path),
             "database_url": self.options.database_url,
             "jobs": {
                 "backend": "redis",
@@ -171,7 +177,7 @@ class Fleet:
     def launch(self, *processes: Process) -> None:
         """Start ``processes`` together (output appended to their logs) and wait until each is
         ready: a server answers ``/healthz``, a worker says it is running."""
-        env = dict(os.environ, **{TOKEN_ENV: self.token, SECRET_ENV: self.secret})
+        env = {**os.environ, **self.options.env, TOKEN_ENV: self.token, SECRET_ENV: self.secret}
         for process in processes:
             with process.log.open("ab") as out:
                 process.popen = subprocess.Popen(

@@ -9,8 +9,13 @@ never answers 429, and each schedule runs once per period across the fleet.
 
 from __future__ import annotations
 
+import math
+import os
+import shutil
 import signal
+import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,11 +41,38 @@ def _outcomes(parts: Counter[tuple[str, str]]) -> int:
     return sum(n for (_, kind), n in parts.items() if kind in ("comment", "note"))
 
 
+PROBE = Path(__file__).with_name("schedule_probe.py")
+
+
+def install_probe(site: Path) -> None:
+    """The schedule probe as an installed plugin distribution in ``site`` (for ``PYTHONPATH``)."""
+    site.mkdir()
+    shutil.copy(PROBE, site / "deskmate_schedule_probe.py")
+    info = site / "deskmate_schedule_probe-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: deskmate-schedule-probe\n")
+    (info / "entry_points.txt").write_text("[deskmate]\nschedule_probe = deskmate_schedule_probe\n")
+
+
 @pytest.fixture
-def fleet(tmp_path: Path, fleet_database: str, fleet_redis: str) -> Fleet:
-    options = FleetOptions(fleet_database, fleet_redis, serves=2, workers=3, rate_limit=RATE_LIMIT)
+def fleet(tmp_path: Path, fleet_database: str, fleet_redis: str) -> Iterator[Fleet]:
+    install_probe(tmp_path / "site")
+    path = os.pathsep.join(filter(None, [str(tmp_path / "site"), os.environ.get("PYTHONPATH")]))
+    options = FleetOptions(
+        fleet_database,
+        fleet_redis,
+        serves=2,
+        workers=3,
+        rate_limit=RATE_LIMIT,
+        env={"PYTHONPATH": path},
+    )
     with Fleet(tmp_path / "fleet", options) as running:
         yield running
+
+
+def _minutes_begun(start: float, end: float) -> int:
+    """How many whole minutes of the clock begin between ``start`` and ``end``."""
+    return max(0, math.floor(end / 60) - math.floor(start / 60))
 
 
 def test_a_fleet_gives_each_conversation_one_outcome_within_one_rate_limit(fleet: Fleet) -> None:
@@ -78,3 +110,11 @@ def test_a_fleet_gives_each_conversation_one_outcome_within_one_rate_limit(fleet
     deliveries = fleet.sandbox.webhooks.deliveries()
     assert {d["url"] for d in deliveries} == {p.url + "/webhooks/intercom" for p in fleet.serves}
     assert {d["status"] for d in deliveries} == {200}
+
+    time.sleep(3)  # a run enqueued at the last minute's start is not held up by any backlog now
+    end = time.time()
+    runs = (fleet.instance_path / "schedule-runs.txt").read_text().split()[::2]
+    least = _minutes_begun(fleet.workers_ready_at, end - 3)
+    most = _minutes_begun(fleet.workers_started_at, end)
+    assert least >= 1, "the run was too short to see a period begin"
+    assert least <= len(runs) <= most, (runs, fleet.workers_started_at, end)
