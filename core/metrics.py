@@ -12,6 +12,8 @@ number of series.
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -33,6 +35,8 @@ from prometheus_client.metrics import MetricWrapperBase
 
 if TYPE_CHECKING:
     from deskmate.core.plugins import HookFailure
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "deskmate_metrics"
 UNROUTED = "unrouted"
@@ -157,8 +161,20 @@ class Metrics:
         return on_call
 
     def track_headroom(self, workspace: str, headroom: Callable[[], float]) -> None:
-        """Read the workspace's rate-limit headroom from ``headroom()`` at every scrape."""
-        self.rate_limit_headroom.labels(workspace).set_function(headroom)
+        """Read the workspace's rate-limit headroom from ``headroom()`` at every scrape.
+
+        The limiter's window may live in Redis or a database: when that can't be read, the
+        gauge is NaN (unknown) and the scrape still answers.
+        """
+
+        def read() -> float:
+            try:
+                return headroom()
+            except Exception as exc:
+                log.warning("rate-limit headroom of %s unreadable: %s", workspace, exc)
+                return math.nan
+
+        self.rate_limit_headroom.labels(workspace).set_function(read)
 
     def event_settled(
         self, workspace: str, status: str, received_at: datetime | None, now: datetime

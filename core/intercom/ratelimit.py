@@ -92,7 +92,7 @@ class RateLimiter:
         self._sleep = sleep
         self._parent = parent
         self._windows: Windows = windows if windows is not None else MemoryWindows()
-        self._bucket = self._windows.bucket(key, self._rates())
+        self._bucket = self._windows.bucket(key, self._rates(), clock)
         self._lock = threading.Lock()
         self._server: _ServerWindow | None = None
 

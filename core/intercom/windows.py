@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 import zlib
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import Protocol
 
 from pyrate_limiter import AbstractBucket, InMemoryBucket, Rate, RateItem, RedisBucket
@@ -54,6 +55,8 @@ __all__ = [
 ]
 
 KEY_PREFIX = "deskmate:ratelimit:"
+Clock = Callable[[], float]
+"""Unix seconds now (the limiter's clock, injected by tests)."""
 
 
 class CountingBucket(Protocol):
@@ -68,7 +71,7 @@ class CountingBucket(Protocol):
 class Windows(Protocol):
     """Buckets and pauses, by key (a workspace's app id, or a share of it such as ``id:sync``)."""
 
-    def bucket(self, key: str, rates: list[Rate]) -> CountingBucket: ...
+    def bucket(self, key: str, rates: list[Rate], clock: Clock) -> CountingBucket: ...
     def paused_until(self, key: str) -> float: ...
     def pause(self, key: str, until: float) -> None: ...
 
@@ -86,7 +89,7 @@ class MemoryWindows:
         self._lock = threading.Lock()
         self._pauses: dict[str, float] = {}
 
-    def bucket(self, key: str, rates: list[Rate]) -> CountingBucket:
+    def bucket(self, key: str, rates: list[Rate], clock: Clock) -> CountingBucket:
         return _MemoryBucket(rates)
 
     def paused_until(self, key: str) -> float:
@@ -120,7 +123,7 @@ class RedisWindows:
         self.redis = client
         self._pause = client.register_script(_PAUSE_SCRIPT)  # type: ignore[attr-defined]
 
-    def bucket(self, key: str, rates: list[Rate]) -> CountingBucket:
+    def bucket(self, key: str, rates: list[Rate], clock: Clock) -> CountingBucket:
         return _RedisBucket.init(rates, self.redis, f"{KEY_PREFIX}{key}")  # type: ignore[return-value]
 
     def paused_until(self, key: str) -> float:
@@ -161,12 +164,17 @@ def _serialise(conn: Connection, key: str) -> None:
 
 
 class _SqlBucket(AbstractBucket):
-    """A sliding-window log in a SQL table, one transaction per call: leak, count, decide, add."""
+    """A sliding-window log in a SQL table, one transaction per call: leak, count, decide, add.
+
+    A call is dated when its transaction holds the lock, not when it asked: a call that waited
+    for another process's transaction must not be filed before calls that went out meanwhile.
+    """
 
     is_async = False
 
-    def __init__(self, engine: Engine, key: str, rates: list[Rate]) -> None:
+    def __init__(self, engine: Engine, key: str, rates: list[Rate], clock: Clock) -> None:
         self.engine = engine
+        self.clock = clock
         self.reader = engine.execution_options(**{READ_ONLY: True})
         self.key = key
         self.rates = rates
@@ -175,6 +183,7 @@ class _SqlBucket(AbstractBucket):
     def put(self, item: RateItem) -> bool:
         with self.engine.begin() as conn:
             _serialise(conn, self.key)
+            item = RateItem(item.name, max(item.timestamp, int(self.clock() * 1000)), item.weight)
             bound = self._algorithm.leak_bound(self.rates, item.timestamp)
             conn.execute(delete(rate_calls).where(self._mine, rate_calls.c.at_ms < bound))
             counts = [
@@ -230,8 +239,8 @@ class SqlWindows:
             _serialise(conn, "schema")
             _metadata.create_all(conn, checkfirst=True)
 
-    def bucket(self, key: str, rates: list[Rate]) -> CountingBucket:
-        return _SqlBucket(self.engine, key, rates)  # type: ignore[return-value]
+    def bucket(self, key: str, rates: list[Rate], clock: Clock) -> CountingBucket:
+        return _SqlBucket(self.engine, key, rates, clock)  # type: ignore[return-value]
 
     def paused_until(self, key: str) -> float:
         query = select(rate_pauses.c.until).where(rate_pauses.c.bucket == key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -61,6 +62,17 @@ def test_api_call_observer_and_headroom_are_exposed_per_workspace() -> None:
     assert samples[("deskmate_intercom_api_calls_total", (reply, ("status", "429"), ws))] == 1
     assert samples[("deskmate_intercom_api_seconds_count", (reply, ws))] == 2
     assert samples[("deskmate_intercom_rate_limit_headroom", (ws,))] == 42.0
+
+
+def test_a_headroom_that_cannot_be_read_is_unknown_and_the_scrape_still_answers() -> None:
+    metrics = Metrics()
+
+    def unreachable() -> float:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    metrics.track_headroom("ws1", unreachable)
+    samples = _samples(metrics.exposition().decode())
+    assert math.isnan(samples[("deskmate_intercom_rate_limit_headroom", (("workspace", "ws1"),))])
 
 
 def test_testing_apps_get_their_own_registry_and_the_default_is_shared(intake: Any) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pyrate_limiter import Duration, Rate, RateItem
 
 from deskmate.core.config import Settings
 from deskmate.core.intercom.ratelimit import RESET_SLACK, RateLimiter, limiter_for
@@ -172,3 +173,12 @@ def test_a_deployment_shares_its_limit_where_all_its_processes_meet(
         assert limiter_for(workspace).headroom() == pytest.approx(1 - 3 / 19)
     finally:
         forget()
+
+
+@pytest.mark.parametrize("place", ["sqlite", "postgresql"], indirect=True)  # Redis: one script
+def test_a_call_that_waited_for_the_lock_is_dated_when_it_got_it(place: str, key: str) -> None:
+    now = [1_800_000_005.0]
+    bucket = windows_for(place).bucket(key, [Rate(5, Duration.MINUTE)], lambda: now[0])
+    assert bucket.put(RateItem("call", 1_800_000_000_000))  # asked at :00, lock held until :05
+    now[0] += 1
+    assert bucket.admitted_since(1_800_000_004_000) == 1  # filed at :05, not :00
