@@ -248,8 +248,10 @@ def should_process(turn: Turn, channel: str, topic: str) -> Decision | None:
     :param turn: the conversation's context (assignee, source, history).
     :param channel: the channel that claimed the conversation.
     :param topic: the webhook topic that started this run.
-    :return: a :class:`~deskmate.core.domain.Decision` (``autopilot``, ``assist`` or ``skip``
-        with its reason), or ``None`` to let the next plugin decide.
+    :return: a :class:`~deskmate.core.domain.Decision` (``autopilot``, ``assist``, ``shadow``
+        or ``skip`` with its reason and, for the logs and metrics, a short reason ``code``), or
+        ``None`` to let the next plugin decide. On a workspace or channel in shadow mode the
+        engine turns any acting decision into ``shadow``.
 
     Calling rule: **decider** — the first non-``None`` result wins.
     """

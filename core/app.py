@@ -16,10 +16,14 @@ from sqlalchemy import Engine
 from werkzeug.utils import import_string
 
 from deskmate.core.config import Secret, Settings, load
+from deskmate.core.jobs import make_huey
+from deskmate.core.logs import secret_values
 from deskmate.core.plugins import PluginHost, make_plugin_manager
 from deskmate.core.store import db
 
 EXTENSION = "deskmate"
+QUEUE_EXTENSION = "deskmate_queue"
+"""Where ``/readyz`` keeps the job queue it checks (opened on the first check)."""
 
 CORE_BLUEPRINTS: list[str] = [
     "deskmate.core.app:bp",
@@ -101,10 +105,40 @@ def _register_plugin_routes(app: Flask, settings: Settings, host: PluginHost) ->
 
 @bp.get("/healthz")
 def healthz() -> tuple[Any, int]:
-    """Liveness and readiness: 200 when the database is reachable and its schema is current."""
+    """Health: 200 when the database is reachable and its schema is current."""
     database = _database_health(state())
     code = 200 if database["ok"] else 503
     return jsonify(status="ok" if database["ok"] else "degraded", database=database), code
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Any, int]:
+    """Readiness: 200 when the database is reachable and migrated and the job queue answers;
+    503 with the reason otherwise (a load balancer sends no webhooks here until it is 200)."""
+    host_state = state()
+    checks = {"database": _database_health(host_state), "queue": _queue_health(current_app)}
+    ready = all(check["ok"] for check in checks.values())
+    reasons = [f"{name}: {check['detail']}" for name, check in checks.items() if not check["ok"]]
+    body = {"status": "ready" if ready else "not ready", **checks}
+    if reasons:
+        body["reason"] = "; ".join(reasons)
+    return jsonify(body), 200 if ready else 503
+
+
+def _queue_health(app: Flask) -> dict[str, Any]:
+    """Whether the job queue (the SQLite file or Redis) answers, and how many jobs wait in it."""
+    settings = state(app).settings
+    try:
+        huey = app.extensions.get(QUEUE_EXTENSION)
+        if huey is None:
+            huey = app.extensions[QUEUE_EXTENSION] = make_huey(settings)
+        pending = huey.pending_count()
+    except Exception as exc:  # the queue's errors differ by backend; any of them means not ready
+        detail = f"{type(exc).__name__}: {exc}"
+        for secret in secret_values(settings):
+            detail = detail.replace(secret, "[redacted]")
+        return {"ok": False, "backend": settings.jobs_backend, "detail": detail}
+    return {"ok": True, "backend": settings.jobs_backend, "pending": pending}
 
 
 def _database_health(host_state: HostState) -> dict[str, Any]:

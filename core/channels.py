@@ -2,7 +2,8 @@
 
 A channel plugin (Messenger, Email, or a third party's) decides for its own conversations only,
 with the same rules: act only on customer-initiated conversations, never after our own or a
-bot's message, autopilot when the AI admin owns the conversation, assist when a human does.
+bot's message, autopilot when the AI admin owns the conversation, assist when a human does,
+shadow (decide as autopilot, send nothing) on every conversation of a channel in shadow mode.
 The engine never branches on a channel's name; it asks the hooks.
 """
 
@@ -107,22 +108,28 @@ def decide(turn: Turn, channel: str, switches: ChannelSwitches) -> Decision:
     workspace = turn.workspace
     delivered_as = conversation.source.delivered_as
     if delivered_as != CUSTOMER_INITIATED:
-        return Decision("skip", f"not customer-initiated (delivered_as={delivered_as})")
+        return Decision(
+            "skip",
+            f"not customer-initiated (delivered_as={delivered_as})",
+            "not_customer_initiated",
+        )
     own = _own_message_reason(conversation, workspace.ai_admin_id)
     if own:
-        return Decision("skip", own)
+        return Decision("skip", own, "not_a_customer_message")
+    if workspace.shadow(channel):
+        return Decision("shadow", f"shadow mode on {channel}: whoever owns it, nothing is sent")
     admin, team = conversation.admin_assignee_id, conversation.team_assignee_id
     if admin == workspace.ai_admin_id or (admin is None and team is None):
         if admin is None and not workspace.process_unassigned:
-            return Decision("skip", "unassigned and process_unassigned is off")
+            return Decision("skip", "unassigned and process_unassigned is off", "unassigned")
         if switches.autopilot:
             owner = "the AI admin" if admin else "nobody (process_unassigned)"
             return Decision("autopilot", f"assigned to {owner}; autopilot on for {channel}")
-        return Decision("skip", f"autopilot off for {channel}")
+        return Decision("skip", f"autopilot off for {channel}", "autopilot_off")
     owner = f"admin {admin}" if admin else f"team {team}"
     if switches.assist:
         return Decision("assist", f"owned by a human ({owner}); assist on for {channel}")
-    return Decision("skip", f"owned by a human ({owner}); assist off for {channel}")
+    return Decision("skip", f"owned by a human ({owner}); assist off for {channel}", "human_owned")
 
 
 def _own_message_reason(conversation: Conversation, ai_admin_id: str) -> str | None:

@@ -49,6 +49,10 @@ LAZY_COMMANDS = {
         "deskmate.core.knowledge_cli:knowledge_group",
         "Look into the knowledge the AI answers from, and add local files to it.",
     ),
+    "replay": LazyCommand(
+        "deskmate.core.replay.command:replay",
+        "Play stored conversations again through this config and report what would change.",
+    ),
     "sandbox": LazyCommand(
         "deskmate.core.sandbox.command:sandbox_command",
         "Run a local fake Intercom (REST API, control API, signed webhooks) for demos and tests.",
@@ -59,6 +63,10 @@ LAZY_COMMANDS = {
     ),
     "sessions": LazyCommand(
         "deskmate.core.operations:sessions", "What the AI saw, decided and did, per conversation."
+    ),
+    "shadow": LazyCommand(
+        "deskmate.core.shadow.command:shadow_group",
+        "Compare what the AI would have done in shadow mode with what the team did.",
     ),
     "verify": LazyCommand(
         "deskmate.core.verify:verify",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from deskmate.core.config import WorkspaceSettings
     from deskmate.core.intercom.models import Conversation
 
-Mode = Literal["autopilot", "assist", "skip"]
+Mode = Literal["autopilot", "assist", "shadow", "skip"]
 SentimentLabel = Literal["negative", "neutral", "positive", "unknown"]
 Visibility = Literal["public", "internal"]
 
@@ -61,10 +61,15 @@ class Message:
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether the AI acts on a conversation now, in which mode, and why (recorded in the audit)."""
+    """Whether the AI acts on a conversation now, in which mode, and why (recorded in the audit).
+
+    ``code`` is a short snake_case name of the reason (``human_owned``, ``autopilot_off``…) for
+    logs and metrics; any other value is counted as ``other``.
+    """
 
     mode: Mode
     reason: str
+    code: str = ""
 
     @property
     def acts(self) -> bool:
@@ -105,12 +110,21 @@ class Hit:
 
 @dataclass
 class Draft:
-    """A reply the AI could send: plain text, its sources and a confidence in [0, 1]."""
+    """A reply the AI could send: plain text, its sources and a confidence in [0, 1].
+
+    Empty text means there is nothing to answer (the customer only thanked or said goodbye):
+    the AI sends nothing and keeps the conversation.
+    """
 
     text: str
     confidence: float
     citations: list[Hit] = field(default_factory=list)
     language: str | None = None
+
+    @property
+    def silent(self) -> bool:
+        """Whether the draft says nothing, so nothing is sent and nothing handed off."""
+        return not self.text.strip()
 
 
 @dataclass(frozen=True)

@@ -138,11 +138,34 @@ class Effects:
             status = ActionStatus.UNKNOWN if exc.ambiguous else ActionStatus.FAILED
             failed = ActionResult(kind, False, str(exc), status=exc.status)
             self._settle(key, status, None, str(exc), audit=failed)
+            self._log(key, failed, status)
             raise
         status = ActionStatus.DONE if result.ok else ActionStatus.FAILED
         error = None if result.ok else result.detail
         self._settle(key, status, result.response, error, audit=result)
+        self._log(key, result, status)
         return self._remember(result)
+
+    def _log(self, key: str, result: ActionResult, status: str) -> None:
+        """One line per Intercom write: INFO when it worked, WARNING when not (never a body)."""
+        log.log(
+            logging.INFO if result.ok else logging.WARNING,
+            "intercom %s %s (HTTP %s) for session %s: %s",
+            result.action,
+            status,
+            result.status if result.status is not None else "-",
+            self.session_id,
+            result.detail[:200],
+            extra={
+                "workspace": self.workspace_id,
+                "session": self.session_id,
+                "event": self.event_id,
+                "action": result.action,
+                "action_status": status,
+                "http_status": result.status,
+                "key": key,
+            },
+        )
 
     def _settle(
         self,

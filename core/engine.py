@@ -46,6 +46,20 @@ from deskmate.core.intercom.webhooks import (
     id_problem,
     parse_event,
 )
+from deskmate.core.logs import body_for_log
+from deskmate.core.outcomes import (
+    ANSWERED,
+    ASSISTED,
+    CLOSED,
+    HANDED_OFF,
+    NO_BRAIN,
+    RESOLVED_BY_AI,
+    RESOLVED_BY_HUMAN,
+    SKIPPED,
+    ConversationOutcome,
+    log_outcome,
+    reason_code,
+)
 from deskmate.core.pages import session_link
 from deskmate.core.plugins import (
     HookFailure,
@@ -53,7 +67,8 @@ from deskmate.core.plugins import (
     PluginHost,
     recording_hook_failures,
 )
-from deskmate.core.store.actions import created_part_ids
+from deskmate.core.shadow.guard import ShadowEffects, shadow_client, shadow_note_html
+from deskmate.core.store.actions import action_kinds, created_part_ids
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.db import reading
 from deskmate.core.store.events import (
@@ -82,28 +97,41 @@ HISTORY_TOPICS = frozenset(
 )
 ASSIGN_TOPICS = frozenset({"conversation.admin.assigned", "conversation.admin.open.assigned"})
 CLOSE_TOPICS = frozenset({"conversation.admin.closed"})
+HUMAN_ACTS = {
+    "conversation.admin.replied": "replied",
+    "conversation.admin.noted": "noted",
+    "conversation.admin.closed": "closed",
+    "conversation.admin.assigned": "assigned",
+    "conversation.admin.open.assigned": "assigned",
+}
+"""What a teammate did, by topic: recorded against shadow decisions (audit kind ``human``)."""
 MESSAGE_PARTS = frozenset({"comment", "note", "source", "open", "assignment", "close"})
 SILENT_ASSIST = frozenset({"low_confidence", "no_knowledge", "handoff_topic"})
 CONFIDENT_LANGUAGE = 0.5
 HISTORY_LIMIT = 50
 BACKOFF_SECONDS = 2.0
 AUTH_RETRY = timedelta(minutes=5)
+HANDOFF_KINDS = frozenset({"assign"})
+"""Action kinds only a handoff performs: one recorded for a message means a handoff began."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How an event ended: ``done`` or ``skipped``, and why (kept on the event row)."""
+    """How an event ended: ``done`` or ``skipped``, and why (kept on the event row); for a
+    decision on a customer message also what the AI did (``answered``…) and the reason codes."""
 
     status: str
     reason: str
+    decided: str = ""
+    codes: tuple[str, ...] = ()
 
 
-def done(reason: str) -> Outcome:
-    return Outcome(EventStatus.DONE, reason)
+def done(reason: str, decided: str = "", codes: tuple[str, ...] = ()) -> Outcome:
+    return Outcome(EventStatus.DONE, reason, decided, codes)
 
 
-def skipped(reason: str) -> Outcome:
-    return Outcome(EventStatus.SKIPPED, reason)
+def skipped(reason: str, decided: str = "", codes: tuple[str, ...] = ()) -> Outcome:
+    return Outcome(EventStatus.SKIPPED, reason, decided, codes)
 
 
 @dataclass(frozen=True)
@@ -159,6 +187,9 @@ class Engine:
         self.on_settled: Callable[[Claimed, str], None] | None = None
         """Called after each attempt at an event with its new status (a final one, or ``failed``
         when it will be retried), for the health metrics."""
+        self.on_outcome: Callable[[ConversationOutcome], None] | None = None
+        """Called with each decision on a customer message and each close, after it is logged,
+        for the outcome metrics."""
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -266,7 +297,12 @@ class Engine:
                 claimed, f"Intercom refused the token: {exc}; run `deskmate verify`", AUTH_RETRY
             )
         except Exception as exc:
-            log.exception("event %s failed", claimed.id)
+            log.exception(
+                "event %s of conversation %s failed",
+                claimed.id,
+                claimed.conversation_id,
+                extra=_event_fields(claimed),
+            )
             delay = timedelta(seconds=BACKOFF_SECONDS * 2 ** min(claimed.attempts - 1, 8))
             self._retry(claimed, f"{type(exc).__name__}: {exc}", delay, cause=exc)
         else:
@@ -283,6 +319,17 @@ class Engine:
             with self.sessions.begin() as db:
                 plain = f"{status}; the reason could not be recorded ({type(exc).__name__})"
                 finish_event(db, claimed.id, status, plain)
+        level = logging.WARNING if status == EventStatus.DEAD else logging.INFO
+        log.log(
+            level,
+            "event %s (%s) of conversation %s %s: %s",
+            claimed.id,
+            claimed.topic,
+            claimed.conversation_id,
+            status,
+            reason,
+            extra={**_event_fields(claimed), "status": status},
+        )
         self._settled(claimed, status)
 
     def _settled(self, claimed: Claimed, status: str) -> None:
@@ -304,6 +351,15 @@ class Engine:
             return
         with self.sessions.begin() as db:
             retry_event(db, claimed.id, reason, at=utcnow() + delay)
+        log.warning(
+            "event %s of conversation %s failed (attempt %d), retried in %.0f s: %s",
+            claimed.id,
+            claimed.conversation_id,
+            claimed.attempts,
+            delay.total_seconds(),
+            reason,
+            extra={**_event_fields(claimed), "status": EventStatus.FAILED},
+        )
         self._settled(claimed, EventStatus.FAILED)
         if self.on_retry is not None:
             self.on_retry(claimed.workspace_id, claimed.conversation_id, delay.total_seconds())
@@ -324,8 +380,20 @@ class Engine:
             return skipped(f"no channel plugin claims source type {conversation.source.type!r}")
         session = self._session(workspace, conversation, channel)
         turn = self._turn(workspace, conversation, session, channel, event_id)
+        if event.topic in HUMAN_ACTS and (workspace.shadow(channel) or session.mode == "shadow"):
+            self._record_human(event.topic, turn)
         with recording_hook_failures(lambda failure: self._audit_failure(turn, failure)):
             return self._on_topic(event, turn, session, answer)
+
+    def _record_human(self, topic: str, turn: Turn) -> None:
+        """Keep what a teammate did on a shadow-mode conversation, to set beside what the AI
+        would have done (``deskmate shadow report``)."""
+        parts = turn.conversation.parts
+        author = parts[-1].author if parts else None
+        if author is None or author.type != "admin" or author.id == turn.workspace.ai_admin_id:
+            return
+        did = HUMAN_ACTS[topic]
+        self._audit(turn, "human", {"did": did, "admin_id": author.id, "part": parts[-1].id})
 
     def _on_topic(
         self, event: WebhookEvent, turn: Turn, session: SessionRecord, answer: bool
@@ -396,6 +464,12 @@ class Engine:
         return self._act_on(turn, session, said[-1], event.topic)
 
     def _closed(self, turn: Turn, session: SessionRecord) -> Outcome:
+        by_ai = session.ai_turns > 0 and session.handed_off_at is None
+        self._report(
+            turn,
+            Outcome(EventStatus.DONE, "conversation closed", CLOSED),
+            resolved_by=RESOLVED_BY_AI if by_ai else RESOLVED_BY_HUMAN,
+        )
         ai_owned = turn.conversation.admin_assignee_id == turn.workspace.ai_admin_id or (
             session.state == SessionState.OPEN and session.ai_turns > 0
         )
@@ -421,16 +495,22 @@ class Engine:
     def _act_on(self, turn: Turn, session: SessionRecord, trigger: Message, topic: str) -> Outcome:
         turn.messages = self._history_of(session)
         turn.latest = trigger
-        decision = self.hook.should_process(
-            turn=turn, channel=turn.channel, topic=topic
-        ) or Decision("skip", "no plugin decided whether to act")
+        decision = (
+            self._handoff_begun(turn, session, trigger)
+            or self.hook.should_process(turn=turn, channel=turn.channel, topic=topic)
+            or Decision("skip", "no plugin decided whether to act", "undecided")
+        )
+        if decision.acts and decision.mode != "shadow" and turn.workspace.shadow(turn.channel):
+            decision = Decision("shadow", f"shadow mode (the channel said: {decision.reason})")
         if (
             decision.mode == "autopilot"
             and session.state == SessionState.HANDED_OFF
             and turn.conversation.admin_assignee_id != turn.workspace.ai_admin_id
         ):
             decision = Decision(
-                "skip", "handed off to the team; waiting to be assigned back to the AI"
+                "skip",
+                "handed off to the team; waiting to be assigned back to the AI",
+                "waiting_for_team",
             )
         self._audit(
             turn,
@@ -438,26 +518,81 @@ class Engine:
             {"mode": decision.mode, "reason": decision.reason, "part": trigger.part_id},
         )
         if not decision.acts:
-            return skipped(decision.reason)
+            outcome = skipped(decision.reason, SKIPPED, (reason_code(decision.code),))
+            self._report(turn, outcome)
+            return outcome
         turn.mode = decision.mode
         self._update(session.id, mode=decision.mode)
-        turn.actions = Effects(
-            self.hook,
-            self.sessions,
-            session_id=session.id,
-            workspace_id=turn.workspace.app_id,
-            key_prefix=f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}",
-            event_id=turn.actions.event_id if turn.actions else None,
+        if decision.mode == "shadow":
+            turn.intercom = shadow_client(turn.intercom)
+        turn.actions = self._effects(
+            turn,
+            _key_prefix(turn, trigger),
+            turn.actions.event_id if turn.actions else None,
         )
-        draft, reasons = self._think(turn, session, trigger)
-        if decision.mode == "assist":
+        draft, reasons, brain = self._think(turn, session, trigger)
+        if decision.mode == "shadow":
+            return self._shadow(turn, trigger, draft, reasons)
+        if draft is not None and draft.silent and not reasons:
+            quiet = self._skip(turn, "nothing to answer: the customer acknowledged or closed")
+            outcome = skipped(quiet.reason, SKIPPED, ("acknowledged",))
+        elif decision.mode == "assist":
             outcome = self._assist(turn, draft, reasons)
         elif reasons:
             outcome = self._handoff(turn, session, reasons)
         else:
             outcome = self._reply(turn, session, draft)
         self._sync_tags(turn, session)
+        first = None
+        if outcome.decided == ANSWERED and session.ai_turns == 0:
+            started = turn.conversation.created_at or session.created_at
+            first = (utcnow() - started).total_seconds() if started else None
+        self._report(turn, outcome, brain=brain, first_answer_seconds=first)
         return outcome
+
+    def _report(
+        self,
+        turn: Turn,
+        outcome: Outcome,
+        *,
+        brain: str = NO_BRAIN,
+        first_answer_seconds: float | None = None,
+        resolved_by: str | None = None,
+    ) -> None:
+        """Log what the AI did with the conversation and hand it to ``on_outcome``."""
+        record = ConversationOutcome(
+            workspace=turn.workspace.app_id,
+            conversation=turn.conversation.id,
+            channel=turn.channel or "",
+            outcome=outcome.decided,
+            reasons=outcome.codes,
+            detail=outcome.reason,
+            brain=brain,
+            session_id=turn.session_id,
+            event_id=turn.actions.event_id if turn.actions else None,
+            first_answer_seconds=first_answer_seconds,
+            resolved_by=resolved_by,
+        )
+        log_outcome(record)
+        if self.on_outcome is None:
+            return
+        try:
+            self.on_outcome(record)
+        except Exception:
+            log.exception("the on_outcome callback failed for conversation %s", record.conversation)
+
+    def _handoff_begun(
+        self, turn: Turn, session: SessionRecord, trigger: Message
+    ) -> Decision | None:
+        """An earlier attempt at this message began a handoff (its assignment is recorded):
+        finish it in the mode it chose, whoever owns the conversation now. Its own assignment
+        may have landed before the attempt died, and must not turn the retry into a skip that
+        leaves the handoff half done."""
+        with reading(self.sessions) as db:
+            kinds = action_kinds(db, _key_prefix(turn, trigger) + ":")
+        if session.mode is None or not kinds & HANDOFF_KINDS:
+            return None
+        return Decision(session.mode, "finishing the handoff an earlier attempt began")
 
     def _sync_tags(self, turn: Turn, session: SessionRecord) -> None:
         """Attach the session tags plugins added to ``turn.tags`` (created in Intercom if
@@ -472,9 +607,17 @@ class Engine:
 
     def _think(
         self, turn: Turn, session: SessionRecord, trigger: Message
-    ) -> tuple[Draft | None, list[EscalationReason]]:
-        """Everything the AI works out before acting, recorded as what it saw."""
+    ) -> tuple[Draft | None, list[EscalationReason], str]:
+        """Everything the AI works out before acting, recorded as what it saw; returns the
+        draft, the escalation reasons and the plugin that drafted (the brain)."""
         text = trigger.text
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "conversation %s customer message: %s",
+                turn.conversation.id,
+                body_for_log(text),
+                extra={"workspace": turn.workspace.app_id, "conversation": turn.conversation.id},
+            )
         known = _known_language(session)
         thought = think(self.hook, turn, text, language=known)
         if thought.enrich_error is not None:
@@ -485,7 +628,7 @@ class Engine:
             learnt |= {"language": guess.code, "language_confidence": guess.confidence}
         self._update(session.id, **learnt)
         code = guess.code if guess else None
-        hits, draft, reasons = thought.hits, thought.draft, thought.reasons
+        hits, draft, reasons, brain = thought.hits, thought.draft, thought.reasons, thought.brain
         self._audit(
             turn,
             "saw",
@@ -501,46 +644,92 @@ class Engine:
                 ],
                 "draft": None
                 if draft is None
-                else {"confidence": round(draft.confidence, 3), "text": draft.text[:2000]},
+                else {
+                    "confidence": round(draft.confidence, 3),
+                    "text": draft.text[:2000],
+                    "citations": _cited(draft.citations),
+                },
+                "brain": brain,
                 "reasons": [{"code": r.code, "detail": r.detail} for r in reasons],
             },
         )
-        return draft, reasons
+        return draft, reasons, brain
 
     def _reply(self, turn: Turn, session: SessionRecord, draft: Draft | None) -> Outcome:
         if draft is None:
             reason = EscalationReason("no_knowledge", "the AI has no answer for this question")
             return self._handoff(turn, session, [reason])
-        body = self.hook.format_reply(channel=turn.channel, draft=draft, turn=turn) or _paragraphs(
-            draft.text
-        )
-        turn.actions.reply(turn, body)
+        turn.actions.reply(turn, self._body(turn, draft))
         self._update(session.id, ai_turns=session.ai_turns + 1)
         if turn.workspace.handoff.citation_note and draft.citations:
             turn.actions.note(
                 turn, _citation_note(draft.citations, turn.session_url), key="citations"
             )
-        return done(f"answered with confidence {draft.confidence:.2f}")
+        return done(f"answered with confidence {draft.confidence:.2f}", ANSWERED)
 
     def _assist(self, turn: Turn, draft: Draft | None, reasons: list[EscalationReason]) -> Outcome:
         silent = [r.code for r in reasons if r.code in SILENT_ASSIST]
         if draft is None or silent:
             why = ", ".join(silent) or "no draft"
-            return self._skip(turn, f"assist stays quiet: {why}")
-        body = self.hook.format_reply(channel=turn.channel, draft=draft, turn=turn) or _paragraphs(
-            draft.text
-        )
+            outcome = self._skip(turn, f"assist stays quiet: {why}")
+            return skipped(outcome.reason, SKIPPED, tuple(silent) or ("no_draft",))
         header = f"<p><b>Suggested reply</b> (confidence {draft.confidence:.0%})</p>"
-        turn.actions.note(turn, header + body + _sources(draft.citations), key="assist-note")
+        body = header + self._body(turn, draft) + _sources(draft.citations)
+        turn.actions.note(turn, body, key="assist-note")
         turn.actions.tag(turn, turn.workspace.handoff.assist_tag)
-        return done("drafted a reply for the rep as an internal note")
+        return done("drafted a reply for the rep as an internal note", ASSISTED)
+
+    def _body(self, turn: Turn, draft: Draft) -> str:
+        """The reply's HTML: the channel's formatting of the draft, else its paragraphs."""
+        formatted = self.hook.format_reply(channel=turn.channel, draft=draft, turn=turn)
+        return formatted or _paragraphs(draft.text)
+
+    def _shadow(
+        self,
+        turn: Turn,
+        trigger: Message,
+        draft: Draft | None,
+        reasons: list[EscalationReason],
+    ) -> Outcome:
+        """Work out what autopilot would do, through the same hooks, and record it (audit kind
+        ``shadow``); the turn's guard withholds every action, so nothing is sent."""
+        assert isinstance(turn.actions, ShadowEffects)
+        if draft is None and not reasons:
+            reasons = [EscalationReason("no_knowledge", "the AI has no answer for this question")]
+        record: dict[str, Any] = {
+            "part": trigger.part_id,
+            "would": "handoff" if reasons else "answer",
+            "confidence": round(draft.confidence, 3) if draft else None,
+            "citations": _cited(draft.citations) if draft else [],
+            "reasons": [{"code": r.code, "detail": r.detail} for r in reasons],
+            "reply": None,
+        }
+        if reasons:
+            summary = self.hook.summarize(turn=turn) or _said(turn)
+            self.hook.escalate(turn=turn, handoff=_handoff_of(turn, reasons, summary))
+        elif draft is not None and draft.silent:
+            record["would"] = "quiet"
+        elif draft is not None:
+            record["reply"] = self._body(turn, draft)
+            turn.actions.reply(turn, record["reply"])
+        for name in dict.fromkeys(turn.tags):
+            turn.actions.tag(turn, name)
+        record["withheld"] = turn.actions.withheld
+        self._audit(turn, "shadow", record)
+        if turn.workspace.shadow_note:
+            turn.actions.shadow_note(turn, shadow_note_html(record))
+        codes = ", ".join(r["code"] for r in record["reasons"])
+        if reasons:
+            return done(f"shadow: would hand off: {codes}")
+        return done("shadow: would answer" if record["reply"] else "shadow: would stay quiet")
 
     def _handoff(
         self, turn: Turn, session: SessionRecord, reasons: list[EscalationReason]
     ) -> Outcome:
         summary = self.hook.summarize(turn=turn) or _said(turn)
         self._escalate(turn, session, _handoff_of(turn, reasons, summary))
-        return done("handed off: " + ", ".join(r.code for r in reasons))
+        codes = tuple(reason_code(r.code) for r in reasons)
+        return done("handed off: " + ", ".join(r.code for r in reasons), HANDED_OFF, codes)
 
     def _escalate(
         self, turn: Turn, session: SessionRecord, handoff: Handoff, *, last_resort: bool = False
@@ -639,6 +828,7 @@ class Engine:
         channel: str,
         event_id: int | None,
     ) -> Turn:
+        client = self._client(workspace)
         turn = Turn(
             workspace=workspace,
             conversation=conversation,
@@ -646,18 +836,24 @@ class Engine:
             channel=channel,
             tags=list(session.tags or []),
             session_url=session_link(self.settings, session.id),
-            intercom=self._client(workspace),
+            intercom=shadow_client(client) if workspace.shadow(channel) else client,
             settings=self.settings,
         )
-        turn.actions = Effects(
+        turn.actions = self._effects(turn, f"{workspace.app_id}:{conversation.id}", event_id)
+        return turn
+
+    def _effects(self, turn: Turn, key_prefix: str, event_id: int | None) -> Effects:
+        """The turn's actions: performed once each, or all withheld in shadow mode."""
+        shadow = turn.mode == "shadow" or turn.workspace.shadow(turn.channel)
+        kind = ShadowEffects if shadow else Effects
+        return kind(
             self.hook,
             self.sessions,
-            session_id=session.id,
-            workspace_id=workspace.app_id,
-            key_prefix=f"{workspace.app_id}:{conversation.id}",
+            session_id=turn.session_id,
+            workspace_id=turn.workspace.app_id,
+            key_prefix=key_prefix,
             event_id=event_id,
         )
-        return turn
 
     def _client(self, workspace: WorkspaceSettings) -> Any:
         if workspace.app_id not in self._clients:
@@ -769,6 +965,11 @@ def _ai_answering(
     )
 
 
+def _cited(hits: list[Hit]) -> list[dict[str, Any]]:
+    """The citations of a draft as the audit keeps them (for replay and shadow reports)."""
+    return [{"doc_id": h.doc_id, "title": h.title, "url": h.url} for h in hits]
+
+
 def _said(turn: Turn) -> str:
     return turn.latest.text[:300] if turn.latest else ""
 
@@ -785,6 +986,11 @@ def _handoff_of(turn: Turn, reasons: list[EscalationReason], summary: str) -> Ha
     )
 
 
+def _key_prefix(turn: Turn, trigger: Message) -> str:
+    """Idempotency keys of a turn's effects start with this: the message that triggered it."""
+    return f"{turn.workspace.app_id}:{turn.conversation.id}:{trigger.part_id}"
+
+
 def _detached(record: EventRecord, workspace_id: str, conversation_id: str) -> Claimed:
     return Claimed(
         record.id,
@@ -795,6 +1001,16 @@ def _detached(record: EventRecord, workspace_id: str, conversation_id: str) -> C
         record.attempts,
         record.received_at,
     )
+
+
+def _event_fields(claimed: Claimed) -> dict[str, Any]:
+    """The structured log fields naming an event."""
+    return {
+        "workspace": claimed.workspace_id,
+        "conversation": claimed.conversation_id,
+        "event": claimed.id,
+        "topic": claimed.topic,
+    }
 
 
 def _source_part(conversation: Conversation) -> Part:

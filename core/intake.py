@@ -384,11 +384,40 @@ def _due_at(
 
 @dataclass(frozen=True)
 class Answer:
-    """The HTTP answer to one delivery, and the workspace it is counted under."""
+    """The HTTP answer to one delivery, the workspace it is counted under, and (once the
+    notification was read) its id, topic and why it was not processed, for the log."""
 
     status: int
     result: str
     workspace: str = UNROUTED
+    notification: str | None = None
+    topic: str | None = None
+    detail: str | None = None
+
+    def log(self) -> None:
+        """One INFO line for this delivery (WARNING when the sender must deliver it again)."""
+        level = logging.WARNING if self.status >= 500 else logging.INFO
+        if not log.isEnabledFor(level):
+            return
+        fields = {
+            "workspace": self.workspace,
+            "notification": self.notification,
+            "topic": self.topic,
+            "outcome": self.result,
+            "status": self.status,
+        }
+        why = f" ({self.detail})" if self.detail else ""
+        log.log(
+            level,
+            "webhook %s%s: HTTP %d, workspace %s, notification %s, topic %s",
+            self.result,
+            why,
+            self.status,
+            self.workspace,
+            self.notification or "-",
+            self.topic or "-",
+            extra=fields,
+        )
 
 
 class SignatureKeys:
@@ -461,9 +490,9 @@ class WebhookIntake:
         counted_topic = topic if topic in STORED_TOPICS or topic == PING else "other"
         self.metrics.child(self.metrics.webhooks_received, app_id, counted_topic).inc()
         if topic == PING:
-            return Answer(200, "pong", app_id)
+            return Answer(200, "pong", app_id, topic=topic)
         if topic != "unknown" and topic not in STORED_TOPICS:
-            return self._ignore(app_id, "unsupported_topic")
+            return self._ignore(app_id, "unsupported_topic", topic)
         return self._store(app_id, self._row(app_id, topic, doc, body))
 
     def _row(self, app_id: str, topic: str, doc: dict[str, Any], body: bytes) -> OutboxRow:
@@ -491,20 +520,21 @@ class WebhookIntake:
         return row
 
     def _store(self, app_id: str, row: OutboxRow) -> Answer:
+        seen = {"notification": row.notification_id, "topic": row.topic}
         try:
             if self.writer is None:
                 raise IntakeUnavailable("no database")
             is_new = self.writer.submit(row)
-        except IntakeUnavailable:
-            return self._reject(503, "unavailable", app_id)
+        except IntakeUnavailable as exc:
+            self.metrics.child(self.metrics.webhooks_rejected, app_id, "unavailable").inc()
+            return Answer(503, "unavailable", app_id, detail=str(exc), **seen)
         if not is_new:
             self.metrics.child(self.metrics.webhooks_duplicate, app_id).inc()
-            return Answer(200, "duplicate", app_id)
+            return Answer(200, "duplicate", app_id, **seen)
         if row.status == EventStatus.UNPROCESSABLE:
             self.metrics.child(self.metrics.webhooks_unprocessable, app_id).inc()
-            log.warning("stored unprocessable webhook for %s: %s", app_id, row.reason)
-            return Answer(200, "unprocessable", app_id)
-        return Answer(200, "stored", app_id)
+            return Answer(200, "unprocessable", app_id, detail=row.reason, **seen)
+        return Answer(200, "stored", app_id, **seen)
 
     def oversized(self) -> Answer:
         """The answer to a body over :data:`MAX_BODY_BYTES`, which is never read in full."""
@@ -514,9 +544,9 @@ class WebhookIntake:
         self.metrics.child(self.metrics.webhooks_rejected, workspace, reason).inc()
         return Answer(status, reason, workspace)
 
-    def _ignore(self, workspace: str, reason: str) -> Answer:
+    def _ignore(self, workspace: str, reason: str, topic: str | None = None) -> Answer:
         self.metrics.child(self.metrics.webhooks_ignored, workspace, reason).inc()
-        return Answer(200, reason, workspace)
+        return Answer(200, reason, workspace, topic=topic)
 
 
 _MESSAGES = {
@@ -588,4 +618,5 @@ def receive() -> flask.Response:
     response = flask.Response(text + "\n", status=answer.status, mimetype="text/plain")
     latency = intake.metrics.child(intake.metrics.intake_seconds, answer.workspace)
     latency.observe(time.perf_counter() - started)
+    answer.log()
     return response

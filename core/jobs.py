@@ -43,12 +43,17 @@ def make_huey(settings: Settings) -> Huey:
 class JobQueue:
     """Enqueues conversation runs: :meth:`wake` for several conversations in one job (the webhook
     intake and the sweeper), :meth:`dispatch` for one (a retry); and plugins' periodic jobs,
-    by name (:meth:`periodic`), for ``run_periodic`` to run on whichever worker takes them."""
+    by name (:meth:`periodic`), for ``run_periodic`` to run on whichever worker takes them.
+
+    Once ``stopping()`` is true a wake job runs no further conversation: the process is shutting
+    down, and their events wait in the outbox for the sweeper of the next start.
+    """
 
     def __init__(
         self,
         huey: Huey,
         run_conversation: RunConversation,
+        stopping: Callable[[], bool] = lambda: False,
         run_periodic: RunPeriodic | None = None,
     ) -> None:
         self.huey = huey
@@ -57,7 +62,13 @@ class JobQueue:
             run_conversation(workspace_id, conversation_id)
 
         def wake_conversations(workspace_id: str, conversation_ids: Sequence[str]) -> None:
-            for conversation_id in conversation_ids:
+            for position, conversation_id in enumerate(conversation_ids):
+                if stopping():  # shutting down: the rest stay queued in the outbox
+                    log.info(
+                        "stopping: %d conversation run(s) left to the next start",
+                        len(conversation_ids) - position,
+                    )
+                    return
                 try:
                     run_conversation(workspace_id, conversation_id)
                 except Exception:  # the others still run; the sweeper retries this one

@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import flask
+from flask.blueprints import BlueprintSetupState
 from prometheus_client import (
     GC_COLLECTOR,
     PLATFORM_COLLECTOR,
@@ -30,8 +32,17 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from deskmate.core.outcomes import CLOSED, HANDED_OFF, SKIPPED, ConversationOutcome
+from deskmate.core.store.models import SyncState
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from deskmate.core.plugins import HookFailure
@@ -46,6 +57,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 API_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
+FIRST_ANSWER_BUCKETS = (1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0, 14400.0)
 FINAL_OUTCOMES = frozenset({"done", "skipped", "unprocessable", "dead"})
 RETRIED = "retried"
 """Outcome label of an attempt that failed and will be retried (event status ``failed``)."""
@@ -59,6 +71,7 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+        self._collectors: list[Collector] = []
         r = self.registry
         self.webhooks_received = Counter(
             "deskmate_webhooks_received",
@@ -141,6 +154,38 @@ class Metrics:
             ["plugin", "hook"],
             registry=r,
         )
+        self.conversation_outcomes = Counter(
+            "deskmate_conversation_outcomes",
+            "Decisions on customer messages: answered, handed_off, assisted, skipped, with the "
+            "main reason code (handed_off, skipped).",
+            ["workspace", "channel", "outcome", "reason"],
+            registry=r,
+        )
+        self.handoff_reasons = Counter(
+            "deskmate_handoff_reasons",
+            "Handoffs by reason code; a handoff with several reasons counts under each.",
+            ["workspace", "reason"],
+            registry=r,
+        )
+        self.decisions_by_brain = Counter(
+            "deskmate_decisions_by_brain",
+            "Decisions that asked for a draft, by the plugin whose draft was used (none: none).",
+            ["workspace", "brain", "outcome"],
+            registry=r,
+        )
+        self.conversations_closed = Counter(
+            "deskmate_conversations_closed",
+            "Conversations closed, by who resolved them: ai (answered, never handed off) or human.",
+            ["workspace", "resolved_by"],
+            registry=r,
+        )
+        self.first_answer_seconds = Histogram(
+            "deskmate_time_to_first_answer_seconds",
+            "From the conversation's start to the AI's first answer in it.",
+            ["workspace", "channel"],
+            buckets=FIRST_ANSWER_BUCKETS,
+            registry=r,
+        )
 
     def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: the hot paths skip prometheus-client's label
@@ -186,6 +231,30 @@ class Metrics:
             seconds = max(0.0, (now - received_at).total_seconds())
             self.processing_seconds.labels(workspace).observe(seconds)
 
+    def outcome(self, record: ConversationOutcome) -> None:
+        """Count what the AI did with a conversation (an ``Engine.on_outcome`` listener)."""
+        if record.outcome == CLOSED:
+            self.conversations_closed.labels(record.workspace, record.resolved_by or "").inc()
+            return
+        workspace, channel = record.workspace, record.channel
+        self.conversation_outcomes.labels(workspace, channel, record.outcome, record.reason).inc()
+        if record.outcome == HANDED_OFF:
+            for reason in dict.fromkeys(record.reasons):
+                self.handoff_reasons.labels(workspace, reason).inc()
+        if record.outcome != SKIPPED:
+            self.decisions_by_brain.labels(workspace, record.brain, record.outcome).inc()
+        if record.first_answer_seconds is not None:
+            seconds = max(0.0, record.first_answer_seconds)
+            self.first_answer_seconds.labels(workspace, channel).observe(seconds)
+
+    def track_knowledge(self, engine: Engine) -> None:
+        """Report each knowledge source's age (seconds since its last successful sync) read from
+        ``engine``'s database at every scrape, so every process shows what any process synced."""
+        if not any(isinstance(c, KnowledgeFreshness) for c in self._collectors):
+            collector = KnowledgeFreshness(engine)
+            self.registry.register(collector)
+            self._collectors.append(collector)
+
     def hook_failed(self, failure: HookFailure) -> None:
         """Count a plugin's hook that raised (a ``PluginHost.on_hook_failure`` listener)."""
         self.hook_failures.labels(failure.plugin, failure.hook).inc()
@@ -193,6 +262,44 @@ class Metrics:
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""
         return generate_latest(self.registry)
+
+
+class KnowledgeFreshness(Collector):
+    """``deskmate_knowledge_sync_age_seconds`` and ``deskmate_knowledge_last_sync_timestamp``
+    per workspace and source, read from ``sync_state`` at scrape time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        age = GaugeMetricFamily(
+            "deskmate_knowledge_sync_age_seconds",
+            "Seconds since the last successful sync of each knowledge source.",
+            labels=["workspace", "source"],
+        )
+        last = GaugeMetricFamily(
+            "deskmate_knowledge_last_sync_timestamp",
+            "When each knowledge source last synced successfully (Unix time).",
+            labels=["workspace", "source"],
+        )
+        now = time.time()
+        for workspace, source, at in self._last_successes():
+            stamp = (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+            age.add_metric([workspace, source], max(0.0, now - stamp))
+            last.add_metric([workspace, source], stamp)
+        yield age
+        yield last
+
+    def _last_successes(self) -> list[tuple[str, str, datetime]]:
+        stmt = select(SyncState.workspace_id, SyncState.source, SyncState.last_success_at).where(
+            SyncState.last_success_at.is_not(None)
+        )
+        try:
+            with self.engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(stmt)]  # type: ignore[misc]
+        except SQLAlchemyError as exc:
+            log.warning("knowledge freshness not reported: %s", type(exc).__name__)
+            return []
 
 
 _default: Metrics | None = None
@@ -219,6 +326,14 @@ def metrics_for(app: flask.Flask) -> Metrics:
 
 
 bp = flask.Blueprint("deskmate_metrics", __name__)
+
+
+@bp.record_once
+def _install(setup: BlueprintSetupState) -> None:
+    """Report the knowledge freshness of the app's database."""
+    engine = setup.app.extensions["deskmate"].engine
+    if engine is not None:
+        metrics_for(setup.app).track_knowledge(engine)
 
 
 @bp.get("/metrics")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.clicontext import load_config, migrated_engine
 from deskmate.core.jobs import JobQueue, make_huey
+from deskmate.core.logs import log_options, start_logging
 from deskmate.core.reports import event_summary, session_detail, session_summary
 from deskmate.core.runtime import Worker
 from deskmate.core.store.db import make_session_factory
@@ -42,9 +43,18 @@ def _sessions() -> sessionmaker[Session]:
     help="Serve this process's Prometheus metrics at http://HOST:PORT/metrics.",
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
-def worker(workers: int, metrics_port: int | None, metrics_host: str) -> None:
+@log_options
+def worker(
+    workers: int,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
     """Run job consumers and the scheduler alone (no web server) until stopped."""
+    start_logging(None, log_level, log_format)
     settings, host = load_config(report=True)
+    start_logging(settings, log_level, log_format)
     migrated_engine().dispose()
     host.hook.startup(settings=settings, app=None)
     runner = Worker(settings, host, workers=workers)

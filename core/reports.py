@@ -130,10 +130,20 @@ def _acted(data: dict[str, Any]) -> str:
     return f"{data.get('action')} {outcome}{status}{detail}"
 
 
+def _shadow(data: dict[str, Any]) -> str:
+    if data["would"] == "answer":
+        return "shadow mode: would answer (nothing sent)"
+    reasons = ", ".join(r["code"] for r in data["reasons"])
+    return f"shadow mode: would hand off: {reasons} (nothing sent)"
+
+
 _HEADLINES = {
     "saw": _saw,
     "decided": lambda d: f"{d['mode']}: {d['reason']}",
     "acted": _acted,
+    "shadow": _shadow,
+    "withheld": lambda d: f"{d['action']} withheld (shadow mode)",
+    "human": lambda d: f"teammate {d['admin_id']} {d['did']}",
     "skipped": lambda d: f"left alone: {d['reason']}",
     "resolved": lambda d: f"resolved, sentiment {d.get('sentiment')}: {d.get('summary')}",
     "error": lambda d: f"error during {d.get('during')}: {d.get('error')}",

@@ -10,6 +10,7 @@ enqueues too: plugins' periodic jobs, once per period across every process (see
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,6 @@ from deskmate.core.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SWEEP_EVERY = timedelta(seconds=15)
 SWEEP_GRACE = timedelta(seconds=5)
 
 
@@ -41,7 +41,9 @@ def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None =
 
     The clients' rate limits are shared with every process of the deployment (see
     :mod:`deskmate.core.shared`). With ``metrics``, the clients report every call and their
-    rate-limit headroom, and each attempt at an event is counted and, once settled, timed.
+    rate-limit headroom, each attempt at an event is counted and, once settled, timed, each
+    decision and close is counted by outcome, and the knowledge sources' freshness is read from
+    the database.
     """
     share_state(settings)
     sessions = make_session_factory(make_engine(settings.resolved_database_url()))
@@ -57,6 +59,8 @@ def build_engine(settings: Settings, host: PluginHost, metrics: Metrics | None =
         engine.on_settled = lambda event, status: metrics.event_settled(
             event.workspace_id, status, event.received_at, utcnow()
         )
+        engine.on_outcome = metrics.outcome
+        metrics.track_knowledge(sessions.kw["bind"])
     return engine
 
 
@@ -142,7 +146,13 @@ class Worker:
         self.metrics = metrics if metrics is not None else default_metrics()
         self.engine = build_engine(settings, host, self.metrics)
         host.on_hook_failure(self.metrics.hook_failed)
-        self.queue = JobQueue(make_huey(settings), self.engine.run_conversation, self.run_periodic)
+        self.stopping = threading.Event()
+        self.queue = JobQueue(
+            make_huey(settings),
+            self.engine.run_conversation,
+            self.stopping.is_set,
+            run_periodic=self.run_periodic,
+        )
         self.engine.on_retry = self.queue.dispatch
         self.schedules = Schedules(self.engine.sessions, self.queue.periodic)
         self.scheduler = BackgroundScheduler(timezone="UTC")
@@ -153,7 +163,7 @@ class Worker:
         self._consumer = start_consumer(self.queue.huey, workers=self.workers)
         self.scheduler.add_job(
             sweep,
-            IntervalTrigger(seconds=SWEEP_EVERY.total_seconds()),
+            IntervalTrigger(seconds=self.settings.jobs_sweep_seconds),
             args=(self.engine, self.queue),
             id="sweeper",
             next_run_time=datetime.now().astimezone(),
@@ -177,6 +187,11 @@ class Worker:
         job.func(self.settings)
 
     def stop(self) -> None:
+        """Take no new job, let the running conversation runs finish, then return; what is not
+        started stays queued in the database (the next start's sweeper enqueues it)."""
+        log.info("stopping: no new work is taken; running conversations finish first")
+        self.stopping.set()
         self.scheduler.shutdown(wait=False)
         if self._consumer is not None:
             self._consumer.stop(graceful=True)
+        log.info("stopped; events not handled yet stay queued for the next start")

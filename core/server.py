@@ -27,6 +27,7 @@ from deskmate.core.clicontext import load_config
 from deskmate.core.config import Settings
 from deskmate.core.domain import PeriodicJob
 from deskmate.core.intake import MAX_BODY_BYTES, set_dispatcher
+from deskmate.core.logs import log_options, start_logging
 from deskmate.core.plugins import PluginHost
 from deskmate.core.runtime import QueueDispatcher, Worker
 from deskmate.core.store import db
@@ -255,10 +256,21 @@ def listen_url(server: BaseWSGIServer | MultiSocketServer) -> str:
     type=click.IntRange(0, 64),
     help="Job consumer threads in this process; 0 when `deskmate worker` processes do the work.",
 )
+@log_options
 @click.pass_context
-def serve(ctx: click.Context, listen: str, port: int, threads: int, workers: int) -> None:
+def serve(
+    ctx: click.Context,
+    listen: str,
+    port: int,
+    threads: int,
+    workers: int,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
     """Apply database migrations, then serve webhooks and pages with waitress until stopped."""
+    start_logging(None, log_level, log_format)
     settings, host = load_config(ctx, report=True)
+    start_logging(settings, log_level, log_format)
     try:
         app = prepare_app(settings, host)
         server = bind(app, listen=listen, port=port, threads=threads)

@@ -16,10 +16,12 @@ from typing import Any
 import requests
 
 from deskmate.core.app import state
+from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.config import (
     ChannelSwitches,
     HandoffPolicy,
     Routing,
+    RunMode,
     Secret,
     Settings,
     WorkspaceSettings,
@@ -45,6 +47,9 @@ class StackOptions:
     routing: Routing = field(default_factory=Routing)
     handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
     channels: Mapping[str, ChannelSwitches] = field(default_factory=dict)
+    mode: RunMode = "live"
+    shadow_note: bool = False
+    brain: BrainSettings = field(default_factory=BrainSettings)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_webhooks: int = 1
     rate_limit: int = 10_000
@@ -85,12 +90,15 @@ class LocalStack:
             handoff=self.options.handoff,
             channels=dict(self.options.channels),
             process_unassigned=self.options.process_unassigned,
+            mode=self.options.mode,
+            shadow_note=self.options.shadow_note,
         )
         self.settings = Settings(
             workspaces={APP_ID: workspace},
             instance_path=self.folder,
             admin_token=Secret("sandbox", "admin token", secrets.token_urlsafe(16)),
             plugins=self.options.plugins,
+            brain=self.options.brain,
             jobs_backend="redis" if self.options.redis_url else "sqlite",
             redis_url=self.options.redis_url,
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from deskmate.core.domain import Draft, EscalationReason, Hit, LanguageGuess, Sentiment, Turn
 from deskmate.core.intercom.errors import IntercomError
+from deskmate.core.outcomes import NO_BRAIN, drafting_brain
 
 KNOWLEDGE_LIMIT = 5
 
@@ -31,6 +32,8 @@ class Thought:
     draft: Draft | None
     reasons: list[EscalationReason]
     enrich_error: str | None = None
+    brain: str = NO_BRAIN
+    """The plugin whose ``generate_reply`` drafted (:data:`NO_BRAIN` when none did)."""
 
 
 def think(hook: Any, turn: Turn, text: str, *, language: LanguageGuess | None = None) -> Thought:
@@ -45,9 +48,9 @@ def think(hook: Any, turn: Turn, text: str, *, language: LanguageGuess | None = 
     code = turn.language.code if turn.language else None
     turn.sentiment = sentiment_of(hook, text, code, turn)
     hits = search(hook, text, code, turn)
-    draft = hook.generate_reply(turn=turn, hits=hits)
+    draft, brain = drafting_brain(hook, lambda: hook.generate_reply(turn=turn, hits=hits))
     reasons = list(chain.from_iterable(hook.escalation_reasons(turn=turn, draft=draft)))
-    return Thought(turn.language, turn.sentiment, hits, draft, reasons, enrich_error)
+    return Thought(turn.language, turn.sentiment, hits, draft, reasons, enrich_error, brain)
 
 
 def enrich(hook: Any, turn: Turn) -> str | None:

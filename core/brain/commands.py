@@ -56,8 +56,11 @@ def render(preview: Preview) -> str:
         else "language: unknown",
         f"sentiment: {preview.sentiment.label}"
         + (f" ({', '.join(preview.sentiment.cues)})" if preview.sentiment.cues else ""),
-        "hits:" if preview.hits else "hits: none — the knowledge store has nothing on this",
     ]
+    if preview.silent:
+        return "\n".join([*lines, "would not reply: the customer only acknowledged"])
+    none = "hits: none — the knowledge store has nothing on this"
+    lines.append("hits:" if preview.hits else none)
     lines += [f"  {h.score:7.3f}  {h.title}  {h.url or ''}" for h in preview.hits]
     if preview.draft is not None:
         lines.append(f"draft (confidence {preview.draft.confidence:.2f}):")

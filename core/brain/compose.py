@@ -1,10 +1,13 @@
 """An extractive reply: the sentences of the best passages that answer the question, with sources.
 
-Confidence is *coverage*: the share of the question's content terms, weighted by how rare each
-term is in the knowledge base (BM25 idf; unknown terms weigh most), that the best passage contains.
-A question whose distinctive words are all in one passage scores near 1; one whose key word is
-nowhere in the knowledge base scores low however well its common words match. Function words
-never count. The threshold that turns a low score into a handoff is ``confidence_threshold``.
+Confidence is *coverage* calibrated by the *retrieval margin*. Coverage is the share of the
+question's concepts (its words, each standing also for its typo correction and synonyms), weighted
+by how rare each is in the knowledge base (BM25 idf; unknown words weigh most), that the best
+passage holds. The margin is how far the best document's search score is ahead of the next
+document's, in [0, 1]. Confidence is ``coverage ** (1 - MARGIN_POWER * margin)``: a clear winner
+lifts a partial match (a customer's own wording around the article's key word), a close race
+leaves it as it is. Full coverage is 1 and none is 0 whatever the margin. The threshold that turns
+a low score into a handoff is ``confidence_threshold``; docs/brain.md shows how both were chosen.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from deskmate.core.brain.language import language_code
+from deskmate.core.brain.query import Query, build_query
 from deskmate.core.brain.text import sentences, term_set
 from deskmate.core.domain import Draft, Hit
 
 MAX_REPLY_CHARS = 700
+MARGIN_POWER = 0.5
+"""How much a clear retrieval margin lifts a partial coverage (chosen on the eval's tune part)."""
 PASSAGES_USED = 2
 """The reply quotes the best passage, and the next one only when it is from the same document."""
 
@@ -27,12 +33,17 @@ def uniform(_: str) -> float:
     return 1.0
 
 
-def coverage(question: frozenset[str], passage: frozenset[str], weight: Weight = uniform) -> float:
-    """Weighted share of the question's terms found in the passage, in [0, 1]."""
-    total = sum(weight(t) for t in question)
-    if total <= 0:
+def margin(hits: Sequence[Hit]) -> float:
+    """How far the best hit's document leads the next document, as a share of its score."""
+    if not hits or hits[0].score <= 0:
         return 0.0
-    return min(1.0, sum(weight(t) for t in question & passage) / total)
+    runner_up = max((h.score for h in hits if h.doc_id != hits[0].doc_id), default=0.0)
+    return max(0.0, (hits[0].score - runner_up) / hits[0].score)
+
+
+def calibrated(covered: float, lead: float) -> float:
+    """Confidence from coverage and retrieval margin (both in [0, 1])."""
+    return covered ** (1.0 - MARGIN_POWER * lead) if covered > 0 else 0.0
 
 
 def _in_language(hits: Sequence[Hit], language: str | None) -> list[Hit]:
@@ -74,8 +85,13 @@ def _clip(text: str) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+def acknowledge(closing_reply: str = "") -> Draft:
+    """The draft for an acknowledgement: the configured closing line, or nothing at all."""
+    return Draft(text=closing_reply, confidence=1.0)
+
+
 def compose(
-    question: str,
+    question: str | Query,
     hits: Sequence[Hit],
     language: str | None,
     *,
@@ -83,13 +99,15 @@ def compose(
     weight: Weight = uniform,
 ) -> Draft | None:
     """Draft a reply to ``question`` from ``hits`` (best first); ``None`` without material."""
-    terms = term_set(question)
+    query = build_query(question) if isinstance(question, str) else question
+    terms = query.terms
     pool = _in_language([h for h in hits if h.passage.strip()], language)
     if not terms or not pool:
         return None
     top = pool[0]
     used = [top, *[h for h in pool[1:PASSAGES_USED] if h.doc_id == top.doc_id]]
-    best = coverage(terms, term_set(f"{top.title}\n{top.passage}"), weight)
+    covered = query.coverage(term_set(f"{top.title}\n{top.passage}"), weight)
+    best = calibrated(covered, margin(hits))
     text = _clip(_join(_best_sentences(terms, used, max_sentences, weight)))
     cited = [h for h in used if any(s in text for s in sentences(h.passage))] or used[:1]
     return Draft(

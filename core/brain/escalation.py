@@ -1,15 +1,17 @@
 """Escalation triggers: each one switchable, each recorded as an :class:`EscalationReason`.
 
 Codes: ``human_requested`` (asked for a person, in en es fr de pt it nl ja, direct or indirect),
-``frustration`` (sentiment cues), ``no_knowledge`` (no passage to answer from),
-``low_confidence`` (a draft below the threshold), ``handoff_topic`` (a configured topic matched),
-``loop`` (the same question again) and ``max_turns`` (the AI already replied too often).
+``frustration`` (sentiment cues), ``billing_dispute`` (a chargeback or disputed charge),
+``no_knowledge`` (no passage to answer from), ``low_confidence`` (a draft below the threshold),
+``handoff_topic`` (a configured topic matched), ``loop`` (the same question again, or a question
+whose answer would repeat a reply) and ``max_turns`` (the AI already replied too often).
 """
 
 from __future__ import annotations
 
 import re
 
+from deskmate.core.brain.conversation import is_acknowledgement, is_ai_reply, is_follow_up
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.brain.text import match_text, term_set, tokenize
 from deskmate.core.domain import Draft, EscalationReason, Message, Sentiment, Turn
@@ -33,6 +35,20 @@ _REQUEST = [
     r"^\W*(human|agent|operator|representative|person|live agent|real person|support)"
     r"(\s+(please|pls|now))?\W*$",
     r"\bescalate (this|me|my \w+|it)\b|\bget me someone\b|\bsomeone who can (actually )?help\b",
+    r"\bget me (a |an |the )?(manager|supervisor|human|person|agent|someone|somebody)\b",
+    r"\b(someone|somebody|a person|a human|an agent|support|your team) (call|phone|ring|contact)s?"
+    r" me\b|\b(call|ring|phone) me( back)?\b|\bcall ?back\b",
+    r"\bis (anyone|anybody|someone|somebody) (there|here|real|reading|available)\b",
+    r"\b(a|any|real) (human|person|humans|people) (look|check|read|see|review|help)\b"
+    r"|\bare there any (humans|real people|people)\b|\bhelp from (a|an|real|actual) (person"
+    r"|human|agent)\b",
+    r"\b(have|let|ask) (someone|somebody|a person|a human|an agent) (contact|call|email|look)\b",
+    r"\b(stop|no more) (the |this |talking to (a |the )?)?(bot|robot|chatbot|ai)\b|\b(bot|robot"
+    r"|chatbot) is (useless|not helping|stupid)\b|\bdon[' ]?t want (to talk to )?(a |the |this )?"
+    r"(bot|robot|chatbot|ai)\b",
+    r"^\W*transfer me\b|\bphone number (to call|for support)\b|\b(reach|call) (you|your support"
+    r"|your team|support)( team)? by phone\b",
+    r"\b(human|agent|person|operator) (please|pls|now)\W*$",
     # a lone ask in any of the languages ("agent", "un conseiller svp", "einen Mitarbeiter bitte")
     r"^\W*(a |an |un |une |una |um |uma |een |einen |ein |einem )?(agent|agente|conseiller"
     r"|conseillere|humain|humano|umano|mensch|menschen|mitarbeiter|operatore|operador|atendente"
@@ -42,6 +58,7 @@ _REQUEST = [
     r"(persona|humano|agente|asesor|asesora|operador|operadora|representante|alguien|encargado"
     r"|supervisor|empleado)\b",
     r"\b(persona|agente|humano) (real|de verdad)\b|\batencion (humana|al cliente)\b",
+    r"\bque me llamen\b|\bllamad?me\b|\bme pueden llamar\b",
     r"\b(quiero|necesito) (un|una) (agente|humano|persona|asesor|operador)\b|\bpasame con\b",
     r"\batender(me)? (una persona|un humano|un agente|alguien)\b|\b(paso|pasar|pasen|pasa)(me)?"
     r" con (un|una|el|la|algun|alguien)\s*(agente|persona|humano|asesor|operador)?\b",
@@ -50,6 +67,7 @@ _REQUEST = [
     r"|personne|conseiller|conseillere|agent|operateur|operatrice|responsable|quelqu'un)\b",
     r"\b(vraie personne|vrai humain|etre humain|personne reelle|un conseiller|une conseillere)\b",
     r"\b(mettez|mettre)[- ]moi en (relation|contact)\b",
+    r"\brappel(ez|er)[- ]moi\b|\bqu'on me rappelle\b|\bun humain\b",
     # German
     r"\bmit\s+(einem|einer|einen|jemandem|dem|der|ihrem|einem echten|einer echten)?\s*"
     r"(mitarbeiter\w*|mensch\w*|berater\w*|person|agent\w*|kundendienst|kundenservice|jemandem"
@@ -57,6 +75,8 @@ _REQUEST = [
     r"\b(echte\w*|richtige\w*|menschliche\w*) (mensch\w*|person|mitarbeiter\w*|berater\w*"
     r"|ansprechpartner\w*)\b",
     r"\bverbinden sie mich\b",
+    r"\b(kann|konnte) mich (jemand|ein mitarbeiter|ein mensch) (anrufen|zuruckrufen"
+    r"|kontaktieren)\b|\bruckruf\b|\b(einen|einem) (menschen|mitarbeiter)( bitte)?\W*$",
     r"\b(einen|einem|eine|einer|den|die)\s+(echten\s+|menschlichen\s+)?(mensch\w*|mitarbeiter\w*"
     r"|berater\w*|ansprechpartner\w*|agenten)\s+(\w+\s+){0,2}(sprechen|reden|haben)\b",
     # Portuguese
@@ -77,6 +97,8 @@ _REQUEST = [
     r"\bmet\s+(een|iemand|de)?\s*(medewerker|mens|persoon|echte persoon|iemand)\s+(\w+\s+){0,2}"
     r"(spreken|praten)\b",
     r"\b(echte|echt) (persoon|mens|medewerker)\b|\biemand (van \w+ )?spreken\b",
+    r"\b(kan|kunt) (iemand|u|jullie) (mij|me) (terug)?bellen\b|\bkan ik iemand bellen\b"
+    r"|\bterugbellen\b|\b(een|echte) mens\b",
     r"\b(medewerker|mens|persoon)\s+(\w+\s+){0,2}(spreken|praten)\b|\bverbind\w*( me)?( door)?"
     r" met\b",
     # Japanese
@@ -114,12 +136,24 @@ def human_request(text: str) -> str | None:
     return None
 
 
-def _is_ai_reply(message: Message, ai_admin_id: str) -> bool:
-    return (
-        message.author.id == ai_admin_id
-        and not message.author.is_customer
-        and message.kind != "note"
-    )
+_DISPUTE = re.compile(
+    r"\bcharge ?backs?\b|\bdisput\w* (the |a |this |my |that )?(charge|payment|transaction"
+    r"|invoice|bill)\b|\b(charge|payment|transaction)s? (is |was )?disputed\b"
+    r"|\bunauthori[sz]ed (charge|payment|transaction|debit)\b|\bfraudulent (charge|payment)\b"
+    r"|\bcontracargo\b|\bdisputa (del |de |el )?(cargo|pago|cobro)\b|\bcargo no autorizado\b"
+    r"|\bretrofacturation\b|\bcontester (le |un |ce |mon )?(paiement|prelevement|debit)\b"
+    r"|\bopposition bancaire\b|\bruckbuchung\b|\blastschrift zuruck\w*\b"
+    r"|\bzahlung (anfechten|widersprechen|zuruckbuchen)\b|\bestorno\b|\bcobranca indevida\b"
+    r"|\bcontestar (a |o )?(cobranca|compra|pagamento)\b|\briaddebito\b"
+    r"|\bcontestare (il |un |l')?(addebito|pagamento)\b|\baddebito non autorizzato\b"
+    r"|\bterugboeking\b|\bbetaling betwisten\b|チャージバック|不正請求"
+)
+
+
+def billing_dispute(text: str) -> str | None:
+    """The words with which ``text`` disputes a charge ("chargeback please"), or ``None``."""
+    match = _DISPUTE.search(match_text(text))
+    return match.group().strip() if match else None
 
 
 def _answered_questions(turn: Turn, latest: Message) -> list[Message]:
@@ -131,7 +165,7 @@ def _answered_questions(turn: Turn, latest: Message) -> list[Message]:
             break
         if message.author.is_customer and message.text.strip():
             waiting.append(message)
-        elif _is_ai_reply(message, turn.workspace.ai_admin_id):
+        elif is_ai_reply(message, turn.workspace.ai_admin_id):
             answered += waiting
             waiting = []
     return answered
@@ -139,7 +173,7 @@ def _answered_questions(turn: Turn, latest: Message) -> list[Message]:
 
 def ai_turns(turn: Turn) -> int:
     """How many replies the AI admin has already sent in this conversation."""
-    return sum(_is_ai_reply(m, turn.workspace.ai_admin_id) for m in turn.messages)
+    return sum(is_ai_reply(m, turn.workspace.ai_admin_id) for m in turn.messages)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -162,6 +196,23 @@ def repeated_question(turn: Turn, threshold: float) -> Message | None:
     for earlier in _answered_questions(turn, latest):
         if jaccard(terms, term_set(earlier.text)) >= threshold:
             return earlier
+    return None
+
+
+def repeated_answer(turn: Turn, draft: Draft | None, threshold: float) -> Message | None:
+    """An earlier AI reply that ``draft`` would repeat, when the latest message asks again rather
+    than following up; else ``None``. A reply repeats when it holds at least ``threshold`` of the
+    draft's terms (the sent reply also lists its sources)."""
+    latest = turn.latest
+    if latest is None or draft is None or draft.silent or is_follow_up(latest.text):
+        return None
+    terms = term_set(draft.text)
+    for message in turn.messages:
+        if message.part_id == latest.part_id:
+            break
+        reply = is_ai_reply(message, turn.workspace.ai_admin_id) and bool(terms)
+        if reply and len(terms & term_set(message.text)) / len(terms) >= threshold:
+            return message
     return None
 
 
@@ -191,6 +242,7 @@ def message_reasons(
     found = [
         _human(text, settings),
         _frustration(sentiment, settings),
+        _dispute(text, settings),
         _knowledge(draft, settings),
         _topic(text, settings),
     ]
@@ -204,7 +256,9 @@ def reasons(
     if turn.latest is None or not turn.latest.text.strip():
         return []
     found = message_reasons(turn.latest.text, draft, sentiment, settings)
-    found += [r for r in (_loop(turn, settings), _turns(turn, settings)) if r is not None]
+    if is_acknowledgement(turn.latest.text):
+        return found
+    found += [r for r in (_loop(turn, draft, settings), _turns(turn, settings)) if r is not None]
     return found
 
 
@@ -215,6 +269,13 @@ def _human(text: str, settings: BrainSettings) -> EscalationReason | None:
     return (
         EscalationReason("human_requested", f"asked for a person: {phrase!r}") if phrase else None
     )
+
+
+def _dispute(text: str, settings: BrainSettings) -> EscalationReason | None:
+    if not settings.enabled("billing_dispute"):
+        return None
+    phrase = billing_dispute(text)
+    return EscalationReason("billing_dispute", f"disputes a charge: {phrase!r}") if phrase else None
 
 
 def _frustration(sentiment: Sentiment | None, settings: BrainSettings) -> EscalationReason | None:
@@ -246,13 +307,18 @@ def _topic(text: str, settings: BrainSettings) -> EscalationReason | None:
     return EscalationReason("handoff_topic", f"handoff topic: {topic}") if topic else None
 
 
-def _loop(turn: Turn, settings: BrainSettings) -> EscalationReason | None:
+def _loop(turn: Turn, draft: Draft | None, settings: BrainSettings) -> EscalationReason | None:
     if not settings.enabled("loop"):
         return None
     earlier = repeated_question(turn, settings.loop_similarity)
-    if earlier is None:
-        return None
-    return EscalationReason("loop", f"the customer repeated an earlier message ({earlier.part_id})")
+    if earlier is not None:
+        detail = f"the customer repeated an earlier message ({earlier.part_id})"
+        return EscalationReason("loop", detail)
+    reply = repeated_answer(turn, draft, settings.loop_similarity)
+    if reply is not None:
+        detail = f"the customer asked again and the answer would repeat reply ({reply.part_id})"
+        return EscalationReason("loop", detail)
+    return None
 
 
 def _turns(turn: Turn, settings: BrainSettings) -> EscalationReason | None:

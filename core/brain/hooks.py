@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from deskmate.core.brain import compose, escalation, runtime, sentiment, summary
 from deskmate.core.brain import language as lang
+from deskmate.core.brain.conversation import follow_up_context, is_acknowledgement
 from deskmate.core.brain.knowledge import STORE_ERRORS
+from deskmate.core.brain.query import Query, compile_synonyms
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.hookspecs import hookimpl
 
@@ -32,6 +34,12 @@ def _index(turn: Turn | None) -> KnowledgeIndex | None:
         return None
 
 
+def _query(text: str, turn: Turn | None, index: KnowledgeIndex) -> Query:
+    """The question as a query: corrected, with synonyms, and with context when it follows up."""
+    synonyms = compile_synonyms(runtime.current().settings.synonyms)
+    return index.query(text, synonyms, follow_up_context(turn))
+
+
 @hookimpl(trylast=True)
 def startup(settings: Settings) -> None:
     runtime.configure(settings)
@@ -40,23 +48,27 @@ def startup(settings: Settings) -> None:
 @hookimpl(trylast=True)
 def search_knowledge(query: str, turn: Turn | None, limit: int) -> list[Hit] | None:
     index = _index(turn)
-    if index is None:
+    if index is None or is_acknowledgement(query):
         return None
     assist = turn is not None and turn.mode == "assist"
     visibility = ("public", "internal") if assist else ("public",)
-    return index.search(query, limit, visibility) or None
+    return index.search(_query(query, turn, index), limit, visibility) or None
 
 
 @hookimpl(trylast=True)
 def generate_reply(turn: Turn, hits: list[Hit]) -> Draft | None:
     if turn.latest is None:
         return None
+    settings = runtime.current().settings
+    if is_acknowledgement(turn.latest.text):
+        return compose.acknowledge(settings.closing_reply)
     index = _index(turn)
+    question = _query(turn.latest.text, turn, index) if index is not None else turn.latest.text
     return compose.compose(
-        turn.latest.text,
+        question,
         hits,
         turn.language.code if turn.language else None,
-        max_sentences=runtime.current().settings.max_reply_sentences,
+        max_sentences=settings.max_reply_sentences,
         weight=index.idf if index is not None else compose.uniform,
     )
 

@@ -96,7 +96,8 @@ class StoreKnowledge:
             return cached.index
 
     def warm(self, workspace_ids: Iterable[str]) -> threading.Thread:
-        """Build the workspaces' indexes in a background thread, so no reply waits for it."""
+        """Build the workspaces' indexes (and their typo-correction tables) in a background
+        thread, so no reply waits for them."""
         thread = threading.Thread(
             target=self._warm, args=(list(workspace_ids),), name="deskmate-knowledge", daemon=True
         )
@@ -106,7 +107,7 @@ class StoreKnowledge:
     def _warm(self, workspace_ids: list[str]) -> None:
         for workspace_id in workspace_ids:
             try:
-                self.index(workspace_id)
+                self.index(workspace_id).prepare_corrections()
             except STORE_ERRORS as exc:
                 log.warning("could not load knowledge for %s: %s", workspace_id, type(exc).__name__)
 

@@ -12,6 +12,8 @@ from html import escape
 from typing import Any
 
 from deskmate.core.brain import compose, escalation, language, sentiment
+from deskmate.core.brain.conversation import is_acknowledgement
+from deskmate.core.brain.query import build_query, compile_synonyms
 from deskmate.core.brain.search import KnowledgeIndex
 from deskmate.core.brain.settings import BrainSettings, brain_settings
 from deskmate.core.config import Settings, WorkspaceSettings
@@ -47,10 +49,16 @@ class Preview:
     def escalates(self) -> bool:
         return bool(self.reasons)
 
+    @property
+    def silent(self) -> bool:
+        """Whether the AI would send nothing (an acknowledgement, no closing line set)."""
+        return not self.reasons and self.draft is not None and self.draft.silent
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view (``deskmate ask --json``)."""
         data = asdict(self)
         data["escalates"] = self.escalates
+        data["silent"] = self.silent
         return data
 
 
@@ -76,10 +84,15 @@ def answer_preview(
         else language.detect(question, None, options)
     )
     mood = sentiment.analyze(question, guess.code)
+    if is_acknowledgement(question):
+        draft = compose.acknowledge(options.closing_reply)
+        return Preview(question, guess, mood, [], draft, [])
     visibility = ("public", "internal") if include_internal else ("public",)
-    hits = index.search(question, options.search_limit, visibility) if index is not None else []
+    synonyms = compile_synonyms(options.synonyms)
+    query = index.query(question, synonyms) if index is not None else build_query(question)
+    hits = index.search(query, options.search_limit, visibility) if index is not None else []
     draft = compose.compose(
-        question,
+        query,
         hits,
         guess.code,
         max_sentences=options.max_reply_sentences,

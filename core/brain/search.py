@@ -17,11 +17,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deskmate.core.brain.query import (
+    MIN_CORRECTABLE,
+    Query,
+    Synonyms,
+    build_query,
+    deletes,
+    edit_distance,
+    max_edits,
+)
 from deskmate.core.brain.text import tokenize
 from deskmate.core.domain import Hit, Visibility
 
 K1 = 1.2
 B = 0.75
+TITLE_WEIGHT = 2
+"""A title word counts this many times in its passage: the title says what a passage is about."""
 CACHE_MIN_POSTINGS = 256
 _DEAD, _PUBLIC, _INTERNAL = 0, 1, 2
 _VIS_CODE = {"public": _PUBLIC, "internal": _INTERNAL}
@@ -101,6 +112,7 @@ class KnowledgeIndex:
         self._dead_postings = 0
         self._postings_count = 0
         self._masks: dict[tuple[int, ...], np.ndarray] = {}
+        self._deletes: dict[str, str] | None = None
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -132,7 +144,7 @@ class KnowledgeIndex:
     def _add_one(self, passage: Passage) -> None:
         self._masks.clear()
         slot = len(self._passages)
-        counts = Counter(tokenize(f"{passage.title}\n{passage.text}"))
+        counts = passage_terms(passage)
         length = float(sum(counts.values()))
         self._passages.append(passage)
         self._slot_of[passage.id] = slot
@@ -143,6 +155,7 @@ class KnowledgeIndex:
             postings = self._postings.get(term)
             if postings is None:
                 postings = self._postings[term] = _Postings()
+                self._learn(term)
             postings.slots.append(slot)
             postings.tfs.append(tf)
             self._df[term] += 1
@@ -155,7 +168,7 @@ class KnowledgeIndex:
         self._masks.clear()
         passage = self._passages[slot]
         assert passage is not None
-        terms = set(tokenize(f"{passage.title}\n{passage.text}"))
+        terms = set(passage_terms(passage))
         for term in terms:
             self._df[term] -= 1
             if self._df[term] <= 0:
@@ -178,20 +191,75 @@ class KnowledgeIndex:
         df = self._df.get(term, 0)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
+    def correct(self, term: str) -> str | None:
+        """The known term closest to an unknown ``term`` (:func:`max_edits` edits), else ``None``.
+
+        Candidates share a one-character deletion with ``term`` (SymSpell); the most frequent
+        wins. Known terms, short words and words with digits are left alone.
+        """
+        if len(term) < MIN_CORRECTABLE or not term.isalpha() or term in self._df:
+            return None
+        self.prepare_corrections()
+        with self._lock:
+            assert self._deletes is not None
+            found: set[str] = set()
+            for key in (term, *deletes(term)):
+                if key in self._df:
+                    found.add(key)
+                found.update(self._deletes.get(key, "").split())
+            limit = max_edits(term)
+            live = [t for t in found if t in self._df and edit_distance(term, t) <= limit]
+            return max(live, key=lambda t: (self._df[t], t)) if live else None
+
+    @property
+    def corrections_ready(self) -> bool:
+        """Whether the typo-correction table is built."""
+        return self._deletes is not None
+
+    def prepare_corrections(self) -> None:
+        """Build the correction table now (about a second per 100,000 passages) rather than on
+        the first unknown word; later additions keep it current. Built outside the index lock,
+        so searches go on meanwhile."""
+        with self._lock:
+            if self._deletes is not None:
+                return
+            vocabulary = list(self._df)
+        table: dict[str, str] = {}
+        for term in vocabulary:
+            _remember_deletes(table, term)
+        with self._lock:
+            if self._deletes is not None:
+                return
+            self._deletes = table
+            known = set(vocabulary)
+            for term in [t for t in self._df if t not in known]:
+                self._learn(term)
+
+    def _learn(self, term: str) -> None:
+        """Remember a new term's deletions once corrections are in use."""
+        if self._deletes is not None:
+            _remember_deletes(self._deletes, term)
+
+    def query(self, text: str, synonyms: Synonyms | None = None, context: str = "") -> Query:
+        """``text`` as a query against this index: typos corrected, synonyms (the built-in
+        ones unless given) added, and ``context`` words from earlier turns at a lower weight."""
+        return build_query(text, self.correct, synonyms, context)
+
     def search(
         self,
-        query: str,
+        query: str | Query,
         limit: int = 5,
         visibility: Collection[Visibility] = ("public",),
     ) -> list[Hit]:
         """Return the ``limit`` best passages for ``query`` among the given visibilities."""
-        terms = set(tokenize(query))
-        if limit <= 0 or not terms:
+        if isinstance(query, str):
+            query = self.query(query)
+        if limit <= 0 or not query.weights:
             return []
         with self._lock:
             if not self._slot_of:
                 return []
-            scores = self._score(terms)
+            scores = self._score(query.weights)
             return self._top(scores, self._mask(visibility), limit)
 
     def _mask(self, visibility: Collection[Visibility]) -> np.ndarray:
@@ -205,16 +273,16 @@ class KnowledgeIndex:
             mask = self._masks[codes] = np.isin(np.frombuffer(self._vis, dtype=np.int8), codes)
         return mask
 
-    def _score(self, terms: set[str]) -> np.ndarray:
+    def _score(self, terms: dict[str, float]) -> np.ndarray:
         lengths = np.frombuffer(self._lengths, dtype=np.float32)
         avg = self._total_length / len(self._slot_of) or 1.0
         scores = np.zeros(len(self._passages), dtype=np.float32)
-        for term in terms:
+        for term, boost in terms.items():
             postings = self._postings.get(term)
             if postings is None or term not in self._df:
                 continue
             slots, weights = postings.weighted(lengths, avg)
-            scores[slots] += np.float32(self.idf(term)) * weights
+            scores[slots] += np.float32(boost * self.idf(term)) * weights
         return scores
 
     def _top(self, scores: np.ndarray, mask: np.ndarray, limit: int) -> list[Hit]:
@@ -230,3 +298,20 @@ class KnowledgeIndex:
             assert passage is not None
             hits.append(passage.hit(float(scores[slot])))
         return hits
+
+
+def _remember_deletes(table: dict[str, str], term: str) -> None:
+    """Add ``term`` under each of its one-letter deletions (space-separated when shared)."""
+    if len(term) < MIN_CORRECTABLE - 1 or not term.isalpha():
+        return
+    for key in deletes(term):
+        known = table.get(key)
+        table[key] = term if known is None else f"{known} {term}"
+
+
+def passage_terms(passage: Passage) -> Counter[str]:
+    """A passage's term frequencies, title words counted :data:`TITLE_WEIGHT` times."""
+    counts = Counter(tokenize(passage.text))
+    for term in tokenize(passage.title):
+        counts[term] += TITLE_WEIGHT
+    return counts

@@ -29,8 +29,11 @@ _FRUSTRATION = {
         r"\b(asked|told|contacted|called|emailed|written|wrote|explained)( \w+)?"
         r" (twice|again|already|(three|four|five|several|multiple|many|\d+) times)\b",
         r"\balready (asked|told|contacted|explained|wrote|written)\b",
+        r"\b(did|tried|done|followed|asked|wrote)\b[^.!?]{0,20}[.!?,]?\s*(twice|(three|four|five"
+        r"|several|multiple|many|\d+) times)\b",
         r"\b(tercera|cuarta|segunda) vez\b|\bya (lo )?(pregunte|dije|escribi|explique)\b",
-        r"\b(troisieme|deuxieme|quatrieme) fois\b|\bdeja (demande|ecrit|explique|contacte)\b",
+        r"\b(troisieme|deuxieme|quatrieme) fois\b|\bdeja (demande|ecrit|explique|contacte)\b"
+        r"|\b(deux|trois|quatre|cinq|plusieurs) fois que\b",
         r"\b(zweite|dritte|vierte)n? mal\b|\bschon wieder\b|\bzum (zweiten|dritten|x-ten) mal\b",
         r"\b(terceira|segunda|quarta) vez\b|\bja (perguntei|expliquei|falei|escrevi)\b",
         r"\b(terza|seconda|quarta) volta\b|\bho gia (chiesto|scritto|spiegato)\b",
@@ -57,7 +60,7 @@ _FRUSTRATION = {
         r"\bwaiting (for|since) (days|weeks|hours|ages|a week|a month)\b",
         r"\bnadie (me )?(responde|contesta|ayuda)\b|\bsin respuesta\b",
         r"\bpersonne ne (me )?(repond|aide)\b|\baucune reponse\b|\bsans reponse\b",
-        r"\bniemand (antwortet|meldet sich|hilft)\b|\bkeine antwort\b",
+        r"\b(niemand|keiner) (antwortet|meldet sich|hilft)\b|\bkeine antwort\b",
         r"\bninguem (me )?(responde|atende|ajuda)\b|\bsem resposta\b",
         r"\bnessuno (mi )?(risponde|aiuta)\b|\bnessuna risposta\b",
         r"\bniemand (reageert|antwoordt|helpt)\b|\bgeen (antwoord|reactie)\b",
@@ -79,7 +82,7 @@ _FRUSTRATION = {
         r"ふざけ|最悪|ひどい|酷い|いい加減|使えない|詐欺",
     ],
     "threat_to_leave": [
-        r"\b(lawyer|legal action|sue you|chargeback|switch(ing)? to (a )?competitor)\b",
+        r"\b(lawyer|legal action|sue you|switch(ing)? to (a )?competitor)\b",
         r"\b(abogado|demanda)\b|\b(avocat|plainte)\b|\b(anwalt|klage)\b|\b(advogado|processo)\b"
         r"|\b(avvocato|denuncia)\b|\b(advocaat|aangifte)\b|弁護士|訴え",
     ],

@@ -12,6 +12,7 @@ from marshmallow import fields as mf
 TRIGGERS = (
     "human_requested",
     "frustration",
+    "billing_dispute",
     "low_confidence",
     "no_knowledge",
     "handoff_topic",
@@ -44,6 +45,8 @@ class BrainSettings:
     ``languages``: ISO 639-1 codes detection chooses from (empty: every language it knows).
     ``default_language``: used when the text and the browser language say nothing.
     ``language_confidence``: below it, the detected language is not trusted.
+    ``synonyms``: groups of equivalent phrases (comma-separated) added to the built-in ones.
+    ``closing_reply``: sent when the customer only acknowledges or closes; empty: stay quiet.
     """
 
     confidence_threshold: float = 0.45
@@ -57,6 +60,8 @@ class BrainSettings:
     language_confidence: float = 0.5
     search_limit: int = 5
     max_reply_sentences: int = 3
+    synonyms: tuple[str, ...] = ()
+    closing_reply: str = ""
 
     def enabled(self, trigger: str) -> bool:
         """Whether the trigger ``trigger`` (a reason code) is switched on."""
@@ -75,6 +80,7 @@ class TriggersSchema(Schema):
 
     human_requested = mf.Boolean()
     frustration = mf.Boolean()
+    billing_dispute = mf.Boolean()
     low_confidence = mf.Boolean()
     no_knowledge = mf.Boolean()
     handoff_topic = mf.Boolean()
@@ -107,11 +113,15 @@ class BrainSchema(Schema):
     language_confidence = _unit()
     search_limit = mf.Integer(validate=validate.Range(1, 50))
     max_reply_sentences = mf.Integer(validate=validate.Range(1, 10))
+    synonyms = mf.List(
+        mf.String(validate=validate.Length(1, 1000)), validate=validate.Length(max=500)
+    )
+    closing_reply = mf.String(validate=validate.Length(max=500))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> BrainSettings:
         triggers = dict.fromkeys(TRIGGERS, True) | data.pop("triggers", {})
-        for key in ("handoff_topics", "languages"):
+        for key in ("handoff_topics", "languages", "synonyms"):
             if key in data:
                 data[key] = tuple(data[key])
         return BrainSettings(triggers=triggers, **data)

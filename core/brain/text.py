@@ -54,7 +54,7 @@ _STOPWORD_TEXT = """
     le les des du et ou en au aux avec pour par que qui est sont je tu il elle nous vous ils
     mon ma ton ta votre vos leur ce cette ces bonjour merci svp ne pas
     der die das den dem des ein eine einen einem einer und oder zu im mit von fur auf ist sind ich
-    du er sie es wir ihr mein meine wie was hallo danke bitte nicht
+    du er sie es wir ihr mein meine wie was hallo danke bitte nicht nach
     o os as um uma e do da dos das no na nos nas com por para que como meu minha ola obrigado
     obrigada il lo gli le uno una e di da con per che come mio mia ciao grazie
     de het een en of van te in op met voor is zijn ik je jij hij zij wij mijn hoe wat hallo
@@ -111,6 +111,19 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
         if keep_stopwords or (run not in STOPWORDS and term not in STOPWORDS):
             terms.append(term)
     return terms
+
+
+_ASKING = re.compile(
+    r"[?\uff1f]|^\W*(how|what|why|when|where|which|who|can|could|would|is|are|do|does|did|will"
+    r"|como|cuando|donde|por que|comment|pourquoi|quand|wie|wann|warum|wo|quando|onde|come"
+    r"|perche|dove|hoe|wanneer|waarom)\b",
+    re.I,
+)
+
+
+def asks(sentence: str) -> bool:
+    """Whether ``sentence`` asks something: a question mark or a question word first."""
+    return bool(_ASKING.search(sentence))
 
 
 def term_set(text: str) -> frozenset[str]:

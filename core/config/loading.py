@@ -147,6 +147,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
 
 def _settings(data: dict[str, Any], base: Path, source: Path | None) -> Settings:
     jobs = data.get("jobs", {})
+    logs = data.get("logging", {})
     optional: dict[str, Any] = {
         "public_url": data.get("public_url", "").rstrip("/") or None,
         "admin_token": data.get("admin_token"),
@@ -155,6 +156,9 @@ def _settings(data: dict[str, Any], base: Path, source: Path | None) -> Settings
         "redis_url": jobs.get("redis_url"),
         "jobs_lease_seconds": jobs.get("lease_seconds"),
         "jobs_max_attempts": jobs.get("max_attempts"),
+        "log_level": logs.get("level"),
+        "log_format": logs.get("format"),
+        "jobs_sweep_seconds": jobs.get("sweep_seconds"),
         "database_url": _rebase_sqlite(data["database_url"], base)
         if "database_url" in data
         else None,

@@ -37,11 +37,19 @@ class Section(Schema):
     }
 
 
+def _run_mode() -> Str:
+    return Str(
+        validate=validate.OneOf(["live", "shadow"], error="must be one of live, shadow"),
+        metadata={"example": 'mode = "shadow"'},
+    )
+
+
 class ChannelSchema(Section):
-    """``[workspaces.<app_id>.channels.<channel>]``: autopilot and assist for one channel."""
+    """``[workspaces.<app_id>.channels.<channel>]``: autopilot, assist and mode for one channel."""
 
     autopilot = Bool(metadata={"example": "autopilot = true"})
     assist = Bool(metadata={"example": "assist = false"})
+    mode = _run_mode()
 
 
 class RoutingSchema(Section):
@@ -138,6 +146,8 @@ class WorkspaceSchema(Section):
     )
     process_unassigned = Bool(metadata={"example": "process_unassigned = false"})
     process_on_assignment = Bool(metadata={"example": "process_on_assignment = true"})
+    mode = _run_mode()
+    shadow_note = Bool(metadata={"example": "shadow_note = false"})
     routing = table(RoutingSchema)
     handoff = table(HandoffSchema)
     enrichment = table(EnrichmentSchema)
@@ -160,6 +170,10 @@ class JobsSchema(Section):
         validate=validate.Range(min=1, max=100, error="must be between 1 and 100"),
         metadata={"example": "max_attempts = 5"},
     )
+    sweep_seconds = Int(
+        validate=validate.Range(min=1, max=3600, error="must be between 1 and 3600 seconds"),
+        metadata={"example": "sweep_seconds = 15"},
+    )
 
     @validates_schema
     def _redis_has_url(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -171,6 +185,22 @@ class JobsSchema(Section):
                 ),
                 field_name="redis_url",
             )
+
+
+class LoggingSchema(Section):
+    """``[logging]``: what ``serve`` and ``worker`` log, and how (their options override it)."""
+
+    level = Str(
+        validate=validate.OneOf(
+            ["debug", "info", "warning", "error"],
+            error="must be one of debug, info, warning, error",
+        ),
+        metadata={"example": 'level = "info"'},
+    )
+    format = Str(
+        validate=validate.OneOf(["text", "json"], error="must be one of text, json"),
+        metadata={"example": 'format = "json"'},
+    )
 
 
 class PluginSectionSchema(Section):
@@ -192,6 +222,7 @@ class SettingsSchema(Section):
     public_url = url_field(metadata={"example": 'public_url = "https://deskmate.example.com"'})
     admin_token = SecretField(env_example="DESKMATE_ADMIN_TOKEN")
     jobs = table(JobsSchema)
+    logging = table(LoggingSchema)
     brain = table(BrainSchema)
     workspaces = tables(
         WorkspaceSchema,

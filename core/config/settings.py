@@ -15,6 +15,7 @@ from deskmate.core.brain.settings import BrainSettings
 
 Region = Literal["us", "eu", "au"]
 RoutingMode = Literal["unassigned", "admin", "team"]
+RunMode = Literal["live", "shadow"]
 
 DEFAULT_INTERCOM_VERSION = "2.11"
 REGION_BASE_URLS: dict[str, str] = {
@@ -44,10 +45,12 @@ class Secret:
 
 @dataclass(frozen=True)
 class ChannelSwitches:
-    """Whether the AI answers (autopilot) or drafts notes for reps (assist) on one channel."""
+    """Whether the AI answers (autopilot) or drafts notes for reps (assist) on one channel, and
+    its ``mode`` there (``None``: the workspace's)."""
 
     autopilot: bool = True
     assist: bool = False
+    mode: RunMode | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,18 @@ class WorkspaceSettings:
     process_on_assignment: bool = True
     handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
     enrichment: EnrichmentPolicy = field(default_factory=EnrichmentPolicy)
+    mode: RunMode = "live"
+    shadow_note: bool = False
 
     def channel(self, name: str) -> ChannelSwitches:
         return self.channels.get(name, ChannelSwitches())
+
+    def shadow(self, channel: str | None) -> bool:
+        """Whether the AI only records what it would do on ``channel`` (shadow mode): the
+        channel's own ``mode`` when set, else the workspace's."""
+        switches = self.channels.get(channel or "")
+        mode = switches.mode if switches is not None and switches.mode else self.mode
+        return mode == "shadow"
 
     def api_base_url(self) -> str:
         """The Intercom REST base URL: ``base_url`` when set, else the region's."""
@@ -121,8 +133,11 @@ class Settings:
     jobs_backend: str = "sqlite"
     jobs_lease_seconds: int = 120
     jobs_max_attempts: int = 5
+    jobs_sweep_seconds: int = 15
     redis_url: str | None = field(default=None, repr=False)
     admin_token: Secret | None = None
+    log_level: str = "info"
+    log_format: str = "text"
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     brain: BrainSettings = field(default_factory=BrainSettings)
     source_path: Path | None = None

@@ -163,10 +163,10 @@ def _play(
             played.prepare(cases)
         except CaseError as exc:
             raise BadCases(str(exc)) from None
-        return _run(played, cases)
+        return play_all(played, cases)
 
 
-def _run(played: Player, cases: Sequence[Case]) -> list[Played]:
+def play_all(played: Player, cases: Sequence[Case]) -> list[Played]:
     """Play every case, with a progress bar when standard error is a terminal."""
     if not sys.stderr.isatty():
         return [played.play(case) for case in cases]

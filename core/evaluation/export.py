@@ -61,7 +61,9 @@ def _names(audit: Iterable[tuple[str, Mapping[str, Any]]]) -> list[str]:
     ]
 
 
-def _speaker(message: Message, ai_admin_id: str) -> str | None:
+def speaker_of(message: Message, ai_admin_id: str) -> str | None:
+    """Who said ``message`` in a case's terms (customer, ai, rep); ``None`` for notes and
+    empty parts."""
     if message.kind == "note" or not message.text.strip():
         return None
     if message.author.is_customer:
@@ -82,7 +84,7 @@ def draft_case(
     turns = [
         {speaker: redact(m.text.strip(), names)}
         for m in messages
-        if (speaker := _speaker(m, ai_admin_id)) is not None
+        if (speaker := speaker_of(m, ai_admin_id)) is not None
     ]
     while turns and "customer" not in turns[0]:
         turns.pop(0)

@@ -277,9 +277,11 @@ class Player:
         return self.workspaces[knowledge.key]
 
     def _clone(self, app_id: str) -> WorkspaceSettings:
-        """The configured workspace under another id, in autopilot on every channel."""
+        """The configured workspace under another id, live and in autopilot on every channel
+        (a workspace in shadow mode is played as it would answer when switched on)."""
         switches = {name: ChannelSwitches(autopilot=True, assist=False) for name in SOURCE_TYPES}
-        return replace(self.base, app_id=app_id, channels={**self.base.channels, **switches})
+        channels = {**self.base.channels, **switches}
+        return replace(self.base, app_id=app_id, mode="live", channels=channels)
 
     def play(self, case: Case) -> Played:
         """Play every message of ``case``; the decision on the last one is the one scored."""

@@ -152,7 +152,10 @@ def list_faults() -> dict[str, Any]:
 def add_fault() -> tuple[dict[str, Any], int]:
     """Add a fault rule (see ``guards.Fault``); ``seed`` reseeds the dice for reproducible runs."""
     data = _load(inputs.FaultIn)
-    fault = Fault(data["status"], data["rate"], data["latency_ms"], tuple(data["paths"]))
+    fault = Fault(
+        data["status"], data["rate"], data["latency_ms"], tuple(data["paths"]),
+        data["retry_after"], data["effect_first"],
+    )  # fmt: skip
     faults = current_sandbox().faults
     faults.add(fault, data["seed"])
     return {"faults": [f.as_dict() for f in faults.active()]}, 201
@@ -170,6 +173,7 @@ def _webhook_settings() -> dict[str, Any]:
         "url": sandbox.webhooks.url,
         "urls": list(sandbox.webhooks.urls),
         "duplicate": sandbox.webhooks.duplicate,
+        "also_as": sandbox.webhooks.also_as,
         "admin_webhooks": sandbox.state.admin_webhooks,
         "pending": sandbox.webhooks.pending(),
     }
@@ -183,12 +187,15 @@ def webhooks() -> dict[str, Any]:
 
 @bp.post("/webhooks")
 def configure_webhooks() -> dict[str, Any]:
-    """``duplicate``: send each later notification n times; ``url``: where to send, or ``urls``:
-    several receivers taking the deliveries in turn; ``admin_webhooks``: whether the API's own
-    replies, notes and assignments are announced."""
+    """``duplicate``: send each later notification n times; ``also_as``: send each notification
+    of a topic again under another topic; ``url``: where to send, or ``urls``: several receivers
+    taking the deliveries in turn; ``admin_webhooks``: whether the API's own replies, notes and
+    assignments are announced."""
     data = _load(inputs.WebhooksIn)
     sandbox = current_sandbox()
-    sandbox.webhooks.configure(url=data["url"], urls=data["urls"], duplicate=data["duplicate"])
+    sandbox.webhooks.configure(
+        url=data["url"], urls=data["urls"], duplicate=data["duplicate"], also_as=data["also_as"]
+    )
     if data["admin_webhooks"] is not None:
         with sandbox.state.lock:
             sandbox.state.admin_webhooks = data["admin_webhooks"]

@@ -66,12 +66,19 @@ class Fault:
     """Fail a share (``rate``) of the calls whose path matches one of ``paths`` (glob patterns;
     none = every path). ``status`` 0 or ``"timeout"`` means: wait ``latency_ms`` then answer
     normally (the call takes effect), so a client with a shorter timeout sees an ambiguous failure.
-    Any other status: wait ``latency_ms``, then answer with that status and change nothing."""
+    Any other status: wait ``latency_ms``, then answer with that status and change nothing,
+    with a ``Retry-After: retry_after`` header when one is given.
+
+    With ``effect_first`` the call takes effect at once and only its answer waits: a write that
+    has landed while its client still waits (and may be killed), or, with an error status, is
+    told it failed (an ambiguous failure)."""
 
     status: int
     rate: float
     latency_ms: int = 0
     paths: tuple[str, ...] = ()
+    retry_after: int | None = None
+    effect_first: bool = False
 
     @property
     def is_timeout(self) -> bool:
@@ -86,6 +93,8 @@ class Fault:
             "rate": self.rate,
             "latency_ms": self.latency_ms,
             "paths": list(self.paths),
+            "retry_after": self.retry_after,
+            "effect_first": self.effect_first,
         }
 
 

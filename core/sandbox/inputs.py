@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from deskmate.core.sandbox.webhooks import MAX_DUPLICATE, MAX_RECEIVERS
+from deskmate.core.sandbox.webhooks import MAX_DUPLICATE, MAX_RECEIVERS, TOPICS
 
 MAX_MESSAGE = 50_000
 MAX_ARTICLE = 200_000
@@ -148,6 +148,14 @@ class FaultIn(Schema):
     latency_ms = fields.Integer(strict=True, load_default=0, validate=validate.Range(0, 60_000))
     paths = fields.List(_text(200), load_default=list, validate=validate.Length(max=20))
     seed = fields.Integer(strict=True, load_default=None)
+    retry_after = fields.Integer(strict=True, load_default=None, validate=validate.Range(0, 3600))
+    effect_first = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _retry_after_needs_an_error(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("retry_after") is not None and data.get("status") == 0:
+            raise ValidationError("a timeout fault answers normally, with no Retry-After",
+                                  "retry_after")  # fmt: skip
 
 
 class WebhooksIn(Schema):
@@ -161,6 +169,11 @@ class WebhooksIn(Schema):
         validate=validate.Length(min=1, max=MAX_RECEIVERS),
     )
     admin_webhooks = fields.Boolean(load_default=None)
+    also_as = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(TOPICS)),
+        values=fields.String(validate=validate.OneOf(TOPICS)),
+        load_default=None,
+    )
 
 
 # REST API (Intercom's request shapes) ---------------------------------------------------------

@@ -9,13 +9,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
 from deskmate.core.sandbox import api, control, shapes
 from deskmate.core.sandbox.control import ControlInputError
-from deskmate.core.sandbox.guards import FaultInjector, RateLimiter, RequestLog, window_limit
+from deskmate.core.sandbox.guards import (
+    Fault,
+    FaultInjector,
+    RateLimiter,
+    RequestLog,
+    window_limit,
+)
 from deskmate.core.sandbox.runtime import EXTENSION, Sandbox, current_sandbox
 from deskmate.core.sandbox.seed import SeedOptions
 from deskmate.core.sandbox.state import SandboxError, SandboxState
@@ -113,21 +119,38 @@ def _guard() -> tuple[dict[str, Any], int] | None:
         limit = f"Exceeded rate limit of {decision.limit} in 10_seconds"
         return _error(429, "rate_limit_exceeded", limit)
     fault = sandbox.faults.roll(request.path)
-    if fault is not None:
-        time.sleep(fault.latency_ms / 1000)
-        if not fault.is_timeout:
-            code = _ERROR_CODES.get(fault.status, "sandbox_fault")
-            return _error(fault.status, code, f"Injected fault ({fault.status})")
-    return None
+    if fault is None:
+        return None
+    if fault.effect_first:
+        g.late_fault = fault  # the call takes effect now; _finish holds and maybe fails the answer
+        return None
+    time.sleep(fault.latency_ms / 1000)
+    return None if fault.is_timeout else _fault_answer(fault)
+
+
+def _fault_answer(fault: Fault) -> tuple[dict[str, Any], int]:
+    """The error answer of a failing fault, with ``Retry-After`` when the fault gives one."""
+    code = _ERROR_CODES.get(fault.status, "sandbox_fault")
+    body, status = _error(fault.status, code, f"Injected fault ({fault.status})")
+    if fault.retry_after is not None:
+        g.retry_after = fault.retry_after
+    return body, status
 
 
 def _finish(response: Response) -> Response:
     """Rate-limit headers on authenticated REST answers; every REST call is logged."""
     if _is_control():
         return response
+    late = g.get("late_fault")
+    if late is not None:  # an effect_first fault: the call took effect; the answer waits
+        time.sleep(late.latency_ms / 1000)
+        if not late.is_timeout:
+            response = current_app.make_response(_fault_answer(late))
     rate = g.get("rate")
     if rate is not None:
         response.headers.update(rate.headers())
+    if g.get("retry_after") is not None:
+        response.headers["Retry-After"] = str(g.retry_after)
     sandbox = current_sandbox()
     query = request.query_string.decode("latin-1")[:500]
     sandbox.requests.add(request.method, request.path[:500], query, response.status_code)

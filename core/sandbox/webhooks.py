@@ -5,7 +5,8 @@ with ``X-Hub-Signature: sha1=<hex HMAC-SHA1 of the exact body bytes, keyed by th
 secret>``. A non-2xx answer or a connection error is retried after ``retry_delay`` seconds,
 doubling each time, ``retries`` times (Intercom retries once, about a minute later); a retry says
 ``delivery_status: "retry"`` and counts ``delivery_attempts``. ``duplicate`` sends every later
-notification that many times (same id), as Intercom's at-least-once delivery can. Several
+notification that many times (same id), as Intercom's at-least-once delivery can; ``also_as``
+sends a topic's notifications again under another topic (the same item, a new id). Several
 receiver URLs take the deliveries in turn (each attempt goes to the next one), as a load balancer
 in front of several deskmate servers would spread them: the copies of a notification land on
 different servers.
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 USER_AGENT = "intercom-parrot-service-client/1.0"
 MAX_DUPLICATE = 10
 MAX_RECEIVERS = 10
+TOPICS = (
+    "conversation.user.created", "conversation.user.replied", "conversation.admin.replied",
+    "conversation.admin.noted", "conversation.admin.assigned", "conversation.admin.closed",
+    "conversation.admin.opened", "conversation.admin.snoozed",
+)  # fmt: skip
+"""The topics the sandbox announces."""
 DELIVERY_LOG_SIZE = 10_000
 
 
@@ -73,6 +80,7 @@ class WebhookDispatcher:
         self.app_id = app_id
         self.urls: tuple[str, ...] = (url,) if url else ()
         self.duplicate = 1
+        self.also_as: dict[str, str] = {}
         self.retries, self.retry_delay, self.timeout = retries, retry_delay, timeout
         self._heap: list[_Slot] = []
         self._seq = itertools.count()
@@ -93,7 +101,16 @@ class WebhookDispatcher:
         return f"WebhookDispatcher(app_id={self.app_id!r}, url={self.url!r})"
 
     def emit(self, topic: str, item: dict[str, Any]) -> str:
-        """Queue a notification for ``item`` under ``topic``; returns its notification id."""
+        """Queue a notification for ``item`` under ``topic`` (and again under the topic
+        ``also_as`` names for it, with an id of its own); returns the first notification id."""
+        with self._cond:
+            echo = self.also_as.get(topic)
+        first = self._emit_one(topic, item)
+        if echo is not None:
+            self._emit_one(echo, item)
+        return first
+
+    def _emit_one(self, topic: str, item: dict[str, Any]) -> str:
         now = int(time.time())
         envelope = {
             "type": "notification_event",
@@ -121,9 +138,10 @@ class WebhookDispatcher:
         url: str | None = None,
         urls: Sequence[str] | None = None,
         duplicate: int | None = None,
+        also_as: dict[str, str] | None = None,
     ) -> None:
-        """Change the receiver (one ``url``, or several ``urls`` taking deliveries in turn) or
-        the duplicate count for later notifications."""
+        """Change the receiver (one ``url``, or several ``urls`` taking deliveries in turn), the
+        duplicate count or the topics announced twice (``{}`` for none) for later notifications."""
         with self._cond:
             if url is not None:
                 self.urls = (url,)
@@ -131,6 +149,8 @@ class WebhookDispatcher:
                 self.urls = tuple(urls)
             if duplicate is not None:
                 self.duplicate = duplicate
+            if also_as is not None:
+                self.also_as = dict(also_as)
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Every delivery attempt so far: id, topic, copy, attempt, status or error, time."""

@@ -64,6 +64,14 @@ def get_action(session: Session, idempotency_key: str) -> ActionRecord | None:
     return session.scalars(stmt).one_or_none()
 
 
+def action_kinds(session: Session, key_prefix: str) -> set[str]:
+    """The kinds of the actions recorded under keys that start with ``key_prefix``."""
+    stmt = select(ActionRecord.kind).where(
+        ActionRecord.idempotency_key.startswith(key_prefix, autoescape=True)
+    )
+    return set(session.scalars(stmt))
+
+
 def created_part_ids(session: Session, session_id: int) -> set[str]:
     """The ids of the conversation parts the session's actions created (``response.part_id``)."""
     stmt = select(ActionRecord.response).where(

@@ -72,3 +72,12 @@ def test_with_several_workspaces_the_workspace_must_be_named(config: Path) -> No
 
     assert result.exit_code == 2
     assert "choose a workspace with --workspace (abc, xyz)" in result.output
+
+
+def test_an_acknowledgement_is_shown_as_no_reply(config: Path) -> None:
+    result = run(config, "ask", "thanks, that worked")
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("would not reply: the customer only acknowledged")
+    assert "hits:" not in result.output and "draft" not in result.output
+    data = json.loads(run(config, "ask", "--json", "merci ça marche").output)
+    assert data["silent"] is True and data["escalates"] is False and data["hits"] == []

@@ -51,14 +51,14 @@ def test_the_default_threshold_answers_most_answerable_questions(
     answerable: list[tuple[Preview, str]],
 ) -> None:
     sent = [confidence(p) >= SETTINGS.confidence_threshold for p, _ in answerable]
-    assert sum(sent) / len(sent) >= 0.85
+    assert sum(sent) / len(sent) >= 0.95  # 37 of 38
 
 
 def test_the_default_threshold_escalates_most_unanswerable_questions(
     unanswerable: list[Preview],
 ) -> None:
     held = [confidence(p) < SETTINGS.confidence_threshold for p in unanswerable]
-    assert sum(held) / len(held) >= 0.85
+    assert sum(held) / len(held) >= 0.75  # 14 of 18 since the margin lift (docs/brain.md)
     assert all(p.reasons for p, kept in zip(unanswerable, held, strict=True) if kept)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deskmate.core.brain.escalation import human_request, matched_topic, message_reasons, reasons
+from deskmate.core.brain.sentiment import analyze
 from deskmate.core.brain.settings import TRIGGERS, BrainSettings
 from deskmate.core.domain import Author, Draft, Hit, Message, Sentiment
 from deskmate.testing import TEST_AI_ADMIN_ID, make_turn
@@ -184,7 +185,8 @@ def test_the_threshold_is_configurable() -> None:
 
 def test_the_matched_topic_is_recorded() -> None:
     found = message_reasons("I will start a chargeback with my bank", GOOD, None, ALL_ON)
-    assert found[0].detail == "handoff topic: chargebacks, disputed payments"
+    topics = [r.detail for r in found if r.code == "handoff_topic"]
+    assert topics == ["handoff topic: chargebacks, disputed payments"]
 
 
 @pytest.mark.parametrize(
@@ -255,3 +257,77 @@ def test_reasons_combine_and_nothing_is_reported_without_a_message() -> None:
 def test_hostile_messages_are_handled(text: str) -> None:
     turn = make_turn(text)
     assert isinstance(reasons(turn, GOOD, None, ALL_ON), list)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "chargeback please",
+        "I will file a chargeback with my bank",
+        "I want to dispute this charge",
+        "quiero hacer un contracargo",
+        "Ich mache eine Rückbuchung",
+    ],
+)
+def test_a_chargeback_is_a_billing_dispute_not_a_threat_to_leave(text: str) -> None:
+    mood = analyze(text, None)
+    assert "threat_to_leave" not in mood.cues
+    found = message_reasons(text, GOOD, mood, ALL_ON)
+    assert "billing_dispute" in codes(found) and "frustration" not in codes(found)
+    assert "billing_dispute" not in codes(message_reasons(text, GOOD, mood, off("billing_dispute")))
+
+
+def test_a_question_asked_again_with_the_same_answer_is_a_loop_on_its_second_ask() -> None:
+    answer = "Open Settings and choose Security. Click Reset password."
+    first = customer("1", "How do I reset my password?")
+    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
+    again = customer("3", "I asked how I can reset my password for the app")
+    turn = make_turn(messages=[first, reply, again], latest=again)
+    same = Draft(answer, 0.9, GOOD.citations)
+    found = reasons(turn, same, None, ALL_ON)
+    assert codes(found) == ["loop"] and "(2)" in found[0].detail
+    different = Draft("The app has its own reset screen under Profile.", 0.9, GOOD.citations)
+    assert reasons(turn, different, None, ALL_ON) == []
+
+
+def test_a_follow_up_answered_from_the_same_passage_is_not_a_loop() -> None:
+    answer = "Refunds reach your card in 5 to 10 business days."
+    first = customer("1", "How do I get a refund?")
+    follow = customer("3", "and how long does that take?")
+    turn = make_turn(messages=[first, ai("2"), follow], latest=follow)
+    turn.messages[1] = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
+    assert reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can someone call me",
+        "get me a manager",
+        "is anyone there?",
+        "can I get a callback",
+        "stop the bot",
+        "i dont want to talk to a bot",
+        "bot is useless, human please",
+        "how can i reach your support team by phone",
+        "kann mich jemand anrufen",
+        "kan ik iemand bellen",
+        "rappelez-moi svp",
+        "que me llamen",
+    ],
+)
+def test_callbacks_and_refusing_the_bot_are_requests_for_a_person(text: str) -> None:
+    assert human_request(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I call the API from python",
+        "my phone number changed, how do I update it",
+        "what does the AI do with my data",
+        "is anyone else having this problem",
+    ],
+)
+def test_calls_phones_and_ai_in_other_senses_are_not_requests(text: str) -> None:
+    assert human_request(text) is None

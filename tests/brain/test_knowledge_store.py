@@ -114,6 +114,7 @@ def test_warming_builds_indexes_in_the_background(engine: Engine) -> None:
     knowledge.warm(["app1"]).join(timeout=10)
     drop(engine, "42")
     assert len(knowledge.index("app1")) == 1  # built by the warm-up, not checked again yet
+    assert knowledge.index("app1").corrections_ready  # and its typo-correction table with it
 
 
 def test_warming_an_unmigrated_store_logs_and_goes_on(

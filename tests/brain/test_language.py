@@ -39,8 +39,8 @@ def test_sentences_are_detected_from_their_text(code: str, text: str) -> None:
     assert guess.confidence >= 0.5
 
 
-@pytest.mark.parametrize("text", ["hi", "ok", "danke", "merci beaucoup", "", "😀👍", "12345"])
-def test_short_or_empty_texts_fall_back_to_the_default(text: str) -> None:
+@pytest.mark.parametrize("text", ["hi", "ok", "", "😀👍", "12345"])
+def test_texts_without_cues_fall_back_to_the_default(text: str) -> None:
     assert detect(text, None, SETTINGS) == LanguageGuess("en", 0.0, "default")
 
 
@@ -89,3 +89,25 @@ def test_language_codes_are_read_from_tags(value: object, code: str | None) -> N
 def test_hostile_texts_get_a_guess_without_error(text: str) -> None:
     guess = detect(text, None, SETTINGS)
     assert isinstance(guess.code, str) and 0.0 <= guess.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("¿Cómo cambio mi contraseña?", "es"),
+        ("can i get my money back", "en"),
+        ("danke", "de"),
+        ("merci beaucoup", "fr"),
+        ("olvidé mi contraseña", "es"),
+        ("obrigado, deu certo", "pt"),
+        ("パスワード", "ja"),
+        ("Пароль", "ru"),
+    ],
+)
+def test_short_questions_use_script_accents_and_function_words(text: str, code: str) -> None:
+    assert detect(text, None, SETTINGS).code == code
+
+
+def test_cues_only_choose_among_the_served_languages() -> None:
+    settings = BrainSettings(languages=("en", "de"))
+    assert detect("¿Cómo cambio mi contraseña?", None, settings).code != "es"

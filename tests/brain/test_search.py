@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from deskmate.core.brain.query import compile_synonyms
 from deskmate.core.brain.search import KnowledgeIndex, Passage
 from deskmate.core.brain.text import MAX_TEXT_CHARS, match_text, sentences, tokenize
 
@@ -176,3 +177,51 @@ def test_an_unknown_visibility_is_a_clear_error(kb: KnowledgeIndex) -> None:
 def test_words_that_are_function_words_elsewhere_still_count_in_english() -> None:
     assert tokenize("How do I delete a comment?") == tokenize("delete comment")
     assert "comment" in tokenize("comment")
+
+
+@pytest.mark.parametrize(
+    "query", ["how do i rest my pasword", "pasword reset", "passwrod", "refnd policy"]
+)
+def test_typos_in_the_key_words_still_find_the_passage(kb: KnowledgeIndex, query: str) -> None:
+    expected = "refunds" if "refnd" in query else "reset-password"
+    assert kb.search(query, 1)[0].doc_id == expected
+
+
+def test_corrections_stay_within_one_edit_and_leave_known_words_alone(kb: KnowledgeIndex) -> None:
+    assert kb.correct("pasword") == "password"
+    assert kb.correct("passwrod") == "password"
+    assert kb.correct("password") is None
+    assert kb.correct("talk") is None  # "take" is two edits away
+    assert kb.correct("abc") is None and kb.correct("r2d2") is None
+
+
+def test_a_correction_learns_words_added_later(kb: KnowledgeIndex) -> None:
+    assert kb.search("invoise", 1) == []
+    kb.add([Passage("x", "invoices", "Invoices", "Download any invoice as a PDF.")])
+    assert ids(kb.search("invoise", 1)) == ["invoices"]
+
+
+def test_paraphrases_find_the_article_through_synonyms(kb: KnowledgeIndex) -> None:
+    assert kb.search("I can't get back into my account", 1)[0].doc_id == "reset-password"
+    assert kb.search("can I get my money back", 1)[0].doc_id == "refunds"
+
+
+def test_a_workspace_synonym_group_extends_the_built_in_ones(kb: KnowledgeIndex) -> None:
+    assert kb.search("where is my parcel", 1) == []
+    synonyms = compile_synonyms(("parcel, shipping",))
+    assert kb.search(kb.query("where is my parcel", synonyms), 1)[0].doc_id == "shipping"
+
+
+def test_title_words_count_more_than_the_same_word_in_a_body() -> None:
+    index = KnowledgeIndex(
+        [
+            Passage("1", "returns", "Returns", "Pack the box and print the shipping label."),
+            Passage(
+                "2",
+                "shipping",
+                "Shipping",
+                "Pack the box, seal the box, and we print the label and the invoice for you.",
+            ),
+        ]
+    )
+    assert [h.doc_id for h in index.search("shipping", 2)] == ["shipping", "returns"]

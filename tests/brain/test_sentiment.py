@@ -98,3 +98,21 @@ def test_huge_and_html_text_is_rated_without_error() -> None:
 
 def test_calm_mixed_case_is_not_shouting() -> None:
     assert "shouting" not in frustration_cues("I use the API and the SDK with OAuth on iOS.")
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("i did that. four times. the link never comes", "repeat_contact"),
+        ("ça fait trois fois que je pose la même question", "repeat_contact"),
+        ("ich warte seit drei wochen auf mein paket und keiner meldet sich", "nobody_answers"),
+    ],
+)
+def test_repeats_and_silence_without_the_usual_keywords_are_frustration(
+    text: str, cue: str
+) -> None:
+    assert cue in analyze(text, None).cues
+
+
+def test_a_count_alone_is_not_frustration() -> None:
+    assert analyze("I was charged three times for one order", "en").cues == ()

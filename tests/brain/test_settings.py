@@ -51,6 +51,11 @@ def test_a_section_sets_thresholds_topics_and_switches() -> None:
         ({"handoff_topics": ["x" * 501]}, "handoff_topics"),
         ({"handoff_topics": ["t"] * 201}, "handoff_topics"),
         ({"unknown_option": 1}, "unknown_option"),
+        ({"synonyms": "parcel, package"}, "synonyms"),
+        ({"synonyms": ["x" * 1001]}, "synonyms"),
+        ({"closing_reply": 42}, "closing_reply"),
+        ({"closing_reply": "x" * 501}, "closing_reply"),
+        ({"triggers": {"billing_dispute": "maybe"}}, "triggers"),
     ],
 )
 def test_bad_values_are_rejected_naming_the_key(section: dict, key: str) -> None:
@@ -68,3 +73,16 @@ def test_brain_settings_reads_the_configuration() -> None:
 def test_the_detectable_languages_are_those_of_the_detection_model() -> None:
     model = LanguageIdentifier.from_model_file(MODEL_FILE)
     assert set(model.nb_classes) - {"zxx"} == DETECTABLE_LANGUAGES
+
+
+def test_synonyms_closing_reply_and_the_dispute_switch_are_read() -> None:
+    options = load_brain_settings(
+        {
+            "synonyms": ["parcel, package, shipment"],
+            "closing_reply": "Glad it helped!",
+            "triggers": {"billing_dispute": False},
+        }
+    )
+    assert options.synonyms == ("parcel, package, shipment",)
+    assert options.closing_reply == "Glad it helped!"
+    assert not options.enabled("billing_dispute")

@@ -189,7 +189,7 @@ def test_unknown_key_without_a_close_match_lists_the_known_keys(write_config, en
     errors = errors_of(write_config("[jobs]\nqqqq = 1\n"), env)
 
     assert errors["jobs.qqqq"].hint == (
-        "known keys: backend, lease_seconds, max_attempts, redis_url"
+        "known keys: backend, lease_seconds, max_attempts, redis_url, sweep_seconds"
     )
 
 
@@ -258,6 +258,16 @@ def test_redis_jobs_need_a_redis_url(write_config, env, errors_of):
     errors = errors_of(write_config('[jobs]\nbackend = "redis"\n'), env)
 
     assert errors["jobs.redis_url"].message == 'is required when backend = "redis"'
+
+
+def test_the_sweep_interval_is_read_and_bounded(write_config, env, errors_of):
+    assert load_settings(write_config(), env).jobs_sweep_seconds == 15
+    settings = load_settings(write_config("[jobs]\nsweep_seconds = 3\n"), env)
+    assert settings.jobs_sweep_seconds == 3
+
+    errors = errors_of(write_config("[jobs]\nsweep_seconds = 0\n"), env)
+
+    assert errors["jobs.sweep_seconds"].message == "must be between 1 and 3600 seconds"
 
 
 def test_bad_values_are_refused(write_config, env, errors_of):

@@ -123,3 +123,27 @@ def test_session_tags_from_plugins_are_attached_once(
     settle(stack)
     assert tag_names(stack, conversation).count("vip") == 1
     assert session_of(stack, conversation).tags == ["vip"]
+
+
+def test_thanks_after_an_answer_gets_no_new_answer_and_no_handoff(stack: LocalStack) -> None:
+    conversation = stack.start_conversation("How do I reset my password?")
+    settle(stack)
+    stack.control(f"/conversations/{conversation}/reply", body="Thanks! That worked.")
+    settle(stack)
+    assert len(stack.parts_by_ai(conversation)) == 1
+    assert stack.parts_by_ai(conversation, "note") == []
+    assert session_of(stack, conversation).state == SessionState.OPEN
+
+
+def test_the_same_question_asked_again_is_handed_off_on_its_second_ask(stack: LocalStack) -> None:
+    conversation = stack.start_conversation("How do I reset my password?")
+    settle(stack)
+    stack.control(
+        f"/conversations/{conversation}/reply", body="How can I reset the password on my account?"
+    )
+    settle(stack)
+    assert len(stack.parts_by_ai(conversation)) == 1
+    record = session_of(stack, conversation)
+    assert record.state == SessionState.HANDED_OFF
+    attributes = stack.conversation(conversation)["custom_attributes"]
+    assert "loop" in attributes["deskmate_handoff_reason"].split(", ")

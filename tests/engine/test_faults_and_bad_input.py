@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 
 import requests
 
+from deskmate.core.config import Routing
 from deskmate.core.sandbox import sign
 from deskmate.core.stack import APP_ID, LocalStack
 from deskmate.core.store.events import list_events
-from deskmate.core.store.models import EventStatus
+from deskmate.core.store.models import EventStatus, SessionState
 from deskmate.core.store.sessions import get_session, history
 
 
@@ -70,6 +72,34 @@ def test_a_reply_that_times_out_after_taking_effect_is_not_posted_again(
     settle(stack)
     clear_faults(stack)
     assert len(stack.parts_by_ai(conversation)) == 1
+
+
+def test_a_handoff_whose_assignment_landed_but_answered_an_error_is_finished(
+    make_stack: Callable[..., LocalStack],
+) -> None:
+    stack = make_stack(routing=Routing(mode="team", team_id="2000001"))
+    faults(stack, status=502, rate=1.0, effect_first=True, paths=["*/parts"])
+    conversation = stack.start_conversation("I want to talk to a human please")
+
+    def assignment_failed() -> bool:
+        calls = stack.sandbox_server.sandbox.requests.entries()
+        return any(c["status"] == 502 for c in calls)
+
+    deadline = time.monotonic() + 30
+    while not assignment_failed() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    clear_faults(stack)
+    settle(stack)
+
+    # The retry sees the team owning the conversation (its own assignment) yet finishes the
+    # handoff it began: the attributes are written and the session is handed off.
+    attributes = stack.conversation(conversation)["custom_attributes"]
+    assert attributes["deskmate_handoff_reason"].startswith("human_requested")
+    with stack.engine.sessions() as db:
+        session = get_session(db, APP_ID, conversation)
+    assert session.state == SessionState.HANDED_OFF
+    assert len(stack.parts_by_ai(conversation, "note")) == 1
+    assert event_statuses(stack) <= {EventStatus.DONE, EventStatus.SKIPPED}
 
 
 def test_a_handoff_note_that_times_out_after_taking_effect_is_not_posted_again(

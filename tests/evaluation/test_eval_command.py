@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from deskmate.core.cli import cli
-from deskmate.core.evaluation.command import _run
+from deskmate.core.evaluation.command import play_all
 
 RETURNS = """
 knowledge:
@@ -186,9 +186,9 @@ class _Counting:
 def test_a_progress_bar_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal, pipe = _Terminal(), io.StringIO()
     monkeypatch.setattr(sys, "stderr", terminal)
-    assert _run(_Counting(), ["a", "b"]) == ["a", "b"]  # type: ignore[arg-type]
+    assert play_all(_Counting(), ["a", "b"]) == ["a", "b"]  # type: ignore[arg-type]
     monkeypatch.setattr(sys, "stderr", pipe)
-    assert _run(_Counting(), ["a", "b"]) == ["a", "b"]  # type: ignore[arg-type]
+    assert play_all(_Counting(), ["a", "b"]) == ["a", "b"]  # type: ignore[arg-type]
 
     assert "playing cases" in terminal.getvalue()
     assert pipe.getvalue() == ""

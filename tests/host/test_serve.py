@@ -14,6 +14,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -314,3 +316,14 @@ def _wait_for_ai_replies(base_url: str, token: str, conversation_id: str) -> lis
             return replies
         time.sleep(0.3)
     return []
+
+
+def test_the_sweeper_runs_every_jobs_sweep_seconds(settings: Settings) -> None:
+    worker = Worker(replace(settings, jobs_sweep_seconds=3), make_host(), workers=1)
+    worker.start()
+    try:
+        trigger = worker.scheduler.get_job("sweeper").trigger
+    finally:
+        worker.stop()
+
+    assert trigger.interval == timedelta(seconds=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -370,3 +371,53 @@ def test_timeout_fault_answers_late_but_takes_effect(client, open_conversation):
     )
     assert response.status_code == 200 and time.monotonic() - started >= 0.2
     assert len(_parts(client, conversation_id)[1]) == 1
+
+
+def test_error_fault_sends_retry_after_when_asked(client):
+    client.post("/_sandbox/faults", json={"status": 429, "rate": 1, "retry_after": 2})
+    refused = client.get("/admins")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "2"
+    client.delete("/_sandbox/faults")
+    client.post("/_sandbox/faults", json={"status": 503, "rate": 1})
+    assert "Retry-After" not in client.get("/admins").headers
+
+
+def _authed(app):
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer sandbox-test-token"
+    return client
+
+
+def test_effect_first_fault_takes_effect_while_the_answer_is_still_held(app, open_conversation):
+    conversation_id = open_conversation()
+    client, reader = _authed(app), _authed(app)
+    fault = {"status": "timeout", "rate": 1, "latency_ms": 1500, "effect_first": True,
+             "paths": ["/conversations/*/reply"]}  # fmt: skip
+    assert client.post("/_sandbox/faults", json=fault).json["faults"][0]["effect_first"] is True
+    answers: list[int] = []
+    note = {"message_type": "note", "type": "admin", "admin_id": AI, "body": "landed"}
+    poster = threading.Thread(
+        target=lambda: answers.append(
+            client.post(f"/conversations/{conversation_id}/reply", json=note).status_code
+        )
+    )
+    poster.start()
+    deadline = time.monotonic() + 1.2
+    while not _parts(reader, conversation_id)[1] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    landed_while_held = bool(_parts(reader, conversation_id)[1]) and not answers
+    poster.join(5)
+    assert landed_while_held
+    assert answers == [200]
+
+
+def test_effect_first_error_fault_changes_the_conversation_yet_answers_the_error(
+    client, open_conversation
+):
+    conversation_id = open_conversation()
+    fault = {"status": 502, "rate": 1, "effect_first": True, "paths": ["/conversations/*/reply"]}
+    client.post("/_sandbox/faults", json=fault)
+    note = {"message_type": "note", "type": "admin", "admin_id": AI, "body": "landed"}
+    failed = client.post(f"/conversations/{conversation_id}/reply", json=note)
+    assert failed.status_code == 502 and failed.json["type"] == "error.list"
+    assert [p["body"] for p in _parts(client, conversation_id)[1]] == ["landed"]

@@ -154,6 +154,28 @@ def test_a_bad_receiver_list_is_refused_and_changes_nothing(hooked, receiver):
     assert client.get("/_sandbox/webhooks").json["urls"] == [receiver.url]
 
 
+def test_also_as_announces_a_topic_again_under_another_with_its_own_id(hooked, receiver):
+    app, client = hooked
+    echo = {"conversation.user.replied": "conversation.user.created"}
+    answer = client.post("/_sandbox/webhooks", json={"also_as": echo, "duplicate": 2}).json
+    assert answer["also_as"] == echo
+    conversation_id = _open(client)
+    client.post(f"/_sandbox/conversations/{conversation_id}/reply", json={"body": "Still there?"})
+    assert app.extensions[EXTENSION].webhooks.wait_idle(5)
+    envelopes = [_verify(r) for r in receiver.received]
+    topics = [e["topic"] for e in envelopes]
+    assert (
+        topics
+        == ["conversation.user.created"] * 2
+        + ["conversation.user.replied"] * 2
+        + ["conversation.user.created"] * 2
+    )
+    replied, echoed = envelopes[2], envelopes[4]
+    assert replied["id"] != echoed["id"]
+    assert replied["data"]["item"] == echoed["data"]["item"]
+    assert client.post("/_sandbox/webhooks", json={"also_as": {}}).json["also_as"] == {}
+
+
 def test_failed_delivery_is_retried_with_the_attempt_counted(hooked, receiver):
     app, client = hooked
     receiver.statuses = [500]

@@ -1,0 +1,112 @@
+"""Reading a message in its conversation: acknowledgements and follow-ups.
+
+An *acknowledgement* ("thanks, that worked", "merci ça marche", "danke hat geklappt", "ok
+perfect") is a message made only of thanks, agreement and closing words, in en, es, fr, de, pt,
+it, nl and ja: it asks nothing, so the brain answers nothing. A *follow-up* ("and how long does
+that take?") leans on an earlier question: it starts with a connective, points back with a
+pronoun, or has at most two content words; it is searched with the customer's previous
+question and the AI's answer to it as context.
+"""
+
+from __future__ import annotations
+
+import re
+
+from deskmate.core.brain.text import match_text, tokenize
+from deskmate.core.domain import Message, Turn
+
+_ACK_PHRASES = """
+    thank you|thank u|thanks|thanx|thx|ty|tysm|cheers|appreciate it|much appreciated|appreciated
+    |that worked|it worked|worked|works now|it works|that works|working now|that helped|it helped
+    |helped|that did it|did the trick|solved|resolved|fixed|sorted|all good|all set|sounds good
+    |got it|gotcha|understood|makes sense|i see|noted|will do|i will try|i'll try|perfect|great
+    |awesome|excellent|brilliant|lovely|wonderful|amazing|fantastic|cool|nice|super|good|fine
+    |ok|okay|okey|k|kk|alright|all right|yes|yep|yeah|yup|sure|bye|goodbye|have a nice day
+    |have a good day|that's all|that is all|that's it|nothing else|no more questions
+    |no that's all|no thanks|no thank you|nope that's all|done|fatto|feito|klaar|c'est fait
+    |merci beaucoup|merci|ca marche|ca a marche|ca fonctionne|c'est bon|c'est regle|parfait
+    |genial|top|d'accord|entendu|compris|nickel|tres bien|bonne journee|au revoir|resolu
+    |vielen dank|danke schon|danke sehr|danke|hat geklappt|hat funktioniert|funktioniert|klappt
+    |passt|perfekt|alles klar|prima|toll|verstanden|tschuss|schonen tag|erledigt|gut
+    |muchas gracias|gracias|ya funciona|funciona|funciono|perfecto|vale|listo|de acuerdo
+    |entendido|excelente|resuelto|solucionado|adios|buen dia
+    |muito obrigado|muito obrigada|obrigado|obrigada|valeu|funcionou|deu certo|perfeito|otimo
+    |beleza|resolvido|entendi|tudo certo|grazie mille|grazie|perfetto|ha funzionato|ottimo
+    |va bene|capito|risolto|hartelijk bedankt|bedankt|dank je wel|dank je|dank u|dankjewel
+    |het werkt|werkt|opgelost|duidelijk
+"""
+_ACK_FILLER = """
+    so much|very much|a lot|again|guys|team|for your help|for the help|for helping|now|that|it
+    |this|you|all|everything|really|just|mate|lol|and|oh|ah|wow|then|indeed|pour tout|pour
+    |votre aide|beaucoup|muy|mucho|por todo|por la ayuda|fur die hilfe|fur alles|mal|schon|ja
+    |si|oui|da|per l'aiuto|voor de hulp|nu|pela ajuda|por tudo|agora|ya|es|ist|c'est|very|much
+"""
+_ACK_JA = (
+    "ありがとうございました|ありがとうございます|ありがとう|助かりました|解決しました|了解"
+    "|わかりました|できました|です|ます"
+)
+_ACK_WORDS = sorted({p.strip() for p in f"{_ACK_PHRASES}|{_ACK_FILLER}".split("|")}, key=len)
+_ACK_RE = re.compile(r"\b(?:" + "|".join(reversed(_ACK_WORDS)) + r")\b")
+_ACK_JA_RE = re.compile(_ACK_JA)
+_LEFTOVER = re.compile(r"[^\W\d_]", re.UNICODE)
+MAX_ACK_CHARS = 120
+
+_CONNECTIVE = re.compile(
+    r"^\W*(and|also|plus|what about|how about|so|then|y|e|et|und|en|ademas|aussi|auch|tambien"
+    r"|inoltre|ook|ok and|okay and)\b"
+)
+_POINTER = re.compile(
+    r"\b(that|it|this|those|them|there|eso|esto|ello|ca|cela|celui|dies|dafur|isso|isto"
+    r"|questo|quello|dat|dit)\b"
+)
+FOLLOW_UP_MAX_TERMS = 2
+
+
+def is_acknowledgement(text: str) -> bool:
+    """Whether ``text`` only thanks, agrees or says goodbye (no question, no other words)."""
+    if not text.strip() or len(text) > MAX_ACK_CHARS or "?" in text or "\uff1f" in text:
+        return False
+    folded = match_text(text)
+    rest = _ACK_JA_RE.sub(" ", _ACK_RE.sub(" ", folded))
+    return not _LEFTOVER.search(rest) and bool(_LEFTOVER.search(folded))
+
+
+def is_ai_reply(message: Message, ai_admin_id: str) -> bool:
+    """Whether ``message`` is a reply the AI admin sent to the customer (not a note)."""
+    return (
+        message.author.id == ai_admin_id
+        and not message.author.is_customer
+        and message.kind != "note"
+    )
+
+
+def _previous_exchange(turn: Turn, latest: Message) -> str:
+    """The customer's last question before ``latest`` and the AI's replies to it, joined (lines
+    with a link left out: a sent reply lists its sources)."""
+    question, replies = "", []
+    for message in turn.messages:
+        if message.part_id == latest.part_id:
+            break
+        text = message.text.strip()
+        if message.author.is_customer and text and not is_acknowledgement(text):
+            question, replies = text, []
+        elif question and is_ai_reply(message, turn.workspace.ai_admin_id):
+            replies += [line for line in text.splitlines() if line.strip() and "://" not in line]
+    return "\n".join([question, *replies]) if question else ""
+
+
+def is_follow_up(text: str) -> bool:
+    """Whether ``text`` leans on an earlier turn: a connective, a pointer or few content words."""
+    folded = match_text(text)
+    return bool(
+        _CONNECTIVE.search(folded)
+        or _POINTER.search(folded)
+        or len(set(tokenize(text))) <= FOLLOW_UP_MAX_TERMS
+    )
+
+
+def follow_up_context(turn: Turn | None) -> str:
+    """The previous question and the AI's answer when the latest message follows up, else ``""``."""
+    if turn is None or turn.latest is None or not is_follow_up(turn.latest.text):
+        return ""
+    return _previous_exchange(turn, turn.latest)
