@@ -23,9 +23,11 @@ from typing import Any
 
 import requests
 import tomli_w
+from huey import RedisHuey
 from sqlalchemy import func, select
 
 from deskmate.core.intake import WEBHOOK_PATH
+from deskmate.core.jobs import QUEUE_NAME, JobQueue
 from deskmate.core.local_servers import free_port
 from deskmate.core.sandbox import SandboxServer, create_sandbox_app
 from deskmate.core.sandbox.seed import load_workspace
@@ -261,6 +263,10 @@ class Fleet:
             rows = db.execute(select(EventRecord.status, func.count()).group_by(EventRecord.status))
             return Counter({status: count for status, count in rows})
 
+    def queued_jobs(self) -> int:
+        """Jobs waiting in the Redis queue (due now or scheduled for later)."""
+        return JobQueue(RedisHuey(QUEUE_NAME, url=self.options.redis_url), _nothing).pending()
+
     def has_knowledge(self) -> bool:
         with self.sessions() as db:
             return has_documents(db, APP_ID)
@@ -287,6 +293,10 @@ class Fleet:
 
     def process_outputs(self) -> Mapping[str, str]:
         return {p.name: p.output() for p in [*self.serves, *self.workers]}
+
+
+def _nothing(*_: object) -> None:
+    return None
 
 
 def _after(seconds: float, check: Any) -> bool:

@@ -4,13 +4,15 @@ The sandbox allows 600 calls a minute and delivers every webhook twice, each cop
 server. 300 customers open conversations at once (a tenth ask for a human), more work than a
 minute's limit, and one worker is killed with SIGKILL in the middle and started again. Whatever
 process handled what, each conversation ends with one outcome, nothing is posted twice, Intercom
-never answers 429, and each schedule runs once per period across the fleet.
+never answers 429, and each schedule runs once per period across the fleet: the knowledge
+sync's (every minute here) and a probe plugin's, whose job records each run.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import signal
 import time
@@ -20,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from deskmate.core.fleet import Fleet, FleetOptions
+from deskmate.core.fleet import NO_DELAY, Fleet, FleetOptions
+
+from .schedule_probe import JOB
 
 CONVERSATIONS = 300
 HANDOFF_EVERY = 10  # every tenth customer asks for a human
@@ -34,6 +38,7 @@ QUESTIONS = (
     "How do I export my data?",
 )
 HUMAN = "I want to talk to a human please"
+ENQUEUED = re.compile(r"(?P<minute>\S{16}).* periodic job (?P<job>\S+) enqueued$")
 SETTLE_TIMEOUT = 420.0  # about 700 calls at 570 a minute, with room for a loaded machine
 
 
@@ -64,6 +69,7 @@ def fleet(tmp_path: Path, fleet_database: str, fleet_redis: str) -> Iterator[Fle
         serves=2,
         workers=3,
         rate_limit=RATE_LIMIT,
+        plugins={**NO_DELAY, "knowledge_sync": {"schedule": "* * * * *"}},
         env={"PYTHONPATH": path},
     )
     with Fleet(tmp_path / "fleet", options) as running:
@@ -111,10 +117,24 @@ def test_a_fleet_gives_each_conversation_one_outcome_within_one_rate_limit(fleet
     assert {d["url"] for d in deliveries} == {p.url + "/webhooks/intercom" for p in fleet.serves}
     assert {d["status"] for d in deliveries} == {200}
 
-    time.sleep(3)  # a run enqueued at the last minute's start is not held up by any backlog now
+    fleet.wait_for(lambda: fleet.queued_jobs() == 0, 60, "an empty job queue")
+    time.sleep(3)  # a periodic job taken from the queue has finished
     end = time.time()
     runs = (fleet.instance_path / "schedule-runs.txt").read_text().split()[::2]
     least = _minutes_begun(fleet.workers_ready_at, end - 3)
     most = _minutes_begun(fleet.workers_started_at, end)
     assert least >= 1, "the run was too short to see a period begin"
     assert least <= len(runs) <= most, (runs, fleet.workers_started_at, end)
+    enqueued = _enqueued_by_period(fleet)
+    assert {name for name, _ in enqueued} >= {JOB, "knowledge_sync:articles:fleet"}, enqueued
+    assert {key: n for key, n in enqueued.items() if n != 1} == {}, "a period fired twice"
+
+
+def _enqueued_by_period(fleet: Fleet) -> Counter[tuple[str, str]]:
+    """(periodic job, minute) -> how many workers enqueued it then, from the workers' logs."""
+    found = Counter()
+    for worker in fleet.workers:
+        for line in worker.output().splitlines():
+            if match := ENQUEUED.match(line):
+                found[(match["job"], match["minute"])] += 1
+    return found
