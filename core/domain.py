@@ -212,7 +212,8 @@ class Turn:
 class PeriodicJob:
     """Work a plugin wants run on a schedule: ``"hourly"``, ``"daily"``, ``"manual"`` or cron.
 
-    ``func`` is called with the settings; it runs as a background job, never in the scheduler.
+    ``func`` is called with the settings; it runs as a job on the queue, once per period however
+    many processes run a scheduler (:mod:`deskmate.core.schedules`), never in the scheduler.
     ``at_start`` also runs it once in the background when ``deskmate serve`` starts (a first
     knowledge sync, say); ``func`` itself decides whether there is anything to do.
     """

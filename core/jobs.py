@@ -57,6 +57,7 @@ class JobQueue:
         huey: Huey,
         run_conversation: RunConversation,
         stopping: Callable[[], bool] = lambda: False,
+        *,
         run_periodic: RunPeriodic | None = None,
     ) -> None:
         self.huey = huey

@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 KEY_PREFIX = "deskmate:ratelimit:"
+PAUSE_PREFIX = "deskmate:ratepause:"
 Clock = Callable[[], float]
 """Unix seconds now (the limiter's clock, injected by tests)."""
 
@@ -127,13 +128,13 @@ class RedisWindows:
         return _RedisBucket.init(rates, self.redis, f"{KEY_PREFIX}{key}")  # type: ignore[return-value]
 
     def paused_until(self, key: str) -> float:
-        value = self.redis.get(f"{KEY_PREFIX}{key}:pause")  # type: ignore[attr-defined]
+        value = self.redis.get(f"{PAUSE_PREFIX}{key}")  # type: ignore[attr-defined]
         return float(value) if value else 0.0
 
     def pause(self, key: str, until: float) -> None:
         # Kept an hour at most (Intercom's windows are a minute): a wrong clock can't stop the
         # fleet for good.
-        self._pause(keys=[f"{KEY_PREFIX}{key}:pause"], args=[repr(until), 3_600_000])
+        self._pause(keys=[f"{PAUSE_PREFIX}{key}"], args=[repr(until), 3_600_000])
 
 
 _metadata = MetaData()
