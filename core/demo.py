@@ -140,16 +140,28 @@ def sync_knowledge(stack: LocalStack) -> None:
     brain_runtime.current().knowledge.invalidate()
 
 
-def run_demo(folder: Path, *, duplicate: int = 1, echo: Callable[[str], None] = click.echo) -> bool:
-    """Play every scene; returns whether every expectation held."""
+def run_demo(
+    folder: Path,
+    *,
+    duplicate: int = 1,
+    brain: str = "default",
+    echo: Callable[[str], None] = click.echo,
+) -> bool:
+    """Play every scene; returns whether every expectation held.
+
+    ``brain="llm"``: answer with the llm plugin and the sandbox's deterministic model.
+    """
     options = StackOptions(
         plugins=DEMO_PLUGINS,
         channels={"messenger": ChannelSwitches(autopilot=True, assist=True)},
         duplicate_webhooks=duplicate,
+        sandbox_model=brain == "llm",
     )
     ok = True
     with LocalStack(folder, options) as stack:
         echo(f"Sandbox Intercom on {stack.sandbox_url}; deskmate on {stack.url}")
+        if brain == "llm":
+            echo(f"Answers by the sandbox model at {stack.sandbox_url}/v1 (the llm plugin)")
         sync_knowledge(stack)
         for number, scene in enumerate(SCENES, 1):
             echo(f"\n── {number}. {scene.title}")
@@ -202,10 +214,17 @@ def _short(text: str, width: int = 160) -> str:
     type=click.IntRange(1, 5),
     help="Have the sandbox deliver every webhook this many times.",
 )
-def demo(check: bool, duplicate: int) -> None:
+@click.option(
+    "--brain",
+    type=click.Choice(["default", "llm"]),
+    default="default",
+    show_default=True,
+    help="Answer with the offline default brain, or with the llm plugin and the sandbox model.",
+)
+def demo(check: bool, duplicate: int, brain: str) -> None:
     """See deskmate work end to end against the built-in Intercom sandbox (no account needed)."""
     with tempfile.TemporaryDirectory(prefix="deskmate-demo-") as folder:
-        ok = run_demo(Path(folder), duplicate=duplicate)
+        ok = run_demo(Path(folder), duplicate=duplicate, brain=brain)
     click.echo("\nEvery scene went as expected." if ok else "\nSome scenes did not go as expected.")
     if check and not ok:
         raise SystemExit(1)

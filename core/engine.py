@@ -106,7 +106,16 @@ HUMAN_ACTS = {
 }
 """What a teammate did, by topic: recorded against shadow decisions (audit kind ``human``)."""
 MESSAGE_PARTS = frozenset({"comment", "note", "source", "open", "assignment", "close"})
-SILENT_ASSIST = frozenset({"low_confidence", "no_knowledge", "handoff_topic"})
+SILENT_ASSIST = frozenset(
+    {
+        "low_confidence",
+        "no_knowledge",
+        "handoff_topic",
+        "no_grounded_answer",
+        "invalid_model_output",
+        "model_unavailable",
+    }
+)
 CONFIDENT_LANGUAGE = 0.5
 HISTORY_LIMIT = 50
 BACKOFF_SECONDS = 2.0

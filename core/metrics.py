@@ -56,6 +56,7 @@ UNROUTED = "unrouted"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 API_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+MODEL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 FIRST_ANSWER_BUCKETS = (1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0, 14400.0)
 FINAL_OUTCOMES = frozenset({"done", "skipped", "unprocessable", "dead"})
@@ -187,6 +188,39 @@ class Metrics:
             registry=r,
         )
 
+        self.model_calls = Counter(
+            "deskmate_model_calls",
+            "Calls to the language model endpoint by outcome (ok, timeout, rate_limited, "
+            "server_error, malformed, refused, breaker_open, ...).",
+            ["workspace", "endpoint", "outcome"],
+            registry=r,
+        )
+        self.model_tokens = Counter(
+            "deskmate_model_tokens",
+            "Tokens the language model read (input) and wrote (output), as it reported them.",
+            ["workspace", "direction"],
+            registry=r,
+        )
+        self.model_seconds = Histogram(
+            "deskmate_model_seconds",
+            "Duration of calls to the language model endpoint.",
+            ["workspace", "endpoint"],
+            buckets=MODEL_BUCKETS,
+            registry=r,
+        )
+        self.model_cost = Counter(
+            "deskmate_model_cost",
+            "Estimated price of the model calls, from the configured price per token.",
+            ["workspace"],
+            registry=r,
+        )
+        self.model_breaker_open = Gauge(
+            "deskmate_model_breaker_open",
+            "1 while the circuit breaker of a model endpoint stops calls to it, else 0.",
+            ["endpoint"],
+            registry=r,
+        )
+
     def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: the hot paths skip prometheus-client's label
         checks after the first call (label values come from bounded sets, see above)."""
@@ -258,6 +292,31 @@ class Metrics:
     def hook_failed(self, failure: HookFailure) -> None:
         """Count a plugin's hook that raised (a ``PluginHost.on_hook_failure`` listener)."""
         self.hook_failures.labels(failure.plugin, failure.hook).inc()
+
+    def model_call(
+        self,
+        workspace: str,
+        endpoint: str,
+        outcome: str,
+        seconds: float | None = None,
+        usage: tuple[int, int] = (0, 0),
+        cost: float = 0.0,
+    ) -> None:
+        """Count one attempt at a model call with its duration, tokens and estimated cost."""
+        self.child(self.model_calls, workspace, endpoint, outcome).inc()
+        if seconds is not None:
+            self.child(self.model_seconds, workspace, endpoint).observe(seconds)
+        tokens_in, tokens_out = usage
+        if tokens_in:
+            self.child(self.model_tokens, workspace, "input").inc(tokens_in)
+        if tokens_out:
+            self.child(self.model_tokens, workspace, "output").inc(tokens_out)
+        if cost:
+            self.child(self.model_cost, workspace).inc(cost)
+
+    def track_breaker(self, endpoint: str, is_open: Callable[[], bool]) -> None:
+        """Read whether ``endpoint``'s circuit is open from ``is_open()`` at every scrape."""
+        self.model_breaker_open.labels(endpoint).set_function(lambda: float(is_open()))
 
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""

@@ -52,6 +52,7 @@ BUILTIN_ENTRY_POINTS = (
     "deskmate.plugins.messenger",
     "deskmate.plugins.email",
     "deskmate.plugins.knowledge_sync",
+    "deskmate.plugins.llm",
 )
 """The modules deskmate's own ``deskmate`` entry points load (see ``pyproject.toml``)."""
 

@@ -57,6 +57,19 @@ class StackOptions:
     redis_url: str | None = None
     extra_plugins: list[tuple[str, object]] = field(default_factory=list)
     sandbox_options: dict[str, Any] = field(default_factory=dict)
+    sandbox_model: bool = False
+    """Answer with the llm plugin and the sandbox's own model (``deskmate demo --brain llm``)."""
+
+
+def sandbox_model_section(sandbox_url: str) -> dict[str, Any]:
+    """The ``[plugins.llm]`` section that points at the sandbox's model."""
+    return {
+        "base_url": f"{sandbox_url}/v1",
+        "model": "sandbox-model",
+        "embedding_model": "sandbox-embed",
+        "api_key": Secret("sandbox", "model key", secrets.token_urlsafe(16)),
+        "max_retry_wait": 2.0,
+    }
 
 
 class LocalStack:
@@ -93,17 +106,22 @@ class LocalStack:
             mode=self.options.mode,
             shadow_note=self.options.shadow_note,
         )
+        plugins = dict(self.options.plugins)
+        if self.options.sandbox_model:
+            plugins["llm"] = sandbox_model_section(self.sandbox_server.base_url) | plugins.get(
+                "llm", {}
+            )
         self.settings = Settings(
             workspaces={APP_ID: workspace},
             instance_path=self.folder,
             admin_token=Secret("sandbox", "admin token", secrets.token_urlsafe(16)),
-            plugins=self.options.plugins,
+            plugins=plugins,
             brain=self.options.brain,
             jobs_backend="redis" if self.options.redis_url else "sqlite",
             redis_url=self.options.redis_url,
         )
         self.host: PluginHost = make_plugin_manager(
-            self.options.plugins, env={}, extra_plugins=self.options.extra_plugins
+            plugins, env={}, extra_plugins=self.options.extra_plugins
         )
         self.app = prepare_app(self.settings, self.host)
         self.server = bind(self.app, port=0, threads=4)

@@ -46,9 +46,10 @@ def think(hook: Any, turn: Turn, text: str, *, language: LanguageGuess | None = 
     enrich_error = enrich(hook, turn)
     turn.language = language or hook.detect_language(text=text, turn=turn)
     code = turn.language.code if turn.language else None
-    turn.sentiment = sentiment_of(hook, text, code, turn)
     hits = search(hook, text, code, turn)
     draft, brain = drafting_brain(hook, lambda: hook.generate_reply(turn=turn, hits=hits))
+    # after the draft: a model-backed brain rates the mood from the same call
+    turn.sentiment = sentiment_of(hook, text, code, turn)
     reasons = list(chain.from_iterable(hook.escalation_reasons(turn=turn, draft=draft)))
     return Thought(turn.language, turn.sentiment, hits, draft, reasons, enrich_error, brain)
 

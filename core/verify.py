@@ -66,6 +66,7 @@ MAX_REASON = 200
 Status = Literal["ok", "fail", "warn", "skip"]
 ClientFactory = Callable[[WorkspaceSettings], IntercomClient]
 ActivityReader = Callable[[Settings], Mapping[str, Activity]]
+ExtraChecks = Callable[[Settings, WorkspaceSettings], list["Check"]]
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,11 @@ def verify_settings(
     email_channel: bool = False,
     make_client: ClientFactory = _default_client,
     activity: ActivityReader = read_activity,
+    extra: Sequence[ExtraChecks] = (),
 ) -> VerifyReport:
     """Run every check for every workspace of ``settings``.
+
+    ``extra`` adds checks of other services a workspace uses (the llm plugin's model endpoint).
 
     ``email_channel``: the email channel plugin is loaded; when autopilot answers email and the
     ``[plugins.email]`` section does not say ``email_reply_feature = true``, warn about
@@ -202,6 +206,10 @@ def verify_settings(
         verify_workspace(ws, email_channel=warn_email, make_client=make_client)
         for ws in settings.workspaces.values()
     ]
+    for report in reports:
+        workspace = settings.workspaces[report.app_id]
+        for checks in extra:
+            report.checks += checks(settings, workspace)
     found = activity(settings)
     for report in reports:
         report.activity = found.get(report.app_id) or Activity(report.app_id, None)
@@ -561,6 +569,11 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     Exits 1 when a check fails; every failing line says what to do.
     """
     settings, host = load_config(ctx)
-    report = verify_settings(settings, email_channel="email" in host.loaded())
+    extra: list[ExtraChecks] = []
+    if "llm" in host.loaded():
+        from deskmate.plugins.llm.verify import model_checks
+
+        extra.append(model_checks)
+    report = verify_settings(settings, email_channel="email" in host.loaded(), extra=extra)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else render_text(report))
     ctx.exit(0 if report.ok else 1)

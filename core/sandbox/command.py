@@ -30,7 +30,11 @@ def ready_message(base_url: str, app_id: str, webhook_url: str | None) -> str:
         f'    client_secret = {{ env = "{SECRET_ENV}" }}\n'
         f'    ai_admin_id = "{ai_admin}"  # "Deskmate AI"; GET {base_url}/_sandbox lists all\n'
         f"    process_unassigned = true  # sandbox conversations start assigned to nobody\n"
-        f"  Play a customer: POST {base_url}/_sandbox/conversations (see docs/sandbox.md)."
+        f"  Play a customer: POST {base_url}/_sandbox/conversations (see docs/sandbox.md).\n"
+        f"  A deterministic OpenAI-compatible model answers at {base_url}/v1 (docs/llm.md):\n"
+        f"    [plugins.llm]\n"
+        f'    base_url = "{base_url}/v1"\n'
+        f'    model = "sandbox-model"'
     )
 
 

@@ -13,7 +13,7 @@ from flask import Flask, Response, current_app, g, request
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
-from deskmate.core.sandbox import api, control, shapes
+from deskmate.core.sandbox import api, control, model_api, shapes
 from deskmate.core.sandbox.control import ControlInputError
 from deskmate.core.sandbox.guards import (
     Fault,
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RATE_LIMIT = 10_000  # calls per minute: Intercom's default for a private app
 MAX_REQUEST_BYTES = 1024 * 1024
 CONTROL_PREFIX = "/_sandbox"
+MODEL_PREFIX = "/v1/"
 _ERROR_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "request_too_large",
@@ -84,6 +85,7 @@ def create_sandbox_app(
     app.extensions[EXTENSION] = sandbox
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    model_api.install(app)
     app.before_request(_guard)
     app.after_request(_finish)
     app.register_error_handler(SandboxError, _sandbox_error)
@@ -102,13 +104,18 @@ def _is_control() -> bool:
     return request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/")
 
 
+def _is_intercom() -> bool:
+    """A call to the fake Intercom REST API (not the control API, not the model's ``/v1``)."""
+    return not _is_control() and not request.path.startswith(MODEL_PREFIX)
+
+
 def _error(status: int, code: str, message: str) -> tuple[dict[str, Any], int]:
     return shapes.error_body(code, message), status
 
 
 def _guard() -> tuple[dict[str, Any], int] | None:
     """Auth, rate limit and injected faults, in Intercom's order, for REST calls only."""
-    if _is_control():
+    if not _is_intercom():
         return None
     sandbox = current_sandbox()
     if not sandbox.authorized(request.headers.get("Authorization")):
@@ -139,7 +146,7 @@ def _fault_answer(fault: Fault) -> tuple[dict[str, Any], int]:
 
 def _finish(response: Response) -> Response:
     """Rate-limit headers on authenticated REST answers; every REST call is logged."""
-    if _is_control():
+    if not _is_intercom():
         return response
     late = g.get("late_fault")
     if late is not None:  # an effect_first fault: the call took effect; the answer waits

@@ -26,7 +26,7 @@ from deskmate.core.store.models import SessionRecord
 
 from .conftest import PASSWORD_ARTICLE, Commands, Deskmate, config_for
 
-LOW, CANDIDATE = 0.05, 0.45
+LOW, CANDIDATE = 0.05, 0.58
 QUESTIONS = (
     "How do I reset my password?",
     "password reset link expired, what now?",
@@ -111,7 +111,7 @@ def test_raising_the_threshold_reports_exactly_the_answers_that_flip(stored: Des
 def test_lowering_it_back_flips_the_other_way_and_the_same_config_changes_nothing(
     make_deskmate: Any,
 ) -> None:
-    running: Deskmate = make_deskmate()
+    running: Deskmate = make_deskmate(brain=BrainSettings(confidence_threshold=CANDIDATE))
     for question in QUESTIONS:
         running.stack.start_conversation(question)
     running.settle()
@@ -195,7 +195,9 @@ def test_replay_errors_are_clear_and_change_nothing(stored: Deskmate, tmp_path: 
 def test_a_workspace_in_shadow_mode_replays_as_it_would_answer_live(
     make_deskmate: Any,
 ) -> None:
-    running: Deskmate = make_deskmate(mode="shadow")
+    running: Deskmate = make_deskmate(
+        mode="shadow", brain=BrainSettings(confidence_threshold=CANDIDATE)
+    )
     for question in QUESTIONS:
         running.stack.start_conversation(question)
     running.settle()

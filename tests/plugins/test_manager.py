@@ -211,7 +211,7 @@ def test_malformed_section_disables_the_plugin_safely(section: object, reason: s
         ({"DESKMATE_LOAD_PLUGINS": " email , messenger ,"}, {"email", "messenger"}),
         ({"DESKMATE_LOAD_PLUGINS": ""}, set()),
         ({"DESKMATE_LOAD_PLUGINS": ",,, ,"}, set()),
-        ({"DESKMATE_DISABLE_PLUGINS": "email"}, {"messenger", "knowledge_sync"}),
+        ({"DESKMATE_DISABLE_PLUGINS": "email"}, {"messenger", "knowledge_sync", "llm"}),
         ({"DESKMATE_LOAD_PLUGINS": "email", "DESKMATE_DISABLE_PLUGINS": "email"}, set()),
     ],
     ids=["allow-one", "allow-spaces", "allow-none", "allow-garbage", "deny", "deny-beats-allow"],
