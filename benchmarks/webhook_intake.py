@@ -149,8 +149,11 @@ def serve_baseline(kind: str, port: int, threads: int) -> None:
 # -- requests -----------------------------------------------------------------------------------
 
 
-def build_requests(template: dict, tag: str, start: int, count: int, port: int) -> list[bytes]:
-    """Signed POSTs, each with a unique notification id, as raw HTTP/1.1 bytes."""
+def build_requests(
+    template: dict, tag: str, start: int, count: int, port: int, secret: str = SECRET
+) -> list[bytes]:
+    """Signed POSTs (``secret`` is the client secret), each with a unique notification id, as raw
+    HTTP/1.1 bytes."""
     requests = []
     for i in range(start, start + count):
         doc = dict(template, id=f"notif_bench_{tag}_{i}", topic="conversation.user.replied")
@@ -159,7 +162,7 @@ def build_requests(template: dict, tag: str, start: int, count: int, port: int) 
             "item": {**template["data"]["item"], "id": str(10**12 + i)},
         }
         body = json.dumps(doc, separators=(",", ":")).encode()
-        signature = hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+        signature = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
         head = (
             f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "User-Agent: intercom-parrot-service-client/1.0\r\n"
@@ -299,7 +302,7 @@ async def closed_loop(port: int, requests: list[bytes], connections: int, second
 # -- orchestration ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -311,7 +314,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """Start a server subprocess (output to ``log``, never a pipe that could fill and block)."""
     env = dict(os.environ, BENCH_INTERCOM_TOKEN="unused", BENCH_INTERCOM_CLIENT_SECRET=SECRET)
     with log.open("wb") as out:
@@ -329,12 +332,12 @@ def _start(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"server {command[-4:]} did not start")
 
 
-def _baseline(kind: str, threads: int, instance: Path) -> Target:
+def start_baseline(kind: str, threads: int, instance: Path) -> Target:
     """Start the baseline server ``kind`` (a key of :data:`BASELINES`) in a subprocess."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, __file__, f"--serve={kind}", f"--port={port}"]
     command.append(f"--threads={threads}")
-    return Target(kind, port, _start(command, port, instance / f"{kind}.log"))
+    return Target(kind, port, start_server(command, port, instance / f"{kind}.log"))
 
 
 @dataclass
@@ -430,18 +433,18 @@ def benchmark(threads: int | None, plan: Plan, rounds: int = 2) -> int:
     template = json.loads(SAMPLE.read_text())
     app_id = template["app_id"]
     instance = Path(tempfile.mkdtemp(prefix="deskmate-bench-"))
-    intake_port = _free_port()
+    intake_port = free_port()
     targets = [
         Target(
             "intake",
             intake_port,
-            _start(
+            start_server(
                 serve_intake_command(intake_port, threads, instance, app_id),
                 intake_port,
                 instance / "intake.log",
             ),
         ),
-        *(_baseline(kind, threads, instance) for kind in BASELINES),
+        *(start_baseline(kind, threads, instance) for kind in BASELINES),
     ]
     bench = Bench(targets, template)
     print(f"waitress threads={threads}; payload {len(SAMPLE.read_bytes())} B; db {instance}")

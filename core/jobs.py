@@ -19,6 +19,9 @@ from deskmate.core.config import Settings
 
 log = logging.getLogger(__name__)
 
+QUEUE_NAME = "deskmate"
+"""The huey name of deskmate's queue (its Redis keys, its SQLite queue)."""
+
 RunConversation = Callable[[str, str], None]
 RunPeriodic = Callable[[str], None]
 
@@ -33,10 +36,10 @@ SQLITE_MAX_DELAY = 0.5
 def make_huey(settings: Settings) -> Huey:
     """The queue the settings ask for: a SQLite file in the instance folder, or Redis."""
     if settings.jobs_backend == "redis":
-        return RedisHuey("deskmate", url=settings.redis_url, results=False)
+        return RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False)
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(
-        "deskmate", filename=str(settings.instance_path / "jobs.db"), results=False, fsync=False
+        QUEUE_NAME, filename=str(settings.instance_path / "jobs.db"), results=False, fsync=False
     )
 
 

@@ -9,21 +9,16 @@ this process or in the ``deskmate`` commands a test runs.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from deskmate.core import shared
+from deskmate.core.local_servers import ServerUnavailable, local_redis
 from deskmate.core.plugins import ENTRY_POINT_GROUP
-from deskmate.testing import server_unavailable
 
 pytest_plugins = ["deskmate.testing"]
 
@@ -33,6 +28,19 @@ def _rate_limits_in_memory() -> Iterator[None]:
     """Each test starts with rate limits in memory, whatever the last test's stack shared."""
     yield
     shared.forget()
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A throwaway Redis on loopback (Debian's redis-server; CI installs it and sets
+    ``DESKMATE_TEST_REDIS=require``); skipped, saying so, where it isn't installed."""
+    try:
+        with local_redis(tmp_path) as url:
+            yield url
+    except ServerUnavailable as exc:
+        from deskmate.testing import server_unavailable  # after pytest_plugins registered it
+
+        server_unavailable("Redis", "DESKMATE_TEST_REDIS", str(exc))
 
 
 def _asked_for(ep: metadata.EntryPoint, test_folders: Path) -> bool:
@@ -73,39 +81,3 @@ def _no_installed_plugins(
     monkeypatch.setattr(
         metadata, "entry_points", only_asked_for_plugins(metadata.entry_points, test_folders)
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A throwaway Redis on loopback (Debian's redis-server; CI installs it and sets
-    ``DESKMATE_TEST_REDIS=require``); skipped, saying so, where it isn't installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        server_unavailable(
-            "Redis", "DESKMATE_TEST_REDIS", "no redis-server on PATH (apt-get install redis-server)"
-        )
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    yield url
-    server.terminate()
-    server.wait(10)

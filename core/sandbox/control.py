@@ -171,6 +171,7 @@ def _webhook_settings() -> dict[str, Any]:
     sandbox = current_sandbox()
     return {
         "url": sandbox.webhooks.url,
+        "urls": list(sandbox.webhooks.urls),
         "duplicate": sandbox.webhooks.duplicate,
         "also_as": sandbox.webhooks.also_as,
         "admin_webhooks": sandbox.state.admin_webhooks,
@@ -187,12 +188,13 @@ def webhooks() -> dict[str, Any]:
 @bp.post("/webhooks")
 def configure_webhooks() -> dict[str, Any]:
     """``duplicate``: send each later notification n times; ``also_as``: send each notification
-    of a topic again under another topic; ``url``: where to send; ``admin_webhooks``: whether the
-    API's own replies, notes and assignments are announced."""
+    of a topic again under another topic; ``url``: where to send, or ``urls``: several receivers
+    taking the deliveries in turn; ``admin_webhooks``: whether the API's own replies, notes and
+    assignments are announced."""
     data = _load(inputs.WebhooksIn)
     sandbox = current_sandbox()
     sandbox.webhooks.configure(
-        url=data["url"], duplicate=data["duplicate"], also_as=data["also_as"]
+        url=data["url"], urls=data["urls"], duplicate=data["duplicate"], also_as=data["also_as"]
     )
     if data["admin_webhooks"] is not None:
         with sandbox.state.lock:

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from deskmate.core.sandbox.webhooks import MAX_DUPLICATE, TOPICS
+from deskmate.core.sandbox.webhooks import MAX_DUPLICATE, MAX_RECEIVERS, TOPICS
 
 MAX_MESSAGE = 50_000
 MAX_ARTICLE = 200_000
@@ -163,6 +163,11 @@ class WebhooksIn(Schema):
         strict=True, load_default=None, validate=validate.Range(1, MAX_DUPLICATE)
     )
     url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
+    urls = fields.List(
+        fields.Url(require_tld=False, schemes={"http", "https"}),
+        load_default=None,
+        validate=validate.Length(min=1, max=MAX_RECEIVERS),
+    )
     admin_webhooks = fields.Boolean(load_default=None)
     also_as = fields.Dict(
         keys=fields.String(validate=validate.OneOf(TOPICS)),

@@ -6,7 +6,10 @@ secret>``. A non-2xx answer or a connection error is retried after ``retry_delay
 doubling each time, ``retries`` times (Intercom retries once, about a minute later); a retry says
 ``delivery_status: "retry"`` and counts ``delivery_attempts``. ``duplicate`` sends every later
 notification that many times (same id), as Intercom's at-least-once delivery can; ``also_as``
-sends a topic's notifications again under another topic (the same item, a new id).
+sends a topic's notifications again under another topic (the same item, a new id). Several
+receiver URLs take the deliveries in turn (each attempt goes to the next one), as a load balancer
+in front of several deskmate servers would spread them: the copies of a notification land on
+different servers.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "intercom-parrot-service-client/1.0"
 MAX_DUPLICATE = 10
+MAX_RECEIVERS = 10
 TOPICS = (
     "conversation.user.created", "conversation.user.replied", "conversation.admin.replied",
     "conversation.admin.noted", "conversation.admin.assigned", "conversation.admin.closed",
@@ -73,7 +78,7 @@ class WebhookDispatcher:
     ) -> None:
         self._secret = client_secret.encode()
         self.app_id = app_id
-        self.url = url
+        self.urls: tuple[str, ...] = (url,) if url else ()
         self.duplicate = 1
         self.also_as: dict[str, str] = {}
         self.retries, self.retry_delay, self.timeout = retries, retry_delay, timeout
@@ -85,6 +90,12 @@ class WebhookDispatcher:
         self._thread: threading.Thread | None = None
         self._session = requests.Session()
         self._log: deque[dict[str, Any]] = deque(maxlen=DELIVERY_LOG_SIZE)
+        self._turn = itertools.count()
+
+    @property
+    def url(self) -> str | None:
+        """The first receiver URL (the only one unless several were configured)."""
+        return self.urls[0] if self.urls else None
 
     def __repr__(self) -> str:
         return f"WebhookDispatcher(app_id={self.app_id!r}, url={self.url!r})"
@@ -125,14 +136,17 @@ class WebhookDispatcher:
         self,
         *,
         url: str | None = None,
+        urls: Sequence[str] | None = None,
         duplicate: int | None = None,
         also_as: dict[str, str] | None = None,
     ) -> None:
-        """Change the receiver URL, the duplicate count or the topics announced twice (``{}``
-        for none) for later notifications."""
+        """Change the receiver (one ``url``, or several ``urls`` taking deliveries in turn), the
+        duplicate count or the topics announced twice (``{}`` for none) for later notifications."""
         with self._cond:
             if url is not None:
-                self.url = url
+                self.urls = (url,)
+            if urls:
+                self.urls = tuple(urls)
             if duplicate is not None:
                 self.duplicate = duplicate
             if also_as is not None:
@@ -209,10 +223,11 @@ class WebhookDispatcher:
             "error": None,
             "time": time.time(),
         }
-        url = self.url
+        url = self._next_url()
         if url is None:
             record["error"] = "no webhook URL configured"
         else:
+            record["url"] = url
             record["status"], record["error"] = self._post(url, body)
         failed = record["error"] is not None or not 200 <= record["status"] < 300
         with self._cond:
@@ -220,6 +235,11 @@ class WebhookDispatcher:
             if failed and url is not None and job.attempt <= self.retries:
                 delay = self.retry_delay * 2 ** (job.attempt - 1)
                 self._push(time.monotonic() + delay, _Job(job.envelope, job.copy, job.attempt + 1))
+
+    def _next_url(self) -> str | None:
+        with self._cond:
+            urls = self.urls
+        return urls[next(self._turn) % len(urls)] if urls else None
 
     def _post(self, url: str, body: bytes) -> tuple[int | None, str | None]:
         headers = {

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from deskmate.core.app import create_app
 from deskmate.core.config import Settings
+from deskmate.core.local_servers import free_port
 from deskmate.core.store import db
 from deskmate.testing import make_host
-
-from ..conftest import free_port
 
 
 def test_ready_when_the_database_is_migrated_and_the_sqlite_queue_answers(

@@ -83,6 +83,7 @@ def open_conversation(client: FlaskClient) -> Callable[..., str]:
 class Received:
     headers: dict[str, str]
     body: bytes
+    path: str = ""
 
 
 @dataclass
@@ -108,7 +109,7 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with state.arrived:
-                state.received.append(Received(dict(self.headers), body))
+                state.received.append(Received(dict(self.headers), body, self.path))
                 status = state.statuses.pop(0) if state.statuses else 200
                 state.arrived.notify_all()
             self.send_response(status)

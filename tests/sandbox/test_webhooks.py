@@ -129,6 +129,31 @@ def test_duplicate_n_sends_every_later_notification_n_times(hooked, receiver):
     assert len({e["id"] for e in envelopes}) == 1
 
 
+def test_several_receivers_take_the_deliveries_in_turn_so_duplicates_land_apart(hooked, receiver):
+    app, client = hooked
+    urls = [f"{receiver.url}?server=a", f"{receiver.url}?server=b"]
+    answer = client.post("/_sandbox/webhooks", json={"urls": urls, "duplicate": 2}).json
+    assert answer["urls"] == urls and answer["url"] == urls[0]
+    _open(client)
+    _open(client, contact={"name": "Bo", "email": "bo@example.com"})
+    received = receiver.wait_for(4)
+    assert app.extensions[EXTENSION].webhooks.wait_idle(5)
+    by_id: dict[str, list[str]] = {}
+    for r in received:
+        by_id.setdefault(_verify(r)["id"], []).append(r.path.rpartition("=")[2])
+    assert sorted(by_id.values()) == [["a", "b"], ["a", "b"]]
+    deliveries = app.extensions[EXTENSION].webhooks.deliveries()
+    assert [d["url"] for d in deliveries] == urls * 2
+
+
+def test_a_bad_receiver_list_is_refused_and_changes_nothing(hooked, receiver):
+    _, client = hooked
+    for urls in ([], ["not a url"], [receiver.url] * 11):
+        answer = client.post("/_sandbox/webhooks", json={"urls": urls})
+        assert answer.status_code == 400 and "urls" in answer.json["fields"], answer.json
+    assert client.get("/_sandbox/webhooks").json["urls"] == [receiver.url]
+
+
 def test_also_as_announces_a_topic_again_under_another_with_its_own_id(hooked, receiver):
     app, client = hooked
     echo = {"conversation.user.replied": "conversation.user.created"}

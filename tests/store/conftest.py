@@ -7,23 +7,18 @@ are skipped — unless ``DESKMATE_TEST_POSTGRES=require``, which turns that into
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskmate.core.local_servers import ServerUnavailable, fresh_database, local_postgres
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 from deskmate.core.store.models import Base
 from deskmate.testing import server_unavailable
@@ -49,20 +44,6 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _unavailable(reason: str) -> NoReturn:
     server_unavailable("PostgreSQL", "DESKMATE_TEST_POSTGRES", reason)
 
@@ -70,50 +51,18 @@ def _unavailable(reason: str) -> NoReturn:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database on loopback, for the whole test session."""
-    try:
-        import psycopg  # noqa: F401
-    except ModuleNotFoundError:
-        _unavailable("psycopg is not installed (pip install 'deskmate[postgres]')")
     given = os.environ.get("DESKMATE_TEST_POSTGRES_URL")
     if given:
         upgrade(given)
         yield given
         return
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        _unavailable(
-            "no initdb/pg_ctl found: apt-get install postgresql, or point "
-            "DESKMATE_TEST_POSTGRES_URL at an empty database"
-        )
-    yield from _local_postgres(bin_dir)
-
-
-def _local_postgres(bin_dir: Path) -> Iterator[str]:
-    """Start a throwaway server from ``bin_dir`` in a temporary folder (as ``postgres`` if root)."""
-    user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
-    root = Path(tempfile.mkdtemp(prefix="deskmate-pg-"))
-    if user is not None:
-        os.chown(root, user.pw_uid, user.pw_gid)
-    data, port = root / "data", _free_port()
-
-    def run(*args: str) -> None:
-        result = subprocess.run(
-            args, user=user.pw_uid if user else None, capture_output=True, text=True, timeout=60
-        )
-        if result.returncode != 0:
-            pytest.fail(f"{args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "deskmate", "-A", "trust", "--no-sync")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-        "start")  # fmt: skip
-    url = f"postgresql+psycopg://deskmate@127.0.0.1:{port}/postgres"
-    try:
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(local_postgres())
+        except ServerUnavailable as exc:
+            _unavailable(f"{exc}, or point DESKMATE_TEST_POSTGRES_URL at an empty database")
         upgrade(url)
         yield url
-    finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _empty_all(engine: Engine) -> None:
@@ -143,22 +92,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    with empty_postgres_database(request.getfixturevalue("postgres_url")) as url:
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
         yield url
-
-
-@contextmanager
-def empty_postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_url``, dropped afterwards."""
-    server = make_url(server_url)
-    name = f"empty_{uuid.uuid4().hex}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.dispose()
 
 
 @pytest.fixture

@@ -17,10 +17,9 @@ from pyrate_limiter import Duration, Rate, RateItem
 
 from deskmate.core.config import Settings
 from deskmate.core.intercom.ratelimit import RESET_SLACK, RateLimiter, limiter_for
+from deskmate.core.local_servers import fresh_database
 from deskmate.core.shared import forget, share_state, state_location, windows_for
 from deskmate.testing import FakeTime, make_workspace
-
-from .conftest import empty_postgres_database
 
 PER_MINUTE = 120  # 95 %: 19 calls per 10 s, 114 per minute
 PLACES = ["sqlite", "postgresql", "redis"]
@@ -34,7 +33,7 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     elif request.param == "redis":
         yield request.getfixturevalue("redis_url")
     else:
-        with empty_postgres_database(request.getfixturevalue("postgres_url")) as url:
+        with fresh_database(request.getfixturevalue("postgres_url")) as url:
             yield url
 
 
