@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import resource
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,18 +30,13 @@ from pathlib import Path
 import requests
 
 from deskmate.core.config import Secret, Settings, WorkspaceSettings
+from deskmate.core.local_servers import free_port
 from deskmate.core.sandbox.seed import load_workspace
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
 from deskmate.plugins.knowledge_sync.report import SyncReport
 from deskmate.plugins.knowledge_sync.runner import run_sync
 
 APP_ID = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_sandbox(

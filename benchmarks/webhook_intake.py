@@ -55,6 +55,7 @@ from deskmate.core.intercom.webhooks import (
     notification_key,
     parse_envelope,
 )
+from deskmate.core.local_servers import free_port
 
 SAMPLE = (
     Path(__file__).resolve().parents[1]
@@ -300,12 +301,6 @@ async def closed_loop(port: int, requests: list[bytes], connections: int, second
 
 
 # -- orchestration ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -14,7 +14,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from sqlalchemy import select
 
 from deskmate.core.config import load
 from deskmate.core.intake import WEBHOOK_PATH
+from deskmate.core.local_servers import free_port
 from deskmate.core.sandbox import SandboxServer, create_sandbox_app
 from deskmate.core.sandbox.seed import load_workspace
 from deskmate.core.store.db import make_engine, make_session_factory, upgrade
@@ -114,12 +114,6 @@ def deskmate_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from deskmate.core.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:

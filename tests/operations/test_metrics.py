@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from deskmate.core.local_servers import free_port
 from deskmate.core.stack import APP_ID, LocalStack
 from deskmate.hookspecs import hookimpl
 
@@ -104,12 +104,6 @@ def test_retries_and_dead_letters_are_counted(make_deskmate: Callable[..., Deskm
 
 
 # -- a separate worker process -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 from deskmate.core.config import Settings
+from deskmate.core.local_servers import free_port
 from deskmate.core.store.audit import append_audit
 from deskmate.core.store.sessions import get_or_open_session
 from deskmate.core.verify import render_text, verify_settings
@@ -17,12 +16,6 @@ def _settings(settings: Settings, section: dict, **workspace) -> Settings:
     return Settings(
         workspaces=workspaces, instance_path=settings.instance_path, plugins={"llm": section}
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_listed_model_passes(model, settings):
@@ -39,7 +32,7 @@ def test_an_unlisted_model_that_answers_a_one_token_call_passes(model, settings)
 
 
 def test_nothing_listening_at_base_url_says_to_check_the_address(model, settings):
-    section = model.section(base_url=f"http://127.0.0.1:{_free_port()}/v1")
+    section = model.section(base_url=f"http://127.0.0.1:{free_port()}/v1")
     config = _settings(settings, section)
     [check] = model_checks(config, config.workspaces[TEST_APP_ID])
     assert check.status == "fail" and "unreachable" in check.summary
@@ -69,7 +62,7 @@ def test_a_recently_open_circuit_is_reported(model, settings, store_sessions):
 
 
 def test_verify_prints_the_model_check_with_its_fix(model, settings, intercom_sandbox):
-    section = model.section(base_url=f"http://127.0.0.1:{_free_port()}/v1")
+    section = model.section(base_url=f"http://127.0.0.1:{free_port()}/v1")
     config = _settings(
         settings,
         section,
