@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from conversations import count
 
 from deskmate.core.demo import seen, sync_knowledge
 from deskmate.core.intercom import enrichment
@@ -72,19 +73,6 @@ class Run:
     @property
     def replies(self) -> int:
         return sum(replies for replies, _ in self.outcomes)
-
-
-def whole(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
-        return value
-
-    return parse
 
 
 def first_messages(count: int) -> list[str]:
@@ -185,7 +173,7 @@ def report(default: Run, model: Run) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--conversations", type=whole(5, 500), default=24)
+    parser.add_argument("--conversations", type=count(5, 500), default=24)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="deskmate-bench-llm-") as folder:
         default = play(Path(folder) / "default", "default", args.conversations)
