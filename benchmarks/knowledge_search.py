@@ -26,7 +26,7 @@ from typing import TypeVar
 import numpy as np
 
 from deskmate.core.brain.preview import answer_preview
-from deskmate.core.brain.query import Query
+from deskmate.core.brain.query import SYNONYM_WEIGHT, Query
 from deskmate.core.brain.search import KnowledgeIndex, Passage, passage_terms
 from deskmate.core.brain.settings import BrainSettings
 
@@ -84,11 +84,18 @@ class NaiveBM25:
 
     def top(self, query: Query, limit: int = 5) -> list[int]:
         scores = np.zeros(len(self.passages))
-        for q, weight in query.weights.items():
-            tf = np.array([d.get(q, 0) for d in self.doc_freqs], dtype=np.float64)
-            norm = 1.2 * (1 - 0.75 + 0.75 * self.doc_len / self.avgdl)
-            scores += weight * self.idf.get(q, 0.0) * tf * 2.2 / (tf + norm)
+        norm = 1.2 * (1 - 0.75 + 0.75 * self.doc_len / self.avgdl)
+        for concept in query.concepts:
+            own = sum((self._bm25(q, concept.boost, norm) for q in concept.own), 0.0)
+            best = np.zeros(len(self.passages))
+            for q in concept.alternatives:
+                best = np.maximum(best, self._bm25(q, concept.boost * SYNONYM_WEIGHT, norm))
+            scores += np.maximum(own, best)
         return np.argsort(-scores)[:limit].tolist()
+
+    def _bm25(self, term: str, boost: float, norm: np.ndarray) -> np.ndarray:
+        tf = np.array([d.get(term, 0) for d in self.doc_freqs], dtype=np.float64)
+        return boost * self.idf.get(term, 0.0) * tf * 2.2 / (tf + norm)
 
 
 def rss_mb() -> float:

@@ -11,11 +11,13 @@ adds a workspace's own.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
-from deskmate.core.brain.text import asks, sentences, tokenize
+from deskmate.core.brain import vocabulary
+from deskmate.core.brain.text import asks, is_stopword, sentences, tokenize, words
 
 SYNONYM_WEIGHT = 0.6
 """Search weight of a synonym's terms relative to the question's own words."""
@@ -25,84 +27,155 @@ ASIDE_WEIGHT = 0.25
 """Confidence weight of words outside the sentences that ask, in a message that has both
 (greetings, the story around the question, a signature)."""
 
-BUILTIN_SYNONYMS = (
-    "reset password, forgot password, lost password, get back into account, locked out,"
-    " log into account, sign into account, access account, wrong password,"
-    " pw, pwd, contraseña, entrar cuenta, acceder cuenta, mot de passe, acceder compte,"
-    " passwort, konto zugreifen, senha, entrar conta, accedere account, wachtwoord,"
-    " inloggen account",
-    "refund, money back, paid back, reimburse, reimbursement, return it, send back, give back,"
-    " reembolso, devolver dinero, devuelvan dinero, devolucion, remboursement, rembourser,"
-    " rückerstattung, erstattung, geld zurück, rimborso, terugbetaling, geld terug, refunded,"
-    " rembourse, remboursee, reembolsar, reembolsado, erstatten, rimborsare, rimborsato,"
-    " terugbetalen",
-    "shipping, delivery, deliver, package arrive, parcel arrive, order arrive, where is order,"
-    " track order, tracking, get here, arrive, arrives, arriving, eta, when will get, envío,"
-    " llegar, llega, livraison, arriver, colis, lieferung, lieferzeit, versand, wann kommt, paket,"
-    " sendung, entrega, chegar, spedizione, arrivare, pacco, levering, pakket, bezorging",
-    "change plan, upgrade, downgrade, switch plan, cancel subscription, subscription, plan, tier,"
-    " cheaper plan, bigger plan, cambiar plan,"
-    " changer forfait, changer abonnement, tarif wechseln,"
-    " mudar plano, cambiare piano",
-    "export data, download data, backup data, get data out, get info out, my info, my information,"
-    " take my data, csv, spreadsheet, excel, exportar datos,"
-    " exporter données, daten exportieren, exportar dados, esportare dati, gegevens exporteren",
-    "invoice, receipt, factura, facture, rechnung, fatura, fattura, factuur",
-    "email, e-mail, mail, correo, courriel",
-    "how long, how many days, tiempo, cuanto tarda, combien de temps, wie lange, quanto tempo,"
-    " quanto tempo ci vuole, hoe lang",
-)
-"""Support wording that customers use for what articles call by another name."""
-
-_GROUP_SPLIT = re.compile(r"[,;\n]")
+SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
+"""The built-in groups: support wording customers use for what articles call by another name."""
+MAX_GAP = 2
+"""A phrase's words may be this many other words apart in the question."""
 MIN_CORRECTABLE = 4
 """Words shorter than this are never corrected (too many near neighbours)."""
+
+_GROUP_SPLIT = re.compile(r"[,;\n]")
+_LABEL = re.compile(r"^\s*[a-z]{2}:", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def builtin_groups() -> tuple[str, ...]:
+    """The groups of :data:`SYNONYMS_FILE`, each as one comma-separated line."""
+    text = "\n".join(
+        line
+        for line in SYNONYMS_FILE.read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith("#")
+    )
+    blocks = (_LABEL.sub("", block) for block in re.split(r"\n\s*\n", text))
+    return tuple(", ".join(_GROUP_SPLIT.split(b)) for b in blocks if b.strip())
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One phrase of a synonym group: its words (function words kept) and what it stands for
+    (the group's key words, whichever phrase the customer used)."""
+
+    words: tuple[str, ...]
+    meaning: frozenset[str]
+
+    def find(self, sequence: Sequence[str]) -> tuple[int, ...] | None:
+        """The positions of the phrase's words in ``sequence``, in order, each at most
+        :data:`MAX_GAP` words after the previous one; ``None`` when it isn't there."""
+        for start, word in enumerate(sequence):
+            if word != self.words[0]:
+                continue
+            positions = [start]
+            for wanted in self.words[1:]:
+                window = sequence[positions[-1] + 1 : positions[-1] + 2 + MAX_GAP]
+                if wanted not in window:
+                    break
+                positions.append(positions[-1] + 1 + window.index(wanted))
+            else:
+                return tuple(positions)
+        return None
 
 
 @dataclass(frozen=True)
 class Synonyms:
-    """Compiled synonym groups: each phrase (a set of terms) and the terms it may stand for."""
+    """Compiled synonym groups: their phrases, indexed by first word, and their words under
+    each one-letter deletion (so a misspelt "rimborzo" is still read as "rimborso")."""
 
-    phrases: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    by_first_word: dict[str, tuple[Phrase, ...]] = field(default_factory=dict)
+    by_deletion: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def expansions(self, terms: frozenset[str]) -> list[tuple[frozenset[str], frozenset[str]]]:
-        """The ``(matched phrase terms, alternative terms)`` pairs that ``terms`` contains."""
-        return [(key, extra) for key, extra in self.phrases if key <= terms and extra - terms]
+    def correct(self, term: str) -> str | None:
+        """The synonym word closest to ``term`` (:func:`max_edits` edits), if ``term`` isn't one."""
+        if len(term) < MIN_CORRECTABLE or not term.isalpha():
+            return None
+        if term in self.by_deletion.get(term, ()):
+            return None
+        found = {t for key in (term, *deletes(term)) for t in self.by_deletion.get(key, ())}
+        near = sorted(t for t in found if edit_distance(term, t) <= max_edits(term))
+        return near[0] if len(near) == 1 else None
+
+    def matches(self, sequence: Sequence[str]) -> list[tuple[Phrase, tuple[int, ...]]]:
+        """Each phrase found in ``sequence`` (a question's terms, function words kept), with
+        where its words are."""
+        found = []
+        for first in dict.fromkeys(sequence):
+            for phrase in self.by_first_word.get(first, ()):
+                positions = phrase.find(sequence)
+                if positions is not None:
+                    found.append((phrase, positions))
+        return found
 
 
 @lru_cache(maxsize=16)
 def compile_synonyms(groups: tuple[str, ...] = ()) -> Synonyms:
     """The built-in groups plus ``groups``; a phrase of one group stands for every other one."""
-    phrases: list[tuple[frozenset[str], frozenset[str]]] = []
-    for group in (*BUILTIN_SYNONYMS, *groups):
-        members = [frozenset(tokenize(p)) for p in _GROUP_SPLIT.split(group)]
-        members = [m for m in members if m]
-        for key in members:
-            extra = frozenset().union(*(m for m in members if m != key)) - key
-            if extra:
-                phrases.append((key, extra))
-    return Synonyms(tuple(phrases))
+    index: dict[str, list[Phrase]] = {}
+    parsed = [[p for p in _GROUP_SPLIT.split(g) if p.strip()] for g in (*builtin_groups(), *groups)]
+    for members in parsed:
+        content = [frozenset(tokenize(m)) for m in members]
+        meaning = _key_words(content)
+        for member in members:
+            words = tuple(tokenize(member, keep_stopwords=True))
+            if words and meaning:
+                index.setdefault(words[0], []).append(Phrase(words, meaning))
+    by_deletion: dict[str, set[str]] = {}
+    for word in {w for phrases in index.values() for p in phrases for w in p.words}:
+        if len(word) >= MIN_CORRECTABLE and word.isalpha():
+            for key in (word, *deletes(word)):
+                by_deletion.setdefault(key, set()).add(word)
+    return Synonyms(
+        {first: tuple(phrases) for first, phrases in index.items()},
+        {key: frozenset(words) for key, words in by_deletion.items()},
+    )
+
+
+def _key_words(members: list[frozenset[str]]) -> frozenset[str]:
+    """The words that carry a group's meaning: those it uses alone ("refund") or in several
+    phrases ("plan" in "change plan" and "cheaper plan"), not a phrase's incidental words
+    ("another" in "move to another plan")."""
+    counts: dict[str, int] = {}
+    for member in members:
+        for term in member:
+            counts[term] = counts.get(term, 0) + (2 if len(member) == 1 else 1)
+    return frozenset(t for t, n in counts.items() if n >= 2)
 
 
 @dataclass(frozen=True)
 class Concept:
-    """One content word of the question: the term that stands for it and its alternatives."""
+    """One need of the question: a content word, or a synonym phrase found in it ("money back").
+
+    ``term`` names it; ``words`` are the search terms the customer wrote for it (the word
+    itself, or those of a phrase's words that carry its group's meaning: "connecter" in "je
+    n'arrive plus à me connecter", not "arrive");
+    ``alternatives`` are what else stands for it (a phrase's group). ``weight`` is its share in
+    confidence, ``boost`` its search weight (alternatives count :data:`SYNONYM_WEIGHT` of it).
+    """
 
     term: str
     alternatives: frozenset[str] = frozenset()
     weight: float = 1.0
+    boost: float = 1.0
+    words: frozenset[str] | None = None
+
+    @property
+    def own(self) -> frozenset[str]:
+        """The search terms the customer wrote for this concept."""
+        return frozenset({self.term}) if self.words is None else self.words
 
     @property
     def terms(self) -> frozenset[str]:
-        return self.alternatives | {self.term}
+        return self.alternatives | self.own
 
 
 @dataclass(frozen=True)
 class Query:
-    """Weighted search terms and the concepts confidence is measured on."""
+    """The concepts of a question: what search looks for and confidence is measured on.
+
+    Search scores a passage on each concept by the customer's own words for it, or by its best
+    alternative when that scores more (one concept, however many synonyms it has, counts once),
+    summed over the concepts.
+    """
 
     concepts: tuple[Concept, ...]
-    weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def terms(self) -> frozenset[str]:
@@ -118,47 +191,127 @@ class Query:
         return min(1.0, found / total)
 
 
+@dataclass
+class _Draft:
+    """A query being built: each concept's term, first written form, alternatives and weight."""
+
+    written: dict[str, str] = field(default_factory=dict)
+    alternatives: dict[str, frozenset[str]] = field(default_factory=dict)
+    weight: dict[str, float] = field(default_factory=dict)
+    words: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def add(
+        self,
+        term: str,
+        written: str,
+        weight: float,
+        alternatives: frozenset[str] = frozenset(),
+        words: Iterable[str] | None = None,
+    ) -> None:
+        self.written[term], self.weight[term] = written, weight
+        self.alternatives[term] = alternatives
+        self.words[term] = frozenset({term} if words is None else words)
+
+    def drop(self, term: str) -> None:
+        for field_values in (self.written, self.alternatives, self.weight, self.words):
+            field_values.pop(term, None)
+
+
 def build_query(
     text: str,
     correct: Callable[[str], str | None] | None = None,
     synonyms: Synonyms | None = None,
     context: str = "",
+    known: Callable[[str], bool] | None = None,
 ) -> Query:
     """The weighted query for ``text``; ``correct`` maps an unknown term to a known one.
 
+    A word common in everyday language is never corrected (it is a real word, not a typo).
     ``context`` (earlier turns of a follow-up) adds its words at :data:`CONTEXT_WEIGHT`, in the
     search and in confidence. In a message of several sentences of which some ask, words only in
-    the others count :data:`ASIDE_WEIGHT` in confidence.
+    the others count :data:`ASIDE_WEIGHT` in confidence. With ``known`` (whether the knowledge
+    uses a term), a concept the knowledge lacks entirely counts as much as its word is rare in
+    everyday language (:func:`vocabulary.informativeness`): "my stuff" says less than "warranty".
     """
-    fix = (lambda t: correct(t) or t) if correct is not None else (lambda t: t)
-    own = list(dict.fromkeys(fix(t) for t in tokenize(text)))
+    synonyms = synonyms or compile_synonyms()
+    fix = _fixer(correct, synonyms)
+    sequence = [(written, fix(written, term)) for written, term in words(text, keep_stopwords=True)]
     asking = _asking_terms(text, fix)
-    terms = frozenset(own)
-    extra: dict[str, set[str]] = {t: set() for t in own}
-    weights = dict.fromkeys(own, 1.0)
-    for key, alternatives in (synonyms or compile_synonyms()).expansions(terms):
-        for term in key:
-            extra[term] |= alternatives
-        for term in alternatives - terms:
-            weights[term] = max(weights.get(term, 0.0), SYNONYM_WEIGHT)
-    concepts = [
-        Concept(t, frozenset(extra[t]), 1.0 if asking is None or t in asking else ASIDE_WEIGHT)
-        for t in own
-    ]
-    for term in dict.fromkeys(fix(t) for t in tokenize(context)):
-        if term not in weights:
-            weights[term] = CONTEXT_WEIGHT
-            concepts.append(Concept(term, weight=CONTEXT_WEIGHT))
-    return Query(tuple(concepts), weights)
+    draft = _Draft()
+    for written, term in sequence:
+        if not is_stopword(written, term) and term not in draft.written:
+            draft.add(term, written, 1.0 if asking is None or term in asking else ASIDE_WEIGHT)
+    _add_phrases(draft, sequence, synonyms)
+    concepts = _concepts(draft, known)
+    mentioned = frozenset().union(*(c.terms for c in concepts))
+    for written, term in words(context):
+        term = fix(written, term)
+        if term not in mentioned:
+            mentioned |= {term}
+            concepts.append(Concept(term, weight=CONTEXT_WEIGHT, boost=CONTEXT_WEIGHT))
+    return Query(tuple(concepts))
 
 
-def _asking_terms(text: str, fix: Callable[[str], str]) -> frozenset[str] | None:
+def _add_phrases(draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synonyms) -> None:
+    """Make each synonym phrase found in the question one concept, longest phrases first.
+
+    The concept is the phrase itself, standing for its group's key words ("money back" is one
+    concept meaning refund, not "money" and "back"); the content words it is made of are no
+    longer concepts of their own. A word belongs to one phrase at most: "arrive" in "je n'arrive
+    plus à me connecter" is not a delivery.
+    """
+    taken: set[int] = set()
+    for phrase, positions in sorted(synonyms.matches([t for _, t in sequence]), key=_longest):
+        if taken & set(positions):
+            continue
+        taken.update(positions)
+        inside = [sequence[i][1] for i in positions if sequence[i][1] in draft.written]
+        weight = max((draft.weight[t] for t in inside), default=1.0)
+        for term in inside:
+            draft.drop(term)
+        written = " ".join(sequence[i][0] for i in positions)
+        words = [t for t in inside if t in phrase.meaning]
+        draft.add(" ".join(phrase.words), written, weight, phrase.meaning, words)
+
+
+def _longest(match: tuple[Phrase, tuple[int, ...]]) -> int:
+    return -len(match[1])
+
+
+def _fixer(
+    correct: Callable[[str], str | None] | None, synonyms: Synonyms
+) -> Callable[[str, str], str]:
+    """``(written word, term) → term``: a misspelt word corrected to the knowledge's closest
+    term, else to a synonym phrase's word; a real everyday word is left as it is."""
+
+    def fix(written: str, term: str) -> str:
+        if vocabulary.is_real_word(written):
+            return term
+        return (correct(term) if correct else None) or synonyms.correct(term) or term
+
+    return fix
+
+
+def _concepts(draft: _Draft, known: Callable[[str], bool] | None) -> list[Concept]:
+    concepts = []
+    for term, written in draft.written.items():
+        words = draft.words[term]
+        alternatives = draft.alternatives[term] - words
+        factor = 1.0
+        if known is not None and not any(known(t) for t in alternatives | words):
+            factor = max(vocabulary.informativeness(w) for w in written.split())
+        weight = draft.weight[term] * factor
+        concepts.append(Concept(term, alternatives, weight, factor, words))
+    return concepts
+
+
+def _asking_terms(text: str, fix: Callable[[str, str], str]) -> frozenset[str] | None:
     """The terms of the sentences that ask, when only some of several sentences do."""
     parts = sentences(text)
     asking = [s for s in parts if asks(s)]
     if len(parts) < 2 or not asking or len(asking) == len(parts):
         return None
-    return frozenset(fix(t) for s in asking for t in tokenize(s))
+    return frozenset(fix(w, t) for s in asking for w, t in words(s))
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -12,13 +12,14 @@ import math
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from deskmate.core.brain.query import (
     MIN_CORRECTABLE,
+    SYNONYM_WEIGHT,
     Query,
     Synonyms,
     build_query,
@@ -250,8 +251,9 @@ class KnowledgeIndex:
 
     def query(self, text: str, synonyms: Synonyms | None = None, context: str = "") -> Query:
         """``text`` as a query against this index: typos corrected, synonyms (the built-in
-        ones unless given) added, and ``context`` words from earlier turns at a lower weight."""
-        return build_query(text, self.correct, synonyms, context)
+        ones unless given) added, ``context`` words from earlier turns at a lower weight, and
+        words this index never uses weighed by how rare they are in everyday language."""
+        return build_query(text, self.correct, synonyms, context, self._df.__contains__)
 
     def search(
         self,
@@ -262,12 +264,12 @@ class KnowledgeIndex:
         """Return the ``limit`` best passages for ``query`` among the given visibilities."""
         if isinstance(query, str):
             query = self.query(query)
-        if limit <= 0 or not query.weights:
+        if limit <= 0 or not query.concepts:
             return []
         with self._lock:
             if not self._slot_of:
                 return []
-            scores = self._score(query.weights)
+            scores = self._score(query)
             return self._top(scores, self._mask(visibility), limit)
 
     def _mask(self, visibility: Collection[Visibility]) -> np.ndarray:
@@ -281,17 +283,37 @@ class KnowledgeIndex:
             mask = self._masks[codes] = np.isin(np.frombuffer(self._vis, dtype=np.int8), codes)
         return mask
 
-    def _score(self, terms: dict[str, float]) -> np.ndarray:
+    def _score(self, query: Query) -> np.ndarray:
+        """BM25 by concept: the customer's own words for it summed, or its best alternative
+        when that scores more (synonyms don't add up)."""
         lengths = np.frombuffer(self._lengths, dtype=np.float32)
         avg = self._total_length / len(self._slot_of) or 1.0
         scores = np.zeros(len(self._passages), dtype=np.float32)
-        for term, boost in terms.items():
-            postings = self._postings.get(term)
-            if postings is None or term not in self._df:
-                continue
-            slots, weights = postings.weighted(lengths, avg)
-            scores[slots] += np.float32(boost * self.idf(term)) * weights
+        for concept in query.concepts:
+            own = np.zeros_like(scores)
+            for term in concept.own:
+                self._add_term(own, term, concept.boost, lengths, avg)
+            best = np.zeros_like(scores)
+            for term in concept.alternatives:
+                self._add_term(best, term, concept.boost * SYNONYM_WEIGHT, lengths, avg, np.maximum)
+            scores += np.maximum(own, best)
         return scores
+
+    def _add_term(
+        self,
+        into: np.ndarray,
+        term: str,
+        boost: float,
+        lengths: np.ndarray,
+        avg: float,
+        combine: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.add,
+    ) -> None:
+        """Fold ``term``'s BM25 contribution into ``into`` (added, or kept where greater)."""
+        postings = self._postings.get(term)
+        if postings is None or term not in self._df:
+            return
+        slots, weights = postings.weighted(lengths, avg)
+        into[slots] = combine(into[slots], np.float32(boost * self.idf(term)) * weights)
 
     def _top(self, scores: np.ndarray, mask: np.ndarray, limit: int) -> list[Hit]:
         candidates = np.flatnonzero(scores)

@@ -100,17 +100,31 @@ def normalize(text: str) -> str:
     return folded.replace("\u2019", "'")
 
 
-def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
-    """Split ``text`` into search terms, in order, duplicates kept."""
-    terms: list[str] = []
+def words(text: str, *, keep_stopwords: bool = False) -> list[tuple[str, str]]:
+    """Split ``text`` into ``(word as written, search term)`` pairs, in order, duplicates kept.
+
+    The written word (case-folded, accents kept) is what everyday-language lists know; a CJK
+    bigram is both.
+    """
+    pairs: list[tuple[str, str]] = []
     for run in _RUN.findall(normalize(text)):
         if _CJK_RUN.match(run):
-            terms.extend(_bigrams(run))
+            pairs.extend((gram, gram) for gram in _bigrams(run))
             continue
         term = _term(run)
-        if keep_stopwords or (run not in STOPWORDS and term not in STOPWORDS):
-            terms.append(term)
-    return terms
+        if keep_stopwords or not is_stopword(run, term):
+            pairs.append((run, term))
+    return pairs
+
+
+def is_stopword(word: str, term: str) -> bool:
+    """Whether a word (as written, and as a term) is a function word, never knowledge."""
+    return word in STOPWORDS or term in STOPWORDS
+
+
+def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Split ``text`` into search terms, in order, duplicates kept."""
+    return [term for _, term in words(text, keep_stopwords=keep_stopwords)]
 
 
 _ASKING = re.compile(

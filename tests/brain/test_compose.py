@@ -167,8 +167,8 @@ def test_greetings_and_a_signature_around_the_question_do_not_sink_confidence(
 
 
 def test_words_outside_the_asking_sentence_weigh_less_in_confidence() -> None:
-    query = build_query("Hello from Acme. How do I reset my password?")
+    query = build_query("Hello from Acme. How do I rename my workspace?")
     weights = {c.term: c.weight for c in query.concepts}
-    assert weights["reset"] == weights["password"] == 1.0
+    assert weights["renam"] == weights["workspac"] == 1.0
     assert weights["acm"] == ASIDE_WEIGHT
-    assert {c.weight for c in build_query("How do I reset my password?").concepts} == {1.0}
+    assert {c.weight for c in build_query("How do I rename my workspace?").concepts} == {1.0}
