@@ -103,6 +103,23 @@ _REQUEST = [
     r"|\bterugbellen\b|\b(een|echte) mens\b",
     r"\b(medewerker|mens|persoon)\s+(\w+\s+){0,2}(spreken|praten)\b|\bverbind\w*( me)?( door)?"
     r" met\b",
+    # someone from the team, a callback, flesh and blood: in every language
+    r"\b(rather|prefer(ably)?)\b[^.!?]{0,30}\b(bot|human|real person|person|a person)\b",
+    r"\b(alguien|una persona) (del|de|de su|de vuestro) (equipo|soporte|servicio|atencion)\b"
+    r"|\bque alguien me (contacte|llame|escriba|atienda|ayude)\b",
+    r"\bquelqu'un (de|du) (votre |l'|la |le )?(equipe|service|support)\b"
+    r"|\bqu'un conseiller me (contacte|rappelle|reponde)\b",
+    r"\bjemand (von|aus) (ihrem|eurem|dem|ihrer|eurer|der) (team|support|kundendienst"
+    r"|kundenservice)\b|\b(kann|konnte) sich (bitte )?jemand (melden|kummern)\b",
+    r"\balguem da (sua |vossa )?(equipe|equipa|empresa|suporte)\b"
+    r"|\bque alguem me (contate|contacte|ligue|atenda)\b",
+    r"\bqualcuno (del|della|dello|dal|dalla) (vostro |vostra )?(team|staff|assistenza|supporto"
+    r"|servizio clienti)\b|\b(fatemi|mi fate|mi fa|potete farmi|puo farmi) (contattare"
+    r"|chiamare|richiamare)\b",
+    r"\biemand van (jullie|het team|de klantenservice|de support)\b|\bliever (met )?een mens\b"
+    r"|\b(met|naar) een mens\b",
+    r"\b(de carne y hueso|en chair et en os|de carne e osso|in carne e ossa|aus fleisch und blut"
+    r"|van vlees en bloed)\b",
     # Japanese
     r"(担当者|担当の方|オペレーター?|人間|有人|スタッフ)(と|に|で)?(話|つな|繋|代わ|替わ|対応|相談)",
     r"(?<![友個本他知])人と話",

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from deskmate.core.brain import vocabulary
 from deskmate.core.brain.search import KnowledgeIndex, Passage
 from deskmate.core.store.db import DatabaseError, make_session_factory
 from deskmate.core.store.knowledge import PassageRow, iter_passages
@@ -96,8 +97,8 @@ class StoreKnowledge:
             return cached.index
 
     def warm(self, workspace_ids: Iterable[str]) -> threading.Thread:
-        """Build the workspaces' indexes (and their typo-correction tables) in a background
-        thread, so no reply waits for them."""
+        """Build the workspaces' indexes (and their typo-correction tables) and load the
+        everyday-language word lists in a background thread, so no reply waits for them."""
         thread = threading.Thread(
             target=self._warm, args=(list(workspace_ids),), name="deskmate-knowledge", daemon=True
         )
@@ -105,6 +106,7 @@ class StoreKnowledge:
         return thread
 
     def _warm(self, workspace_ids: list[str]) -> None:
+        vocabulary.warm()
         for workspace_id in workspace_ids:
             try:
                 self.index(workspace_id).prepare_corrections()

@@ -93,8 +93,28 @@ _FRUSTRATION = {
         r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting|het zat)\b",
         r"ふざけ|最悪|ひどい|酷い|いい加減|使えない|詐欺",
     ],
+    "patience_gone": [
+        r"\b(losing|lost|running out of) (my |all )?patience\b|\benough is enough\b"
+        r"|\b(this is|what) a joke\b|\bare you (kidding|serious)\b|\bback and forth\b"
+        r"|\b(copy[- ]?paste\w*|canned|same (standard |generic )?(answers?|replies|responses))\b",
+        r"\b(perdiendo|perdi) la paciencia\b|\btomadura de pelo\b|\b(ya )?me canse\b"
+        r"|\bestoy (cansad[oa]|hart[oa])\b|\b(es|esto es) una broma\b|\bcopia y pega\b"
+        r"|\bla misma respuesta\b",
+        r"\bje perds patience\b|\bc'est une (blague|plaisanterie)\b|\bcopier[- ]coller\b"
+        r"|\btoujours la meme reponse\b|\bj'en ai assez\b",
+        r"\bgeduld (verloren|am ende|ist am ende)\b|\bverarsch\w*\b|\bstandardantwort\w*\b"
+        r"|\bmir reicht'?s\b",
+        r"\bperdendo a paciencia\b|\b(to|estou|tou) cansad[oa]\b|\bcansei\b|\bpalhacada\b"
+        r"|\b(so|e) brincadeira\b|\bmesma resposta\b|\bcopia e cola\b",
+        r"\b(perdendo|perso) la pazienza\b|\bcopia[- e]*incolla\b|\bsono stuf[oa]\b"
+        r"|\bnon se ne puo piu\b|\bstessa risposta\b|\bma e possibile che\b",
+        r"\bgeduld (is )?(op|kwijt)\b|\bstandaard ?antwoord\w*\b|\b(ben er )?klaar mee\b"
+        r"|\bzelfde antwoord\b",
+    ],
     "threat_to_leave": [
-        r"\b(lawyer|legal action|sue you|switch(ing)? to (a )?competitor)\b",
+        r"\b(lawyer|legal action|sue you|competitors?|competition)\b",
+        r"\b(competencia|concurrence|concurrent|konkurrenz|concorrencia|concorrenza"
+        r"|concurrentie)\b|\baller voir ailleurs\b|\bme voy a otra\b",
         r"\b(abogado|demanda)\b|\b(avocat|plainte)\b|\b(anwalt|klage)\b|\b(advogado|processo)\b"
         r"|\b(avvocato|denuncia)\b|\b(advocaat|aangifte)\b|弁護士|訴え",
     ],
