@@ -47,8 +47,13 @@ def calibrated(covered: float, lead: float) -> float:
 
 
 def _in_language(hits: Sequence[Hit], language: str | None) -> list[Hit]:
+    """The hits in ``language`` when the best document has a translation in it, else all.
+
+    Only a translation of the best document is preferred: another document in the customer's
+    language is a worse answer, not a better-worded one.
+    """
     same = [h for h in hits if language and language_code(h.locale) == language]
-    return same or list(hits)
+    return same if any(h.doc_id == hits[0].doc_id for h in same) else list(hits)
 
 
 def _best_sentences(
