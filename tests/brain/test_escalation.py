@@ -12,6 +12,7 @@ from deskmate.testing import TEST_AI_ADMIN_ID, make_turn
 
 ASKS_FOR_A_PERSON = {
     "en": [
+        "I'd rather not go through a bot for this",
         "Can I talk to someone?",
         "Is there a real person I can speak with?",
         "I want to speak with an agent",
@@ -31,6 +32,7 @@ ASKS_FOR_A_PERSON = {
         "please escalate this",
     ],
     "es": [
+        "que alguien del equipo me contacte",
         "Quiero hablar con una persona",
         "¿Puedo hablar con un agente?",
         "necesito un asesor",
@@ -38,6 +40,7 @@ ASKS_FOR_A_PERSON = {
         "paso con un agente por favor",
     ],
     "fr": [
+        "quelqu'un de votre équipe peut regarder ?",
         "Je voudrais parler à un conseiller",
         "Puis-je parler avec quelqu'un ?",
         "Mettez-moi en relation avec le service client",
@@ -45,6 +48,7 @@ ASKS_FOR_A_PERSON = {
         "un agent s'il vous plaît",
     ],
     "de": [
+        "kann sich bitte jemand aus Ihrem Team melden?",
         "Ich möchte mit einem Mitarbeiter sprechen",
         "ich kann mich nicht einloggen ich will mit einem Mitarbeiter sprechen",
         "Kann ich mit jemandem sprechen?",
@@ -59,6 +63,8 @@ ASKS_FOR_A_PERSON = {
         "atendimento humano",
         "quero um atendente humano",
         "me transfere para um atendente",
+        "alguém da equipe pode me ajudar?",
+        "quero falar com alguém de carne e osso",
     ],
     "it": [
         "Vorrei parlare con un operatore",
@@ -66,6 +72,8 @@ ASKS_FOR_A_PERSON = {
         "assistenza umana",
         "mi passi un operatore",
         "c'è un operatore umano?",
+        "mi fate contattare da qualcuno del vostro team?",
+        "vorrei una persona in carne e ossa",
     ],
     "nl": [
         "Ik wil met een medewerker spreken",
@@ -73,6 +81,8 @@ ASKS_FOR_A_PERSON = {
         "een echte persoon aub",
         "ik wil graag een mens spreken",
         "verbind me door met een medewerker",
+        "kan iemand van jullie meekijken?",
+        "liever met een mens dan met een bot",
     ],
     "ja": [
         "担当者と話したい",

@@ -30,6 +30,15 @@ from deskmate.core.brain.sentiment import analyze, frustration_cues
         ("nl", "Dit is belachelijk", "strong_words"),
         ("ja", "何度も問い合わせています", "repeat_contact"),
         ("ja", "まだ解決していません。最悪です", "still_not"),
+        ("en", "i'm losing my patience with these canned answers", "patience_gone"),
+        ("es", "esto es una tomadura de pelo, ya me cansé", "patience_gone"),
+        ("fr", "encore un copier-coller, je perds patience", "patience_gone"),
+        ("de", "schon wieder eine Standardantwort, mir reicht's", "patience_gone"),
+        ("pt", "cansei dessa palhaçada", "patience_gone"),
+        ("it", "sto perdendo la pazienza con questi copia incolla", "patience_gone"),
+        ("nl", "weer een standaard antwoord, mijn geduld is op", "patience_gone"),
+        ("en", "thinking about moving to one of your competitors", "threat_to_leave"),
+        ("de", "dann gehe ich eben zur Konkurrenz", "threat_to_leave"),
     ],
 )
 def test_frustration_cues_make_the_message_negative(language: str, text: str, cue: str) -> None:

@@ -1,0 +1,98 @@
+"""A question as concepts: everyday words, synonym phrases, corrections, one score per concept."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskmate.core.brain import vocabulary
+from deskmate.core.brain.compose import compose
+from deskmate.core.brain.query import Query, build_query, compile_synonyms
+from deskmate.core.brain.search import KnowledgeIndex, Passage
+from deskmate.core.domain import Hit
+
+HELP = KnowledgeIndex(
+    [
+        Passage("r", "refunds", "Refund policy", "Ask for a full refund within 30 days."),
+        Passage("s", "shipping", "Shipping times", "Orders ship in 2 days; delivery takes 5."),
+        Passage("p", "plans", "Changing your plan", "Pick a new plan under Billing."),
+        Passage("pw", "password", "Reset your password", "Choose Forgot password to reset it."),
+    ]
+)
+
+
+def weights(query: Query) -> dict[str, float]:
+    return {c.term: c.weight for c in query.concepts}
+
+
+def test_everyday_words_the_knowledge_lacks_weigh_less_than_rare_ones() -> None:
+    query = build_query("my stuff warranty", known=lambda _: False)
+    assert weights(query)["warranti"] > 2 * weights(query)["stuff"]
+    assert vocabulary.informativeness("the") == pytest.approx(vocabulary.FLOOR)
+    assert vocabulary.informativeness("zqxwv") == 1.0
+
+
+def test_numbers_say_nothing_of_the_topic() -> None:
+    assert vocabulary.informativeness("2024") == vocabulary.FLOOR
+
+
+def test_words_the_knowledge_uses_keep_their_full_weight() -> None:
+    query = HELP.query("refund stuff")
+    assert weights(query)["refund"] == 1.0
+
+
+def test_a_real_word_is_not_corrected_into_another_one() -> None:
+    assert HELP.correct("charg") == "chang"  # one edit from a known term…
+    assert "charg" in weights(HELP.query("why this charge"))  # …but a real word, kept
+
+
+def test_a_misspelt_synonym_word_is_read_as_the_synonym() -> None:
+    query = HELP.query("vorrei un rimborzo")
+    assert HELP.search(query, 1)[0].doc_id == "refunds"
+
+
+def test_a_phrase_of_function_words_stands_for_its_group() -> None:
+    query = HELP.query("when will my stuff get here")
+    assert HELP.search(query, 1)[0].doc_id == "shipping"
+
+
+def test_a_synonym_phrase_is_one_concept() -> None:
+    concepts = HELP.query("money back").concepts
+    assert len(concepts) == 1
+    assert "refund" in concepts[0].alternatives
+
+
+def test_a_word_belongs_to_one_phrase_only() -> None:
+    query = HELP.query("je n'arrive plus à me connecter")
+    assert HELP.search(query, 1)[0].doc_id == "password"
+    assert not any("deliveri" in c.alternatives for c in query.concepts)
+
+
+def test_phrases_match_with_a_few_words_between_them() -> None:
+    synonyms = compile_synonyms(("zork blip, shipping",))
+    assert synonyms.matches(["zork", "my", "big", "blip"])
+    assert not synonyms.matches(["zork", "a", "b", "c", "blip"])
+
+
+def test_many_synonyms_of_one_concept_do_not_add_up() -> None:
+    index = KnowledgeIndex(
+        [
+            Passage("a", "own", "Parcels", "Where is my parcel."),
+            Passage("b", "many", "Logistics", "Shipping delivery courier tracking dispatch."),
+        ]
+    )
+    assert index.search(index.query("where is my parcel"), 1)[0].doc_id == "own"
+
+
+def test_a_group_keeps_only_the_words_that_carry_its_meaning() -> None:
+    synonyms = compile_synonyms(("move to another zorb, zorb, smaller zorb, smaller blip",))
+    phrase = synonyms.by_first_word["zorb"][0]
+    assert {"zorb", "smaller"} <= phrase.meaning
+    assert "blip" not in phrase.meaning and "anoth" not in phrase.meaning
+
+
+@pytest.mark.parametrize("language", ["es", "fr"])
+def test_another_document_in_the_customers_language_is_not_preferred(language: str) -> None:
+    best = Hit("shipping", "Shipping times", "Delivery takes 3 to 5 days.", 3.0, locale="en")
+    other = Hit("refunds", "Reembolso", "El reembolso llega en 5 días.", 2.9, locale=language)
+    draft = compose("cuanto tarda el envio", [best, other], language)
+    assert draft is not None and draft.citations[0].doc_id == "shipping"
