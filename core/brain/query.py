@@ -298,7 +298,9 @@ def _concepts(draft: _Draft, known: Callable[[str], bool] | None) -> list[Concep
         words = draft.words[term]
         alternatives = draft.alternatives[term] - words
         factor = 1.0
-        if known is not None and not any(known(t) for t in alternatives | words):
+        if known is not None and not alternatives and any(c.isdigit() for c in term):
+            factor = vocabulary.FLOOR
+        elif known is not None and not any(known(t) for t in alternatives | words):
             factor = max(vocabulary.informativeness(w) for w in written.split())
         weight = draft.weight[term] * factor
         concepts.append(Concept(term, alternatives, weight, factor, words))
