@@ -37,7 +37,8 @@ def _index(turn: Turn | None) -> KnowledgeIndex | None:
 def _query(text: str, turn: Turn | None, index: KnowledgeIndex) -> Query:
     """The question as a query: corrected, with synonyms, and with context when it follows up."""
     synonyms = compile_synonyms(runtime.current().settings.synonyms)
-    return index.query(text, synonyms, follow_up_context(turn))
+    language = turn.language.code if turn is not None and turn.language else None
+    return index.query(text, synonyms, follow_up_context(turn), language)
 
 
 @hookimpl(trylast=True)

@@ -89,7 +89,11 @@ def answer_preview(
         return Preview(question, guess, mood, [], draft, [])
     visibility = ("public", "internal") if include_internal else ("public",)
     synonyms = compile_synonyms(options.synonyms)
-    query = index.query(question, synonyms) if index is not None else build_query(question)
+    query = (
+        index.query(question, synonyms, language=guess.code)
+        if index is not None
+        else build_query(question, language=guess.code)
+    )
     hits = index.search(query, options.search_limit, visibility) if index is not None else []
     draft = compose.compose(
         query,

@@ -33,6 +33,8 @@ MAX_GAP = 2
 """A phrase's words may be this many other words apart in the question."""
 MIN_CORRECTABLE = 4
 """Words shorter than this are never corrected (too many near neighbours)."""
+MIN_PREFIX = 6
+"""A word is cut back to a known term it starts with only when that term is this long."""
 
 _GROUP_SPLIT = re.compile(r"[,;\n]")
 _LABEL = re.compile(r"^\s*[a-z]{2}:", re.MULTILINE)
@@ -83,11 +85,15 @@ class Synonyms:
     by_first_word: dict[str, tuple[Phrase, ...]] = field(default_factory=dict)
     by_deletion: dict[str, frozenset[str]] = field(default_factory=dict)
 
+    def knows(self, term: str) -> bool:
+        """Whether ``term`` is a word of one of the phrases."""
+        return term in self.by_deletion.get(term, ())
+
     def correct(self, term: str) -> str | None:
         """The synonym word closest to ``term`` (:func:`max_edits` edits), if ``term`` isn't one."""
         if len(term) < MIN_CORRECTABLE or not term.isalpha():
             return None
-        if term in self.by_deletion.get(term, ()):
+        if self.knows(term):
             return None
         found = {t for key in (term, *deletes(term)) for t in self.by_deletion.get(key, ())}
         near = sorted(t for t in found if edit_distance(term, t) <= max_edits(term))
@@ -223,6 +229,7 @@ def build_query(
     synonyms: Synonyms | None = None,
     context: str = "",
     known: Callable[[str], bool] | None = None,
+    language: str | None = None,
 ) -> Query:
     """The weighted query for ``text``; ``correct`` maps an unknown term to a known one.
 
@@ -232,14 +239,15 @@ def build_query(
     the others count :data:`ASIDE_WEIGHT` in confidence. With ``known`` (whether the knowledge
     uses a term), a concept the knowledge lacks entirely counts as much as its word is rare in
     everyday language (:func:`vocabulary.informativeness`): "my stuff" says less than "warranty".
+    ``language`` (the question's) drops that language's own function words ("comment" in French).
     """
     synonyms = synonyms or compile_synonyms()
-    fix = _fixer(correct, synonyms)
+    fix = _fixer(correct, synonyms, known)
     sequence = [(written, fix(written, term)) for written, term in words(text, keep_stopwords=True)]
     asking = _asking_terms(text, fix)
     draft = _Draft()
     for written, term in sequence:
-        if not is_stopword(written, term) and term not in draft.written:
+        if not is_stopword(written, term, language) and term not in draft.written:
             draft.add(term, written, 1.0 if asking is None or term in asking else ASIDE_WEIGHT)
     _add_phrases(draft, sequence, synonyms)
     concepts = _concepts(draft, known)
@@ -279,17 +287,35 @@ def _longest(match: tuple[Phrase, tuple[int, ...]]) -> int:
 
 
 def _fixer(
-    correct: Callable[[str], str | None] | None, synonyms: Synonyms
+    correct: Callable[[str], str | None] | None,
+    synonyms: Synonyms,
+    known: Callable[[str], bool] | None,
 ) -> Callable[[str, str], str]:
-    """``(written word, term) → term``: a misspelt word corrected to the knowledge's closest
-    term, else to a synonym phrase's word; a real everyday word is left as it is."""
+    """``(written word, term) → term`` for a word neither the knowledge nor the synonyms use: a
+    misspelling corrected to the knowledge's closest term, else to a synonym word, else a longer
+    form of a known word cut back to it (a conjugation the stemmer leaves whole: "devolveríais"
+    → "devolv"); a real everyday word is left as it is."""
+
+    def knows(term: str) -> bool:
+        return synonyms.knows(term) or (known is not None and known(term))
 
     def fix(written: str, term: str) -> str:
-        if vocabulary.is_real_word(written):
+        if knows(term) or vocabulary.is_real_word(written):
             return term
-        return (correct(term) if correct else None) or synonyms.correct(term) or term
+        corrected = (correct(term) if correct else None) or synonyms.correct(term)
+        return corrected or _known_prefix(term, knows) or term
 
     return fix
+
+
+def _known_prefix(term: str, knows: Callable[[str], bool]) -> str | None:
+    """The longest known term of at least :data:`MIN_PREFIX` letters that ``term`` starts with."""
+    if not term.isalpha():
+        return None
+    for end in range(len(term) - 1, MIN_PREFIX - 1, -1):
+        if knows(term[:end]):
+            return term[:end]
+    return None
 
 
 def _concepts(draft: _Draft, known: Callable[[str], bool] | None) -> list[Concept]:

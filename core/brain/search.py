@@ -249,11 +249,19 @@ class KnowledgeIndex:
         if self._deletes is not None:
             _remember_deletes(self._deletes, term)
 
-    def query(self, text: str, synonyms: Synonyms | None = None, context: str = "") -> Query:
+    def query(
+        self,
+        text: str,
+        synonyms: Synonyms | None = None,
+        context: str = "",
+        language: str | None = None,
+    ) -> Query:
         """``text`` as a query against this index: typos corrected, synonyms (the built-in
         ones unless given) added, ``context`` words from earlier turns at a lower weight, and
         words this index never uses weighed by how rare they are in everyday language."""
-        return build_query(text, self.correct, synonyms, context, self._df.__contains__)
+        return build_query(
+            text, self.correct, synonyms, context, self._df.__contains__, language=language
+        )
 
     def search(
         self,

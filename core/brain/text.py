@@ -61,6 +61,12 @@ _STOPWORD_TEXT = """
     bedankt alstublieft
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+LANGUAGE_STOPWORDS = {
+    "fr": frozenset({"comment", "pour"}),
+    "pt": frozenset({"pro", "pra", "pros", "pras"}),
+}
+"""Function words of one language that are content words in another ("comment" asks how in
+French; "pro" is "para o" in Portuguese): dropped only from a question in that language."""
 
 
 def fold(word: str) -> str:
@@ -100,11 +106,13 @@ def normalize(text: str) -> str:
     return folded.replace("\u2019", "'")
 
 
-def words(text: str, *, keep_stopwords: bool = False) -> list[tuple[str, str]]:
+def words(
+    text: str, *, keep_stopwords: bool = False, language: str | None = None
+) -> list[tuple[str, str]]:
     """Split ``text`` into ``(word as written, search term)`` pairs, in order, duplicates kept.
 
     The written word (case-folded, accents kept) is what everyday-language lists know; a CJK
-    bigram is both.
+    bigram is both. ``language`` (the text's, when known) drops its own function words too.
     """
     pairs: list[tuple[str, str]] = []
     for run in _RUN.findall(normalize(text)):
@@ -112,14 +120,15 @@ def words(text: str, *, keep_stopwords: bool = False) -> list[tuple[str, str]]:
             pairs.extend((gram, gram) for gram in _bigrams(run))
             continue
         term = _term(run)
-        if keep_stopwords or not is_stopword(run, term):
+        if keep_stopwords or not is_stopword(run, term, language):
             pairs.append((run, term))
     return pairs
 
 
-def is_stopword(word: str, term: str) -> bool:
+def is_stopword(word: str, term: str, language: str | None = None) -> bool:
     """Whether a word (as written, and as a term) is a function word, never knowledge."""
-    return word in STOPWORDS or term in STOPWORDS
+    own = LANGUAGE_STOPWORDS.get(language or "", frozenset())
+    return word in STOPWORDS or term in STOPWORDS or word in own
 
 
 def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
@@ -135,9 +144,20 @@ _ASKING = re.compile(
 )
 
 
+_REQUESTING = re.compile(
+    r"\b(i want|i'd like|i would like|i need|i'm trying to|please|pls|can you|could you"
+    r"|je voudrais|je souhaite|je souhaiterais|j'aimerais|je veux|j'ai besoin"
+    r"|quiero|quisiera|me gustaria|necesito|ich mochte|ich will|ich brauche|ich hatte gern"
+    r"|gostaria|quero|queria|preciso|vorrei|voglio|mi serve|ho bisogno|ik wil|ik zou graag"
+    r"|ik wou)\b",
+    re.I,
+)
+
+
 def asks(sentence: str) -> bool:
-    """Whether ``sentence`` asks something: a question mark or a question word first."""
-    return bool(_ASKING.search(sentence))
+    """Whether ``sentence`` asks something: a question mark, a question word first, or a
+    request ("I'd like a copy of…", "je souhaiterais…", "ich möchte…")."""
+    return bool(_ASKING.search(sentence) or _REQUESTING.search(match_text(sentence)))
 
 
 def term_set(text: str) -> frozenset[str]:

@@ -4,8 +4,8 @@ A line-by-line scan, linear in the size of the mail: every pattern is anchored a
 only ever sees one line (or two, for a header a mail client wrapped), so a hostile mail cannot
 make it slow. It knows the reply headers of English, German, French, Spanish, Italian, Dutch and
 Portuguese mail clients (Gmail, Apple Mail, Outlook, Thunderbird), ``>`` quoting, the
-``-- `` signature delimiter, "Sent from my iPhone"-style lines and closing formulas followed by
-a short signature block.
+``-- `` signature delimiter, "Sent from my iPhone"-style lines, closing formulas followed by
+a short signature block, and a greeting line before the text ("Hi team,", "Grüezi").
 """
 
 from __future__ import annotations
@@ -41,13 +41,28 @@ _SENT_FROM = re.compile(
     re.IGNORECASE,
 )
 _CLOSING = re.compile(
-    r"^(?:(?:best|kind|warm|many)?\s?regards|best(?: wishes)?|cheers|thanks(?: a lot| again)?"
-    r"|thank you(?: very much)?|many thanks|sincerely|yours(?: sincerely| truly)?"
-    r"|(?:mit )?freundlichen? grü(?:ß|ss)en|(?:viele|beste|liebe) grü(?:ß|ss)e|lg|vg|mfg|danke"
-    r"|cordialement|bien (?:à|a) (?:vous|toi)|merci(?: beaucoup)?|bonne journée"
-    r"|saludos(?: cordiales)?|un saludo|atentamente|gracias|muchas gracias"
-    r"|cordiali saluti|distinti saluti|grazie|met vriendelijke groet(?:en)?|groeten|bedankt"
-    r"|atenciosamente|obrigad[oa])\s?[,.!]?$",
+    r"^(?:(?:best|kind|warm|many)?\s?regards|best(?: wishes)?|all the best|cheers|thx|ty"
+    r"|thanks(?: a lot| again| in advance)?|thank you(?: very much| in advance)?|many thanks"
+    r"|sincerely|yours(?: sincerely| truly)?"
+    r"|(?:mit )?freundlichen? grü(?:ß|ss)en?|(?:viele|beste|liebe|freundliche) grü(?:ß|ss)e"
+    r"|lg|vg|mfg|danke(?: schön| im voraus)?|vielen dank(?: im voraus)?"
+    r"|(?:bien )?cordialement|bien (?:à|a) (?:vous|toi)|merci(?: beaucoup| d'avance)?"
+    r"(?: et bonne (?:journée|soirée|fin de journée))?|bonne (?:journée|soirée)|salutations"
+    r"|(?:un )?(?:cordial )?saludos?(?: cordiales)?|atentamente|(?:muchas )?gracias"
+    r"(?: de antemano| por adelantado)?|abrazos?|un abrazo"
+    r"|cordiali saluti|distinti saluti|(?:un )?salut[io]|grazie(?: mille| in anticipo)?"
+    r"|met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|groet(?:en|jes)?|mvg"
+    r"|(?:alvast )?bedankt|dank u wel|dank je wel"
+    r"|atenciosamente|(?:melhores )?cumprimentos|(?:um )?abraço|abraços|obrigad[oa]"
+    r"|desde já obrigad[oa])\s?[,.!]?$",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hola|buenas(?: tardes| noches)?"
+    r"|buenos días|estimad[oa]s?|bonjour|bonsoir|salut|madame|monsieur|hallo|hoi|guten"
+    r" (?:tag|morgen|abend)|grüezi|grüß gott|servus|moin|sehr geehrte[rs]?|liebe[rs]?|olá|ola|oi"
+    r"|bom dia|boa tarde|boa noite|prezad[oa]s?|car[oa]|gentile|salve|ciao|buongiorno|buonasera"
+    r"|beste|goedemorgen|goedemiddag|goedenavond|dag)\b[^.?!\n]{0,40}[,:!]?$",
     re.IGNORECASE,
 )
 SIGNATURE_LINES = 6
@@ -55,11 +70,21 @@ SIGNATURE_LINES = 6
 
 
 def strip_reply(text: str) -> str:
-    """The new part of an email: quoted history, signature and mobile footers removed."""
+    """The new part of an email: greeting line, quoted history, signature and mobile footers
+    removed."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = lines[: _quote_start(lines)]
     lines = lines[: _signature_start(lines)]
+    lines = lines[_body_start(lines) :]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
+
+
+def _body_start(lines: list[str]) -> int:
+    """After a greeting line ("Hi team,", "Bonjour,", "Grüezi") when more text follows it."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if len(content) > 1 and _GREETING.match(lines[content[0]].strip()):
+        return content[0] + 1
+    return 0
 
 
 def _quote_start(lines: list[str]) -> int:

@@ -200,8 +200,16 @@ def test_other_channels_are_left_to_their_plugin(settings: Settings) -> None:
         ("Thanks!", "Thanks!"),
         (
             "Hi,\nthe export fails.\n\nBest regards,\nAnna Schmidt\nAcme GmbH",
-            "Hi,\nthe export fails.",
+            "the export fails.",
         ),
+        (
+            "Hola, buenas:\n\n¿Me devolvéis el dinero?\n\nUn saludo,\nJavier",
+            "¿Me devolvéis el dinero?",
+        ),
+        ("Grüezi\n\nWo ist mein Päckli?\n\nFreundliche Grüsse\nReto", "Wo ist mein Päckli?"),
+        ("Boa tarde,\nonde está a encomenda?\n\nCumprimentos,\nRui", "onde está a encomenda?"),
+        ("Bonjour,\nune question.\n\nMerci d'avance et bonne journée,\nSophie", "une question."),
+        ("Hi there, where is my order?", "Hi there, where is my order?"),
         ("The export fails.\nThanks", "The export fails."),
         (
             "Thanks for the quick answer. It works now but I have a follow-up question about the "
