@@ -31,7 +31,8 @@ _ACK_PHRASES = """
     |muchas gracias|gracias|ya funciona|funciona|funciono|perfecto|vale|listo|de acuerdo
     |entendido|excelente|resuelto|solucionado|adios|buen dia
     |muito obrigado|muito obrigada|obrigado|obrigada|valeu|funcionou|deu certo|perfeito|otimo
-    |beleza|resolvido|entendi|tudo certo|show|show de bola|grazie mille|grazie|perfetto|ha funzionato|ottimo
+    |beleza|resolvido|entendi|tudo certo|show|show de bola
+    |grazie mille|grazie|perfetto|ha funzionato|ottimo
     |va bene|capito|risolto|hartelijk bedankt|bedankt|dank je wel|dank je|dank u|dankjewel
     |het werkt|werkt|opgelost|duidelijk
     |found it|figured it out|got it working|managed|that's all i needed|that's what i needed
