@@ -41,6 +41,10 @@ _FRUSTRATION = {
         r"\b(terza|seconda|quarta) volta\b|\bho gia (chiesto|scritto|spiegato)\b",
         r"\b(derde|tweede|vierde) keer\b|\balweer\b",
         r"何度も|何回も|[二三四2-9]回目",
+        r"\b(after|despues de|apres|nach|depois de|dopo|na) (\d+|two|three|four|several|dos|tres"
+        r"|deux|trois|zwei|drei|duas|due|tre|twee|drie) (e-?mails?|mails?|messages?|calls|correos"
+        r"|mensajes|llamadas|appels|nachrichten|anrufen|mensagens|ligacoes|messaggi|chiamate"
+        r"|berichten|telefoontjes)\b",
     ],
     "still_not": [
         r"\bstill (not|no|doesn[' ]?t|don[' ]?t|isn[' ]?t|hasn[' ]?t|haven[' ]?t|can[' ]?t"
@@ -76,6 +80,10 @@ _FRUSTRATION = {
         r"\bninguem (me )?(responde|atende|ajuda)\b|\bsem resposta\b",
         r"\bnessuno (mi )?(risponde|aiuta)\b|\bnessuna risposta\b",
         r"\bniemand (reageert|antwoordt|helpt)\b|\bgeen (antwoord|reactie)\b",
+        r"\b(heard nothing|not heard anything|haven'?t heard anything|no news)\b"
+        r"|\b(no he sabido nada|sin noticias)\b|\b(aucune nouvelle|pas de nouvelles)\b"
+        r"|\b(nichts gehort|keine ruckmeldung)\b|\b(sem noticias|nenhuma noticia)\b"
+        r"|\b(nessuna notizia|piu saputo niente)\b|\b(niks|niets) (meer )?gehoord\b",
         r"誰も(対応|返事|答え|助け)|(返信|返事|回答)が(ない|来ない|ありません)",
     ],
     "strong_words": [
@@ -92,6 +100,7 @@ _FRUSTRATION = {
         r"\b(ridicolo|inaccettabile|vergogna|assurdo|il peggiore|la peggiore|truffa)\b",
         r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting|het zat)\b",
         r"ふざけ|最悪|ひどい|酷い|いい加減|使えない|詐欺",
+        "[\U0001f644\U0001f620\U0001f621\U0001f624\U0001f92c]",
     ],
     "patience_gone": [
         r"\b(losing|lost|running out of) (my |all )?patience\b|\benough is enough\b"

@@ -39,6 +39,9 @@ from deskmate.core.brain.sentiment import analyze, frustration_cues
         ("nl", "weer een standaard antwoord, mijn geduld is op", "patience_gone"),
         ("en", "thinking about moving to one of your competitors", "threat_to_leave"),
         ("de", "dann gehe ich eben zur Konkurrenz", "threat_to_leave"),
+        ("fr", "toujours rien après 3 mails", "repeat_contact"),
+        ("it", "dopo tre messaggi nessuna notizia", "nobody_answers"),
+        ("en", "great service as usual 🙄", "strong_words"),
     ],
 )
 def test_frustration_cues_make_the_message_negative(language: str, text: str, cue: str) -> None:
