@@ -59,11 +59,33 @@ _STOPWORD_TEXT = """
     obrigada il lo gli le uno una e di da con per che come mio mia ciao grazie
     de het een en of van te in op met voor is zijn ik je jij hij zij wij mijn hoe wat hallo
     bedankt alstublieft
+    dans sur une mes tes ses son sa me te lui ai as avons avez ont suis sommes etes mais donc car
+    ni plus tout tous toute toutes tres bien aussi peux peut fait faire etre avoir ete cela ceci
+    quoi quel quelle quels quelles ou quand pourquoi combien chez depuis sans vers ca y moi toi
+    est-ce j'ai c'est qu'il
+    muy pero sin sobre entre hasta desde cuando donde porque tengo tiene tienen hay fue ser estar
+    estoy estan he ha han hemos algo nada todo toda todos todas tambien ya yo me te nos les usted
+    ustedes vosotros cual cuales quien quienes puedo puede pueden hacer hace
+    aber oder wenn dann weil dass auch noch schon sehr mehr nur mich mir dich dir sich uns euch
+    ihnen ihm ihr sein seine haben habe hat hatte bin bist seid war waren wird werden kann konnen
+    muss will mochte einem einer eines dieser diese dieses hier dort wo wann warum welche
+    mas sem sobre entre ate desde quando onde porque tenho tem temos ha foi ser estar estou esta
+    estao eu voce voces ele ela eles elas isso isto aquilo algo nada tudo todos todas tambem ja
+    posso pode podem fazer faz muito
+    ma non anche ancora gia molto piu sono sei siamo siete hanno ho hai ha abbiamo avete essere
+    stato io tu lui lei noi voi loro mi ti ci vi si questo questa quello quella cosa tutto tutti
+    quando dove perche posso puoi puo fare fatto nel nella nei negli sul sulla al alla allo dal
+    dalla del della dei degli
+    maar ook nog al wel niet geen heel meer dan als omdat dat die deze dit daar hier wanneer
+    waarom welke mij me jou jullie hun ons hebben heb heeft had was waren wordt worden kan kunnen
+    moet wil zou mag iets niets alles
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 LANGUAGE_STOPWORDS = {
-    "fr": frozenset({"comment", "pour"}),
+    "fr": frozenset({"comment", "pour", "sur"}),
     "pt": frozenset({"pro", "pra", "pros", "pras"}),
+    "nl": frozenset({"door", "over", "op"}),
+    "de": frozenset({"also", "bald"}),
 }
 """Function words of one language that are content words in another ("comment" asks how in
 French; "pro" is "para o" in Portuguese): dropped only from a question in that language."""
