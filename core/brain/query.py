@@ -265,21 +265,29 @@ def _add_phrases(draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synon
 
     The concept is the phrase itself, standing for its group's key words ("money back" is one
     concept meaning refund, not "money" and "back"); the content words it is made of are no
-    longer concepts of their own. A word belongs to one phrase at most: "arrive" in "je n'arrive
-    plus à me connecter" is not a delivery.
+    longer concepts of their own. A word belongs to one group at most: "arrive" in "je n'arrive
+    plus à me connecter" is not a delivery; overlapping phrases of one group ("mijn geld" and
+    "geld terug") make one concept.
     """
-    taken: set[int] = set()
+    owner: dict[int, str] = {}
     for phrase, positions in sorted(synonyms.matches([t for _, t in sequence]), key=_longest):
-        if taken & set(positions):
+        claimed = {owner[i] for i in positions if i in owner}
+        if claimed and any(draft.alternatives.get(c) != phrase.meaning for c in claimed):
             continue
-        taken.update(positions)
+        name = next(iter(claimed), " ".join(phrase.words))
         inside = [sequence[i][1] for i in positions if sequence[i][1] in draft.written]
-        weight = max((draft.weight[t] for t in inside), default=1.0)
+        inside = [t for t in inside if t != name]
+        weight = max((draft.weight[t] for t in [*inside, *claimed]), default=1.0)
         for term in inside:
             draft.drop(term)
-        written = " ".join(sequence[i][0] for i in positions)
-        words = [t for t in inside if t in phrase.meaning]
-        draft.add(" ".join(phrase.words), written, weight, phrase.meaning, words)
+        words = {t for t in inside if t in phrase.meaning} | draft.words.get(name, frozenset())
+        written = " ".join(sequence[i][0] for i in sorted({*positions, *_positions(owner, name)}))
+        draft.add(name, written, weight, phrase.meaning, words)
+        owner.update(dict.fromkeys(positions, name))
+
+
+def _positions(owner: dict[int, str], name: str) -> list[int]:
+    return [i for i, concept in owner.items() if concept == name]
 
 
 def _longest(match: tuple[Phrase, tuple[int, ...]]) -> int:
