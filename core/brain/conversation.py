@@ -41,6 +41,13 @@ _ACK_PHRASES = """
     |schones wochenende|bis dann|mil gracias|buenas noches|buen fin de semana|hasta luego
     |lo consegui|consegui|boa noite|bom fim de semana|ate mais|buona serata|buon fine settimana
     |a presto|buona giornata|grazie tante|gelukt|het is gelukt|fijne dag|fijn weekend|tot ziens
+    |it's working|chao|chau|quedo|ya quedo|era todo|eso era todo|buenisimo|saludos|dale|ya esta
+    |merci bcp|bcp|c'est tout|c'est tout pour moi|impeccable|merci bien|l'aide
+    |schonen tag noch|das war alles|merci vielmal|vielmal|baba|lauft wieder|lauft|das hat's gelost
+    |gelost|brigado|brigada|brigadao|tchau|certo|pronto|ja esta a funcionar|a funcionar
+    |era so isso|so isso|fixe|sistemato|era tutto|ciao|funziona|tutto a posto|gentilissimi
+    |gentilissimo|ricevuto|fijne dag nog|in orde|dat was alles|begrepen|doei|thanks|helemaal goed
+    |goed zo|dank|oke
 """
 _ACK_FILLER = """
     so much|very much|a lot|again|guys|team|for your help|for the help|for helping|now|that|it
@@ -49,6 +56,7 @@ _ACK_FILLER = """
     |si|oui|da|per l'aiuto|voor de hulp|nu|pela ajuda|por tudo|agora|ya|es|ist|c'est|very|much
     |a bunch|a ton|heaps|loads|tons|dir|euch|ihnen|demais|muito|tante|tanto|mille|yay
     |haha|hehe|finally|enfin|endlich|por fin|finalmente|eindelijk|tout|alles|todo|tudo|tutto
+    |maintenant|jetzt|ora|ahora|weer|wieder|bien|noch|eh|zo|helemaal|pour moi
 """
 _ACK_JA = (
     "ありがとうございました|ありがとうございます|ありがとう|助かりました|解決しました|了解"

@@ -120,6 +120,64 @@ _REQUEST = [
     r"|\b(met|naar) een mens\b",
     r"\b(de carne y hueso|en chair et en os|de carne e osso|in carne e ossa|aus fleisch und blut"
     r"|van vlees en bloed)\b",
+    # is anyone real there, or is it all automated
+    r"\b(anyone|anybody|someone|somebody|alguien|quelqu'un|jemand|alguem|qualcuno|iemand)"
+    r"( \w+)? (real|reale|reel|echt\w*|de verdad|di reale|de reel)\b",
+    r"\b(all|todo|tout|alles|tudo|tutto) (automated|automatic|automatico|automatique|automatisch"
+    r"|automatizado|automatisch)\b|\b(only|just|nur|seulement|solo|so|alleen) (a |an |un |una "
+    r"|ein |een |um )?(bot|robot|robo|machine|maquina|macchina)\b",
+    # not a bot, a machine, automatic answers
+    r"\b(not|no|nao|non|niet|nicht|pas|instead of|rather than|kein\w*|geen|e nao|und nicht)"
+    r"\b[^.?!]{0,40}\b(chat ?bot|bot|robot|robo|maquina|machine|macchina)\b",
+    r"\b(stop|arretez|basta|para|parem|horen sie auf|hor auf|stop met|deja de)\b[^.?!]{0,30}"
+    r"\b(automat\w*|bot|robot|robo)\b",
+    r"\b(are you|r u|eres|es-tu|etes-vous|bist du|sind sie|vc e|voce e|sei|e|ben je|bent u)"
+    r" (a |an |un |una |um |uma |ein |een )?(bot|robot|robo|chatbot|maquina|machine)\b",
+    # a colleague, a manager, a supervisor
+    r"\b(colleague|companero|compa|collegue|kollegen?|colega|collega)s?( \w+)?"
+    r" (of yours|suyo|tuyo|de vous|vos|von (ihnen|euch)|seu|sua|suo|tuo|van (je|u|jullie))\b"
+    r"|\b(a|un|une|einem|um|uma|een) (colleague|companero|collegue|kollegen|colega|collega)\b"
+    r"|\b(un|une) de vos collegues\b|\bun (suo|tuo) collega\b|\bque me llame alguien\b",
+    r"\b(want|need|demand|get|give|pass|put|speak|talk|quiero|necesito|exijo|paseme|pasame"
+    r"|comuniqueme|comunica|passez|passe|passer|voudrais|veux|demande|exige|verlange|will|mochte"
+    r"|brauche|quero|preciso|exijo|passa|passi|voglio|vorrei|pretendo|wil|eis|spreken|hablar"
+    r"|parler|sprechen|falar|parlare)\b[^.?!]{0,25}\b(manager|supervisor|superviseur|vorgesetzten"
+    r"|responsable|gerente|supervisore|responsabile|leidinggevende|ejecutivo|chef|teamleiter"
+    r"|chefe|direttore|directeur)\b",
+    # a callback, a phone call with someone
+    r"\b(puede|pueden|podeis|podrian) llamarme\b|\bllamarme\b|\bme rappeler\b|\betre rappele"
+    r"|\b(zuruck)?rufen sie mich( bitte)? (an|zuruck)\b|\bmich (zuruck|an)rufen\b"
+    r"|\b(ligar|ligue|liga)[- ]?(me|pra mim|para mim)\b|\bme (ligar|ligue|liga)\b"
+    r"|\brichiam\w*\b|\bchiamarmi\b|\bteruggebeld\b|\b(mij|me) (terug)?bellen\b"
+    r"|\bcall me( back)?\b|\bcallback\b",
+    r"\b(someone|quelqu'un|jemanden?|alguien|alguem|qualcuno|iemand) (on the phone|au telephone"
+    r"|am telefon|al telefono|ao telefone|aan de lijn|telefonisch)\b|\baan de lijn\b"
+    r"|\bunter der ich jemanden\b|\bwaar ik iemand\b",
+    # take over the chat
+    r"\btake over (this|the|my) (chat|conversation|case|ticket)\b|\bprendre en charge (la "
+    r"conversation|le chat|mon dossier)\b|\b(chat|gesprach|fall) ubernehmen\b|\bassumir (o|este)"
+    r" (chat|atendimento)\b|\bprendere in carico (la chat|la pratica)\b|\b(chat|gesprek)"
+    r" overnemen\b",
+    # transfer / put me through
+    r"\b(paseme|pasame|comuniqueme|comunicame|me comunica|me comunicas|me pasa|me pasas)\b"
+    r"|\b(passez|transferez|mettez)[- ]moi\b|\bstellen sie mich durch\b|\bgeben sie mir"
+    r" jemanden\b|\bme (passa|coloca|transfere|transfira)\b|\bmi (passi|passa|metta|dia)"
+    r" (il|la|un|una|qualcuno|in contatto)\b|\bdoorverbinden\b|\bgeef me iemand\b",
+    # a person from a department, someone to write back
+    r"\b(someone|somebody|a member|a person|anyone) (of|from|in|on) (your|the) (support|billing"
+    r"|sales|team|staff|customer)\b|\bquelqu'un (de chez vous|du support|du service)\b"
+    r"|\bune personne du service\b|\balguem do (suporte|atendimento|financeiro)\b"
+    r"|\bqualcuno dell'(assistenza|ufficio)\b|\biemand van (de )?(support|klantendienst"
+    r"|facturatie|klantenservice|boekhouding)\b|\balguien de (soporte|facturacion|atencion)\b",
+    r"\b(i want|i need|je veux|je voudrais|ich brauche|ich will|quero|preciso|voglio|vorrei"
+    r"|ik wil|quiero|necesito) (someone|somebody|a person|quelqu'un|une personne|jemanden"
+    r"|alguem|uma pessoa|qualcuno|una persona|iemand|alguien)\b",
+    # human, in other words
+    r"\b(interlocuteur humain|menselijk\w* aanspreekpunt|referente umano|ao vivo|live[- ]agent\w*"
+    r"|live medewerker|kundenberater|de carne y hueso|ne mens|met een mens|mit an mitarbeiter"
+    r"|mit (jemandem|oppere[mn]) (vom|vo|aus)|un vrai conseiller|une vraie personne"
+    r"|alguien de verdad|ejecutivo)\b",
+    r"^\W*(mens|kundenberater|menschen|humano|umano|humain)\W*$",
     # Japanese
     r"(担当者|担当の方|オペレーター?|人間|有人|スタッフ)(と|に|で)?(話|つな|繋|代わ|替わ|対応|相談)",
     r"(?<![友個本他知])人と話",

@@ -99,6 +99,23 @@ _FRUSTRATION = {
         r"\b(pessimo|inaceitavel|absurdo|vergonha|horrivel|o pior|a pior|golpe)\b",
         r"\b(ridicolo|inaccettabile|vergogna|assurdo|il peggiore|la peggiore|truffa)\b",
         r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting|het zat)\b",
+        r"\b(so done with|thanks for (absolutely )?nothing|hasta la madre|hasta las narices"
+        r"|hasta el gorro|ras le bol|plein le dos|schnauze voll|nase voll|saco cheio|fart[oa]"
+        r"|non ne posso piu|spuugzat|kotsbeu|beu|schande|unzumutbar|onaanvaardbaar|unglaublich"
+        r"|incroyable|inacreditavel|incredibile|ongelooflijk|pior|peggior\w*|no puede ser"
+        r"|c'est pas possible|ce n'est pas possible|soll das ein witz sein|is dit een grap"
+        r"|pode ser piada|uno scherzo|un chiste|irritad[oa]|arrabbiat[oa]|kwaad|wutend|enojad[oa]"
+        r"|furios[oa]|en colere|boos|non e accettabile|on se moque|se moque de moi)\b",
+        r"\b(great|fantastic|perfect|wonderful|love it|genial|que bien|parfait|super|bravo|toll"
+        r"|perfeito|maravilha|parabens|perfetto|complimenti|geweldig)\b[^.?!]{0,50}\b(again"
+        r"|otra vez|encore|wieder|de novo|di nuovo|alweer|opnieuw)\b"
+        r"|\b(again|otra vez|encore|wieder|de novo|di nuovo|alweer|opnieuw)\b[^?]{0,15}\b(love"
+        r" it|genial|bravo|toll|parabens|complimenti|geweldig)\b",
+        r"\b(verliere|verlier) (ich )?(echt |langsam )?die geduld\b|\ba perder a paciencia\b"
+        r"|\bgeduld (is )?(echt )?op\b|\b(no sirve|ne sert|nao serve|non serve) (para |pra |a )?"
+        r"(nada|rien|niente)\b|\bno es posible que\b|\b(en|nas|sur les) redes\b",
+        r"\b(geht|ging) (jetzt )?schon (einen|seit einem) monat\b|\bun mois que (ca|cela) dure"
+        r"\b|\bva avanti cosi da\b|\bsleept al\b|\bfazer um mes nisso\b",
         r"ふざけ|最悪|ひどい|酷い|いい加減|使えない|詐欺",
         "[\U0001f644\U0001f620\U0001f621\U0001f624\U0001f92c]",
     ],
@@ -119,6 +136,38 @@ _FRUSTRATION = {
         r"|\bnon se ne puo piu\b|\bstessa risposta\b|\bma e possibile che\b",
         r"\bgeduld (is )?(op|kwijt)\b|\bstandaard ?antwoord\w*\b|\b(ben er )?klaar mee\b"
         r"|\bzelfde antwoord\b",
+    ],
+    "ultimatum": [
+        r"\b(this|it) is (the|my) last time\b|\b(this|that) (is|was) the last time i\b"
+        r"|\b(es|fue) la ultima vez que\b|\bc'est la derniere fois\b|\bdas (war|ist) das"
+        r" letzte mal\b|\be a ultima vez que\b|\be l'ultima volta che\b|\bde laatste keer dat\b",
+        r"\b(never again|nunca mas|plus jamais|nie wieder|nunca mais|mai piu|nooit meer)\b",
+        r"\bif (this|it) (is ?n[' ]?t|is not|isn't|doesn[' ]?t get) (fixed|solved|resolved|sorted)"
+        r"\b|\bsi no lo (solucionan|arreglan|resuelven)\b|\bsi ce n'est pas (regle|resolu)\b"
+        r"|\bwenn das (heute )?nicht (gelost|behoben)\b|\bse nao (resolverem|resolvem)\b"
+        r"|\bse non (risolvete|sistemate)\b|\bals dit (vandaag )?niet opgelost\b",
+    ],
+    "public_complaint": [
+        r"\b(1|one|una|une|ein|einen|uma|een)[- ]?(star|estrella|etoile|stern|estrela|stella"
+        r"|ster)\b|\breview everywhere\b|\b(post|posting|tweet|share)\w* (about )?(this|it)"
+        r" (on|to)\b",
+        r"\b(social media|redes sociales|las redes|reseaux sociaux|redes sociais|nas redes"
+        r"|sui social|op social media|twitter|trustpilot|reclame aqui|procon|profeco|verbraucher"
+        r"\w*|consumentenbond|consumatori|consumer protection|better business bureau"
+        r"|reclamacion en consumo|hoja de reclamaciones)\b",
+    ],
+    "not_listening": [
+        r"\bdo you (even |actually )?read\b|\bis anyone (even )?reading\b|\bnadie lee\b"
+        r"|\b(leen|leeis) (mis|los) mensajes\b|\bvous lisez\b|\blisez[- ]vous\b|\blest ihr\b"
+        r"|\bliest (das )?(hier )?(jemand|ihr)\b|\bleem (as )?minhas\b|\bli leggete\b"
+        r"|\blezen jullie\b|\bleest (er )?iemand\b",
+        r"\bso hard to get\b|\bwhy is it so (hard|difficult)\b|\b(seriously|serieusement"
+        r"|ernsthaft|serieus|en serio|sul serio|a serio)\s*\?{2,}",
+        r"\b(tout le monde s'en fiche|keinen interessiert\w*|ninguem (resolve|faz) nada"
+        r"|nessuno (fa|risolve) niente|niemand (doet|lost) (er )?iets|nadie hace nada"
+        r"|nobody does anything)\b",
+        r"\b(your|vos|eure|ihre|suas|vostre|jullie|sus|tus) (excuses|ausreden|desculpas|scuse"
+        r"|smoesjes|excusas|disculpas)\b",
     ],
     "threat_to_leave": [
         r"\b(lawyer|legal action|sue you|competitors?|competition)\b",
