@@ -34,10 +34,13 @@ def _index(turn: Turn | None) -> KnowledgeIndex | None:
         return None
 
 
-def _query(text: str, turn: Turn | None, index: KnowledgeIndex) -> Query:
+def _query(
+    text: str, turn: Turn | None, index: KnowledgeIndex, language: str | None = None
+) -> Query:
     """The question as a query: corrected, with synonyms, and with context when it follows up."""
     synonyms = compile_synonyms(runtime.current().settings.synonyms)
-    language = turn.language.code if turn is not None and turn.language else None
+    if language is None and turn is not None and turn.language:
+        language = turn.language.code
     return index.query(text, synonyms, follow_up_context(turn), language)
 
 
@@ -47,13 +50,15 @@ def startup(settings: Settings) -> None:
 
 
 @hookimpl(trylast=True)
-def search_knowledge(query: str, turn: Turn | None, limit: int) -> list[Hit] | None:
+def search_knowledge(
+    query: str, language: str | None, turn: Turn | None, limit: int
+) -> list[Hit] | None:
     index = _index(turn)
     if index is None or is_acknowledgement(query):
         return None
     assist = turn is not None and turn.mode == "assist"
     visibility = ("public", "internal") if assist else ("public",)
-    return index.search(_query(query, turn, index), limit, visibility) or None
+    return index.search(_query(query, turn, index, language), limit, visibility) or None
 
 
 @hookimpl(trylast=True)

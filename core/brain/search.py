@@ -366,8 +366,9 @@ def fuse(
     A hit scores ``1 / (k + rank)`` in each list it is in (rank 1 first), summed; the same passage
     (source, document and text) found by two lists counts once, as the first list gave it, so it
     keeps that list's score. Ranks, not scores, are compared, so lists scored differently (BM25,
-    cosine similarity) mix fairly; one list keeps its order. Between hits that score the same
-    (translations of one article often do), the one in the question's ``language`` comes first.
+    cosine similarity) mix fairly; one list keeps its order. A document ranks by its best
+    passage, and within a document (its translations are the same answer) the passages in the
+    question's ``language`` come first.
     """
     fused: dict[tuple[str, str, str], float] = {}
     first: dict[tuple[str, str, str], Hit] = {}
@@ -381,5 +382,10 @@ def fuse(
         locale = first[key].locale
         return bool(language and locale) and locale.split("-")[0].lower() != language.lower()
 
-    order = sorted(fused, key=lambda key: (-fused[key], other_language(key)))
+    document: dict[tuple[str, str], float] = {}
+    for key, score in fused.items():
+        document[key[:2]] = max(document.get(key[:2], 0.0), score)
+    order = sorted(
+        fused, key=lambda key: (-document[key[:2]], other_language(key), key[:2], -fused[key])
+    )
     return [first[key] for key in order[:limit]]

@@ -72,7 +72,7 @@ def test_an_acknowledgement_after_an_answer_gets_no_new_answer(
     question = customer("1", "How do I reset my password?")
     thanks = customer("3", "Thanks! That worked.")
     turn = make_turn(messages=[question, ai("2", "Open Settings."), thanks], latest=thanks)
-    assert search_knowledge(query=thanks.text, turn=turn, limit=5) is None
+    assert search_knowledge(query=thanks.text, language=None, turn=turn, limit=5) is None
     draft = generate_reply(turn=turn, hits=[])
     assert draft is not None and draft.silent and draft.citations == []
 
@@ -100,7 +100,7 @@ def test_a_follow_up_is_searched_with_the_previous_question(
         latest=follow_up,
     )
     assert follow_up_context(turn) == "How do I get a refund?\nWe refund any order within 30 days."
-    hits = search_knowledge(query=follow_up.text, turn=turn, limit=5)
+    hits = search_knowledge(query=follow_up.text, language=None, turn=turn, limit=5)
     assert hits and hits[0].doc_id == "refunds"
     draft = generate_reply(turn=turn, hits=hits)
     assert draft is not None and draft.citations[0].doc_id == "refunds"

@@ -36,9 +36,9 @@ def test_assist_drafts_may_use_internal_passages(brain: runtime.BrainRuntime) ->
 
 
 def test_a_one_off_question_searches_the_default_workspace(brain: runtime.BrainRuntime) -> None:
-    assert search_knowledge("password", None, 3) is None
+    assert search_knowledge("password", None, None, 3) is None
     brain.default_workspace = TEST_APP_ID
-    assert search_knowledge("password", None, 3)
+    assert search_knowledge("password", None, None, 3)
 
 
 def test_the_reply_and_its_reasons_come_from_the_brain(brain: runtime.BrainRuntime) -> None:
@@ -109,7 +109,7 @@ def test_startup_reads_the_brain_options_and_an_unmigrated_store_is_survived(
         assert configured.settings.confidence_threshold == 0.7
         assert not configured.settings.enabled("loop")
         assert configured.default_workspace == TEST_APP_ID
-        assert search_knowledge("password", make_turn("password"), 5) is None
+        assert search_knowledge("password", None, make_turn("password"), 5) is None
     finally:
         runtime.install(previous)
 

@@ -31,7 +31,8 @@ from deskmate.testing import SANDBOX_AI_ADMIN_ID, TEST_APP_ID, make_host, make_t
 from .conftest import Model
 
 BATCH = 4
-GERMAN_EXPORT = "Wie kann ich meine Daten herunterladen?"
+FRENCH_EXPORT = "Comment télécharger mes fichiers ?"
+"""Words neither the English article nor the built-in synonyms hold; the model knows them."""
 
 
 @dataclass
@@ -127,11 +128,11 @@ def hits_for(env: Env, question: str, language: str, *, with_llm: bool) -> list[
     return [hit.title for hit in search(host.hook, question, language, turn)]
 
 
-def test_a_german_question_finds_the_english_article_once_passages_have_vectors(env: Env) -> None:
+def test_a_french_question_finds_the_english_article_once_passages_have_vectors(env: Env) -> None:
     env.sync()
     llm.embed_workspaces(env.settings)
-    bm25_alone = hits_for(env, GERMAN_EXPORT, "de", with_llm=False)
-    fused = hits_for(env, GERMAN_EXPORT, "de", with_llm=True)
+    bm25_alone = hits_for(env, FRENCH_EXPORT, "fr", with_llm=False)
+    fused = hits_for(env, FRENCH_EXPORT, "fr", with_llm=True)
     assert "Exporting your data" not in bm25_alone[:1]
     assert fused[0] == "Exporting your data"
 
