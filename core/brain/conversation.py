@@ -47,7 +47,8 @@ _ACK_PHRASES = """
     |gelost|brigado|brigada|brigadao|tchau|certo|pronto|ja esta a funcionar|a funcionar
     |era so isso|so isso|fixe|sistemato|era tutto|ciao|funziona|tutto a posto|gentilissimi
     |gentilissimo|ricevuto|fijne dag nog|in orde|dat was alles|begrepen|doei|thanks|helemaal goed
-    |goed zo|dank|oke
+    |goed zo|dank|oke|provo|provo subito|lo provo|je vais essayer|voy a probar|lo pruebo
+    |ich probier's|ich probiere es|vou tentar|ik probeer het|will try that|i'll try that
 """
 _ACK_FILLER = """
     so much|very much|a lot|again|guys|team|for your help|for the help|for helping|now|that|it
@@ -67,6 +68,10 @@ _ACK_RE = re.compile(r"\b(?:" + "|".join(reversed(_ACK_WORDS)) + r")\b")
 _ACK_JA_RE = re.compile(_ACK_JA)
 _LEFTOVER = re.compile(r"[^\W\d_]", re.UNICODE)
 MAX_ACK_CHARS = 120
+_POSITIVE_EMOJI = re.compile(
+    "(?:[\U0001f44d\U0001f44c\U0001f64f\U0001f642\U0001f60a\U0001f600\U0001f601\U0001f389"
+    "\u2705\u2714\u263a\U0001f917\U0001f4aa\u2764\U0001f44f][\ufe0f\U0001f3fb-\U0001f3ff]?\\s*)+"
+)
 
 _CONNECTIVE = re.compile(
     r"^\W*(and|also|plus|what about|how about|so|then|y|e|et|und|en|ademas|aussi|auch|tambien"
@@ -80,9 +85,12 @@ FOLLOW_UP_MAX_TERMS = 2
 
 
 def is_acknowledgement(text: str) -> bool:
-    """Whether ``text`` only thanks, agrees or says goodbye (no question, no other words)."""
+    """Whether ``text`` only thanks, agrees or says goodbye (no question, no other words), or
+    is only a thumbs-up, an OK hand or a smile."""
     if not text.strip() or len(text) > MAX_ACK_CHARS or "?" in text or "\uff1f" in text:
         return False
+    if _POSITIVE_EMOJI.fullmatch(text.strip()):
+        return True
     folded = match_text(text)
     rest = _ACK_JA_RE.sub(" ", _ACK_RE.sub(" ", folded))
     return not _LEFTOVER.search(rest) and bool(_LEFTOVER.search(folded))

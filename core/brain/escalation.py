@@ -134,8 +134,10 @@ _REQUEST = [
     r"\b(are you|r u|eres|es-tu|etes-vous|bist du|sind sie|vc e|voce e|sei|e|ben je|bent u)"
     r" (a |an |un |una |um |uma |ein |een )?(bot|robot|robo|chatbot|maquina|machine)\b",
     # a colleague, a manager, a supervisor
-    r"\b(colleague|companero|compa|collegue|kollegen?|colega|collega)s?( \w+)?"
-    r" (of yours|suyo|tuyo|de vous|vos|von (ihnen|euch)|seu|sua|suo|tuo|van (je|u|jullie))\b"
+    r"\b(colleague|companero|compa|collegue|kollegen?|colega|collega|colaborador|mitarbeiter"
+    r"|medewerker|collaboratore)s?( \w+)?"
+    r" (of yours|suyo|tuyo|de vous|vos|von (ihnen|euch)|seu|sua|vosso|vossa|suo|tuo|vostro"
+    r"|van (je|u|jullie))\b"
     r"|\b(a|un|une|einem|um|uma|een) (colleague|companero|collegue|kollegen|colega|collega)\b"
     r"|\b(un|une) de vos collegues\b|\bun (suo|tuo) collega\b|\bque me llame alguien\b",
     r"\b(want|need|demand|get|give|pass|put|speak|talk|quiero|necesito|exijo|paseme|pasame"

@@ -53,8 +53,10 @@ _FRUSTRATION = {
         r"\b(todavia|aun) no\b|\bsig(o|ue) sin\b",
         r"\btoujours (pas|rien)\b",
         r"\b(immer|noch) (noch|immer) (nicht|kein\w*)\b",
-        r"\bainda nao\b|\bcontinu(a|o) sem\b",
-        r"\b(ancora non|non ancora)\b",
+        # "ainda não" and "non ancora" also just mean "not yet": only with what still fails
+        r"\b(ainda nao|continua a nao) (funciona|resolv\w+|respond\w+|deu certo|foi resolvido)\b"
+        r"|\bcontinu(a|o) sem\b",
+        r"\b(ancora non|non ancora) (funziona|risolt\w+|rispost\w+|rispond\w+|va)\b",
         r"\bnog steeds (niet|geen)\b",
         r"まだ(直|解決|届|返|連絡)",
     ],
@@ -99,8 +101,9 @@ _FRUSTRATION = {
         r"\b(pessimo|inaceitavel|absurdo|vergonha|horrivel|o pior|a pior|golpe)\b",
         r"\b(ridicolo|inaccettabile|vergogna|assurdo|il peggiore|la peggiore|truffa)\b",
         r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting|het zat)\b",
-        r"\b(so done with|thanks for (absolutely )?nothing|hasta la madre|hasta las narices"
-        r"|hasta el gorro|ras le bol|plein le dos|schnauze voll|nase voll|saco cheio|fart[oa]"
+        r"\b(another bot|so much for|love that for me|so done with|thanks for (absolutely )?nothing"
+        r"|hasta la madre|hasta las narices|hasta el gorro|ras le bol|plein le dos|schnauze voll"
+        r"|nase voll|saco cheio|fart[oa]"
         r"|non ne posso piu|spuugzat|kotsbeu|beu|schande|unzumutbar|onaanvaardbaar|unglaublich"
         r"|incroyable|inacreditavel|incredibile|ongelooflijk|pior|peggior\w*|no puede ser"
         r"|c'est pas possible|ce n'est pas possible|soll das ein witz sein|is dit een grap"

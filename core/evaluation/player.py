@@ -306,6 +306,7 @@ class Player:
         ai_admin = self.base.ai_admin_id
         conversation: Conversation | None = None
         decided = Decided()
+        first_handoff: Decided | None = None
         for position, said in enumerate(case.turns):
             following = case.turns[position + 1] if position + 1 < len(case.turns) else None
             html = plain_to_html(said.text)
@@ -325,7 +326,9 @@ class Player:
                 continue  # a played ai turn: the reply was made when the message before it was
             answer = following is None or (following.speaker == "ai" and not following.text)
             decided = self._decide(app_id, conversation, topic, answer=answer)
-        return decided
+            if first_handoff is None and decided.action == "handoff":
+                first_handoff = decided
+        return _scored(decided, first_handoff, case)
 
     def _decide(
         self, app_id: str, conversation: Conversation, topic: str, *, answer: bool
@@ -354,6 +357,17 @@ class Player:
                 )
             )
             return [] if session_id is None else audit_trail(db, session_id, limit=10_000)
+
+
+def _scored(last: Decided, first_handoff: Decided | None, case: Case) -> Decided:
+    """The decision a case is scored on: the last message's, or, when the AI left the last
+    message alone because an earlier one was handed off, that handoff (the customer is with the
+    team: what a case expecting an answer or a handoff at its end is about). A case expecting
+    no reply is scored on the last message alone."""
+    if last.action != "none" or first_handoff is None or case.expected.action == "no_reply":
+        return last
+    detail = f"handed off on an earlier message: {first_handoff.detail}"
+    return replace(first_handoff, detail=detail)
 
 
 def _model_usage(records: list[AuditRecord]) -> tuple[int | None, int | None, int | None]:

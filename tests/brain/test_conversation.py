@@ -40,6 +40,9 @@ def ai(part_id: str, text: str) -> Message:
         "ありがとうございました!",
         "great, got it 👍",
         "Thank you so much for your help, have a nice day",
+        "👍",
+        "🙏🏻 🙂",
+        "perfetto, provo subito. grazie mille!",
     ],
 )
 def test_acknowledgements_and_closings_are_recognised(text: str) -> None:
@@ -59,7 +62,7 @@ def test_acknowledgements_and_closings_are_recognised(text: str) -> None:
         "no funciona",
         "ok?",
         "",
-        "👍",
+        "😡",
     ],
 )
 def test_questions_complaints_and_refusals_are_not_acknowledgements(text: str) -> None:
