@@ -31,8 +31,8 @@ UNDER = [
 ]
 # The tune part gained 107 cases written blind, many with a played AI turn (the model is called
 # once per customer message, so per case a little over 1), and longer messages the sandbox model
-# cites less precisely: 4.9% wrong citations on the enlarged set (3.0% on the first 190 cases),
-# gated here; docs/llm.md has the figures.
+# cites less precisely: 4.9% wrong citations on the enlarged set (the first 190 cases passed a 3%
+# gate), gated here; docs/llm.md has the figures.
 OVER = ["wrong_citation_rate=0.055", "wrong_language_rate=0.0", "model_calls_per_case=1.04"]
 SECRETS = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_MODEL": "sk-eval"}
 
