@@ -50,10 +50,13 @@ _FRUSTRATION = {
         r"\bstill (not|no|doesn[' ]?t|don[' ]?t|isn[' ]?t|hasn[' ]?t|haven[' ]?t|can[' ]?t"
         r"|cannot|nothing|broken"
         r"|waiting)\b|\bnot fixed yet\b",
-        r"\b(todavia|aun) no\b|\bsig(o|ue) sin\b",
+        # "todavía no", "ainda não" and "non ancora" also just mean "not yet": only with what
+        # still fails
+        r"\b(todavia|aun) no (funciona|me (han|ha) (respondido|contestado|devuelto|solucionado)"
+        r"|lo (han|ha) (resuelto|solucionado)|hay respuesta|responden|contestan)\b"
+        r"|\bsig(o|ue) sin\b",
         r"\btoujours (pas|rien)\b",
         r"\b(immer|noch) (noch|immer) (nicht|kein\w*)\b",
-        # "ainda não" and "non ancora" also just mean "not yet": only with what still fails
         r"\b(ainda nao|continua a nao) (funciona|resolv\w+|respond\w+|deu certo|foi resolvido)\b"
         r"|\bcontinu(a|o) sem\b",
         r"\b(ancora non|non ancora) (funziona|risolt\w+|rispost\w+|rispond\w+|va)\b",

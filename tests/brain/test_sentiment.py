@@ -17,7 +17,7 @@ from deskmate.core.brain.sentiment import analyze, frustration_cues
         ("en", "WHY IS THE APP BROKEN AGAIN", "shouting"),
         ("en", "Where is my order!!!", "exclamations"),
         ("es", "Es la tercera vez que escribo y nadie responde", "repeat_contact"),
-        ("es", "Todavía no he recibido mi pedido", "still_not"),
+        ("es", "Todavía no funciona y ya es la segunda semana", "still_not"),
         ("fr", "Toujours pas de réponse, c'est inadmissible", "still_not"),
         ("fr", "Personne ne répond à mes messages", "nobody_answers"),
         ("de", "Das ist schon wieder kaputt", "repeat_contact"),
