@@ -49,6 +49,7 @@ _ACK_PHRASES = """
     |gentilissimo|ricevuto|fijne dag nog|in orde|dat was alles|begrepen|doei|thanks|helemaal goed
     |goed zo|dank|oke|provo|provo subito|lo provo|je vais essayer|voy a probar|lo pruebo
     |ich probier's|ich probiere es|vou tentar|ik probeer het|will try that|i'll try that
+    |trovato|l'ho trovato|achei|encontrei|encontre|lo encontre|gevonden|gefunden|j'ai trouve|trouve
 """
 _ACK_FILLER = """
     so much|very much|a lot|again|guys|team|for your help|for the help|for helping|now|that|it

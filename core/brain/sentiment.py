@@ -104,7 +104,8 @@ _FRUSTRATION = {
         r"\b(pessimo|inaceitavel|absurdo|vergonha|horrivel|o pior|a pior|golpe)\b",
         r"\b(ridicolo|inaccettabile|vergogna|assurdo|il peggiore|la peggiore|truffa)\b",
         r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting|het zat)\b",
-        r"\b(another bot|so much for|love that for me|so done with|thanks for (absolutely )?nothing"
+        r"\b(another|otro|noch ein|mais um|un altro|weer een|encore un) (chat)?(bot|robot|robo)\b",
+        r"\b(so much for|love that for me|so done with|thanks for (absolutely )?nothing"
         r"|hasta la madre|hasta las narices|hasta el gorro|ras le bol|plein le dos|schnauze voll"
         r"|nase voll|saco cheio|fart[oa]"
         r"|non ne posso piu|spuugzat|kotsbeu|beu|schande|unzumutbar|onaanvaardbaar|unglaublich"
@@ -123,7 +124,7 @@ _FRUSTRATION = {
         r"\b(geht|ging) (jetzt )?schon (einen|seit einem) monat\b|\bun mois que (ca|cela) dure"
         r"\b|\bva avanti cosi da\b|\bsleept al\b|\bfazer um mes nisso\b",
         r"ふざけ|最悪|ひどい|酷い|いい加減|使えない|詐欺",
-        "[\U0001f644\U0001f620\U0001f621\U0001f624\U0001f92c]",
+        "[\U0001f620\U0001f621\U0001f624\U0001f92c]",
     ],
     "patience_gone": [
         r"\b(losing|lost|running out of) (my |all )?patience\b|\benough is enough\b"

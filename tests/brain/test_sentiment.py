@@ -41,7 +41,7 @@ from deskmate.core.brain.sentiment import analyze, frustration_cues
         ("de", "dann gehe ich eben zur Konkurrenz", "threat_to_leave"),
         ("fr", "toujours rien après 3 mails", "repeat_contact"),
         ("it", "dopo tre messaggi nessuna notizia", "nobody_answers"),
-        ("en", "great service as usual 🙄", "strong_words"),
+        ("en", "no answer for a week 😡", "strong_words"),
     ],
 )
 def test_frustration_cues_make_the_message_negative(language: str, text: str, cue: str) -> None:
