@@ -21,7 +21,7 @@ from deskmate.core.brain.text import asks, is_stopword, sentences, tokenize, wor
 
 SYNONYM_WEIGHT = 0.8
 """Search weight of a synonym's terms relative to the question's own words."""
-CONTEXT_WEIGHT = 0.5
+CONTEXT_WEIGHT = 0.6
 """Search weight of words borrowed from earlier turns (a follow-up question's context)."""
 ASIDE_WEIGHT = 0.25
 """Confidence weight of words outside the sentences that ask, in a message that has both
