@@ -19,9 +19,9 @@ from pathlib import Path
 from deskmate.core.brain import vocabulary
 from deskmate.core.brain.text import asks, is_stopword, sentences, tokenize, words
 
-SYNONYM_WEIGHT = 0.8
+SYNONYM_WEIGHT = 0.6
 """Search weight of a synonym's terms relative to the question's own words."""
-CONTEXT_WEIGHT = 0.6
+CONTEXT_WEIGHT = 0.5
 """Search weight of words borrowed from earlier turns (a follow-up question's context)."""
 ASIDE_WEIGHT = 0.25
 """Confidence weight of words outside the sentences that ask, in a message that has both
