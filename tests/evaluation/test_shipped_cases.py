@@ -20,10 +20,10 @@ from .conftest import EXAMPLES
 THRESHOLDS = {
     "tune": {
         "under": [
-            "pass_rate=0.89",
-            "group.core.answer_rate=0.92",
-            "correct_citation_rate=0.86",
-            "handoff_precision=0.85",
+            "pass_rate=0.85",
+            "group.core.answer_rate=0.83",
+            "correct_citation_rate=0.79",
+            "handoff_precision=0.73",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.93",
             "ack_no_reply=0.95",
@@ -35,23 +35,23 @@ THRESHOLDS = {
     "heldout": {
         "under": [
             "pass_rate=0.88",
-            "group.core.answer_rate=0.88",
+            "group.core.answer_rate=0.92",
             "correct_citation_rate=0.88",
-            "handoff_precision=0.85",
+            "handoff_precision=0.9",
             "group.needs-human.handoff_recall=0.85",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
-            "language_accuracy=0.90",
+            "language_accuracy=0.9",
         ],
-        # 0.032 (1 of 31): over the 3% target, reported in docs/brain.md, not fitted
-        "over": ["wrong_citation_rate=0.04", "decision_p50_ms=50"],
+        # 0.065 (2 of 31): over the 3% target, reported in docs/brain.md, not fitted
+        "over": ["wrong_citation_rate=0.07", "decision_p50_ms=50"],
     },
     "heldout-2": {
         "under": [
-            "pass_rate=0.72",
+            "pass_rate=0.75",
             "group.core.answer_rate=0.59",
-            "correct_citation_rate=0.57",
-            "handoff_precision=0.55",
+            "correct_citation_rate=0.61",
+            "handoff_precision=0.59",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -62,10 +62,10 @@ THRESHOLDS = {
     },
     "heldout-3": {
         "under": [
-            "pass_rate=0.75",
-            "group.core.answer_rate=0.68",
-            "correct_citation_rate=0.65",
-            "handoff_precision=0.58",
+            "pass_rate=0.77",
+            "group.core.answer_rate=0.73",
+            "correct_citation_rate=0.69",
+            "handoff_precision=0.62",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.6",
@@ -76,11 +76,24 @@ THRESHOLDS = {
     "heldout-4": {
         "under": [
             "pass_rate=0.61",
-            "group.core.answer_rate=0.30",
-            "correct_citation_rate=0.30",
-            "handoff_precision=0.78",
-            "group.needs-human.handoff_recall=0.90",
-            "group.needs-human.handoff_reason_recall=0.60",
+            "group.core.answer_rate=0.3",
+            "correct_citation_rate=0.3",
+            "handoff_precision=0.79",
+            "group.needs-human.handoff_recall=0.9",
+            "group.needs-human.handoff_reason_recall=0.6",
+            "ack_no_reply=0.95",
+            "language_accuracy=0.95",
+        ],
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
+    },
+    "heldout-5": {
+        "under": [
+            "pass_rate=0.57",
+            "group.core.answer_rate=0.48",
+            "correct_citation_rate=0.47",
+            "handoff_precision=0.21",
+            "group.needs-human.handoff_recall=0.95",
+            "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
