@@ -33,6 +33,9 @@ MAX_GAP = 2
 """A phrase's words may be this many other words apart in the question."""
 MIN_CORRECTABLE = 4
 """Words shorter than this are never corrected (too many near neighbours)."""
+MAX_CORRECTABLE = 40
+"""Words longer than this are never corrected or cut back: no real word is, and the work grows
+with the square of a word's length (a hostile 20,000-letter "word" would cost 300 MB)."""
 MIN_PREFIX = 6
 """A word is cut back to a known term it starts with only when that term is this long."""
 
@@ -91,7 +94,7 @@ class Synonyms:
 
     def correct(self, term: str) -> str | None:
         """The synonym word closest to ``term`` (:func:`max_edits` edits), if ``term`` isn't one."""
-        if len(term) < MIN_CORRECTABLE or not term.isalpha():
+        if not MIN_CORRECTABLE <= len(term) <= MAX_CORRECTABLE or not term.isalpha():
             return None
         if self.knows(term):
             return None
@@ -318,7 +321,7 @@ def _fixer(
 
 def _known_prefix(term: str, knows: Callable[[str], bool]) -> str | None:
     """The longest known term of at least :data:`MIN_PREFIX` letters that ``term`` starts with."""
-    if not term.isalpha():
+    if not term.isalpha() or len(term) > MAX_CORRECTABLE:
         return None
     for end in range(len(term) - 1, MIN_PREFIX - 1, -1):
         if knows(term[:end]):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deskmate.core.brain.query import (
+    MAX_CORRECTABLE,
     MIN_CORRECTABLE,
     SYNONYM_WEIGHT,
     Query,
@@ -204,9 +205,11 @@ class KnowledgeIndex:
         """The known term closest to an unknown ``term`` (:func:`max_edits` edits), else ``None``.
 
         Candidates share a one-character deletion with ``term`` (SymSpell); the most frequent
-        wins. Known terms, short words and words with digits are left alone.
+        wins. Known terms, short and overlong words and words with digits are left alone.
         """
-        if len(term) < MIN_CORRECTABLE or not term.isalpha() or term in self._df:
+        if not MIN_CORRECTABLE <= len(term) <= MAX_CORRECTABLE or not term.isalpha():
+            return None
+        if term in self._df:
             return None
         self.prepare_corrections()
         with self._lock:

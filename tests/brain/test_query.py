@@ -96,3 +96,11 @@ def test_another_document_in_the_customers_language_is_not_preferred(language: s
     other = Hit("refunds", "Reembolso", "El reembolso llega en 5 días.", 2.9, locale=language)
     draft = compose("cuanto tarda el envio", [best, other], language)
     assert draft is not None and draft.citations[0].doc_id == "shipping"
+
+
+def test_an_overlong_word_is_neither_corrected_nor_cut_back() -> None:
+    hostile = "refund" + "x" * 20_000
+    assert HELP.correct(hostile) is None
+    assert compile_synonyms().correct(hostile) is None
+    (concept,) = HELP.query(hostile).concepts
+    assert concept.term.startswith("refundxxx")  # not cut back to "refund"
