@@ -195,4 +195,7 @@ class Worker:
         if self._consumer is not None:
             self._consumer.stop(graceful=True)
         self.engine.sessions.kw["bind"].dispose()
+        close_storage = getattr(self.queue.huey.storage, "close", None)
+        if close_storage is not None:
+            close_storage()
         log.info("stopped; events not handled yet stay queued for the next start")

@@ -41,6 +41,8 @@ def share_state(settings: Settings) -> None:
         windows = windows_for(place)
         limiters.use(windows)
         use_cache(RedisCache(windows.redis) if isinstance(windows, RedisWindows) else MemoryCache())
+        if _shared is not None:
+            _shared[1].close()
         _shared = (place, windows)
 
 
@@ -74,4 +76,6 @@ def forget() -> None:
     with _lock:
         limiters.clear()
         use_cache(MemoryCache())
+        if _shared is not None:
+            _shared[1].close()
         _shared = None

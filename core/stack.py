@@ -26,7 +26,7 @@ from deskmate.core.config import (
     Settings,
     WorkspaceSettings,
 )
-from deskmate.core.intake import WEBHOOK_PATH, set_dispatcher
+from deskmate.core.intake import WEBHOOK_PATH, intake_for, set_dispatcher
 from deskmate.core.plugins import PluginHost, make_plugin_manager
 from deskmate.core.runtime import QueueDispatcher, Worker
 from deskmate.core.sandbox import SandboxServer, create_sandbox_app
@@ -153,9 +153,16 @@ class LocalStack:
         self.close()
 
     def close(self) -> None:
+        """Stop everything the stack started and close its database handles."""
         self.worker.stop()
         self.sandbox_server.close()
         self._running.stop()
+        writer = intake_for(self.app).writer
+        if writer is not None:
+            writer.stop()
+        engine = state(self.app).engine
+        if engine is not None:
+            engine.dispose()
 
     def wait_settled(self, timeout: float = 30.0) -> bool:
         """Wait until every webhook is delivered and every stored event is settled."""

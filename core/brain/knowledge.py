@@ -79,6 +79,11 @@ class StoreKnowledge:
         self._lock = threading.Lock()
         self._session_factory: sessionmaker[Session] | None = None
 
+    def close(self) -> None:
+        """Close the database connections this source opened (it opens them again if used)."""
+        if self._engine is not None and callable(self._engine_source):
+            self._engine.dispose()
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:

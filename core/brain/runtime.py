@@ -75,7 +75,9 @@ def configure(settings: Any, *, warm: bool = True) -> BrainRuntime:
         knowledge=knowledge,
         default_workspace=workspaces[0] if len(workspaces) == 1 else None,
     )
-    install(runtime)
+    previous = install(runtime)
+    if isinstance(previous.knowledge, StoreKnowledge):
+        previous.knowledge.close()
     if warm:
         knowledge.warm(workspaces)
         language.warm(runtime.settings.languages)

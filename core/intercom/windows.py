@@ -75,6 +75,7 @@ class Windows(Protocol):
     def bucket(self, key: str, rates: list[Rate], clock: Clock) -> CountingBucket: ...
     def paused_until(self, key: str) -> float: ...
     def pause(self, key: str, until: float) -> None: ...
+    def close(self) -> None: ...
 
 
 class _MemoryBucket(InMemoryBucket):
@@ -101,6 +102,9 @@ class MemoryWindows:
         with self._lock:
             self._pauses[key] = max(self._pauses.get(key, 0.0), until)
 
+    def close(self) -> None:
+        """Nothing to close: the windows live in this process."""
+
 
 class _RedisBucket(RedisBucket):
     def admitted_since(self, start_ms: int) -> int:
@@ -126,6 +130,10 @@ class RedisWindows:
 
     def bucket(self, key: str, rates: list[Rate], clock: Clock) -> CountingBucket:
         return _RedisBucket.init(rates, self.redis, f"{KEY_PREFIX}{key}")  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Close the client's connections (it opens them again if used)."""
+        self.redis.close()  # type: ignore[attr-defined]
 
     def paused_until(self, key: str) -> float:
         value = self.redis.get(f"{PAUSE_PREFIX}{key}")  # type: ignore[attr-defined]
@@ -242,6 +250,10 @@ class SqlWindows:
 
     def bucket(self, key: str, rates: list[Rate], clock: Clock) -> CountingBucket:
         return _SqlBucket(self.engine, key, rates, clock)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Close the pooled connections (a bucket still in use opens one again)."""
+        self.engine.dispose()
 
     def paused_until(self, key: str) -> float:
         query = select(rate_pauses.c.until).where(rate_pauses.c.bucket == key)
