@@ -82,10 +82,10 @@ _STOPWORD_TEXT = """
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 LANGUAGE_STOPWORDS = {
-    "fr": frozenset({"comment", "pour", "sur"}),
+    "fr": frozenset({"comment"}),
     "pt": frozenset({"pro", "pra", "pros", "pras"}),
-    "nl": frozenset({"door", "over", "op"}),
-    "de": frozenset({"also", "bald"}),
+    "nl": frozenset({"door", "over"}),
+    "de": frozenset({"bald"}),
 }
 """Function words of one language that are content words in another ("comment" asks how in
 French; "pro" is "para o" in Portuguese): dropped only from a question in that language."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import threading
-from functools import lru_cache
 
 from deskmate.core.brain.text import fold
 
@@ -55,7 +54,6 @@ def warm() -> None:
             _table = _load()
 
 
-@lru_cache(maxsize=100_000)
 def zipf(word: str) -> float:
     """How common ``word`` (case-folded) is in the most common of :data:`LANGUAGES`; 0 unknown."""
     if _table is None:
