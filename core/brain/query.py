@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from deskmate.core.brain import vocabulary
+from deskmate.core.brain import translation, vocabulary
 from deskmate.core.brain.text import asks, is_stopword, sentences, tokenize, words
 
 SYNONYM_WEIGHT = 0.6
@@ -253,7 +253,7 @@ def build_query(
         if not is_stopword(written, term, language) and term not in draft.written:
             draft.add(term, written, 1.0 if asking is None or term in asking else ASIDE_WEIGHT)
     _add_phrases(draft, sequence, synonyms)
-    concepts = _concepts(draft, known)
+    concepts = _concepts(draft, known, language)
     mentioned = frozenset().union(*(c.terms for c in concepts))
     for written, term in words(context):
         term = fix(written, term)
@@ -329,7 +329,9 @@ def _known_prefix(term: str, knows: Callable[[str], bool]) -> str | None:
     return None
 
 
-def _concepts(draft: _Draft, known: Callable[[str], bool] | None) -> list[Concept]:
+def _concepts(
+    draft: _Draft, known: Callable[[str], bool] | None, language: str | None = None
+) -> list[Concept]:
     concepts = []
     for term, written in draft.written.items():
         words = draft.words[term]
@@ -338,10 +340,20 @@ def _concepts(draft: _Draft, known: Callable[[str], bool] | None) -> list[Concep
         if known is not None and not alternatives and any(c.isdigit() for c in term):
             factor = vocabulary.FLOOR
         elif known is not None and not any(known(t) for t in alternatives | words):
+            alternatives |= _translations(written, language, known)
             factor = max(vocabulary.informativeness(w) for w in written.split())
         weight = draft.weight[term] * factor
         concepts.append(Concept(term, alternatives, weight, factor, words))
     return concepts
+
+
+def _translations(
+    written: str, language: str | None, known: Callable[[str], bool]
+) -> frozenset[str]:
+    """The English translations of a one-word concept that the knowledge uses."""
+    if " " in written:
+        return frozenset()
+    return frozenset(t for t in translation.english(written, language) if known(t))
 
 
 def _asking_terms(text: str, fix: Callable[[str, str], str]) -> frozenset[str] | None:

@@ -1,0 +1,70 @@
+"""English translations of everyday words, so a question can find an article in English.
+
+Help centers are mostly written in English and customers write in their own language. A word of
+the question that the knowledge base lacks ("rimborso", "telemóvel") also searches its English
+translations ("refund", "phone") when the knowledge uses them, the way a synonym does. The table
+(``data/translations.tsv.gz``: about 73,000 everyday words of Spanish, French, German,
+Portuguese, Italian and Dutch) was built offline by ``tools/build_translations.py`` from the
+nearest English words in a multilingual sentence encoder; deskmate reads the table, never the
+model. It is loaded once, with the knowledge warm-up (docs/brain.md gives its cost).
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from pathlib import Path
+
+from deskmate.core.brain.text import fold, tokenize
+
+TRANSLATIONS_FILE = Path(__file__).with_name("data") / "translations.tsv.gz"
+"""language <tab> word <tab> English words, one word per line (``#`` lines are comments)."""
+
+Table = dict[str, dict[str, tuple[str, ...]]]
+
+_lock = threading.Lock()
+_tables: Table | None = None
+
+
+def _load() -> Table:
+    """Language → unaccented word → its English translations, stemmed as search stems them."""
+    tables: Table = {}
+    with gzip.open(TRANSLATIONS_FILE, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            language, word, english = line.rstrip("\n").split("\t")
+            terms = tuple(dict.fromkeys(tokenize(english)))
+            tables.setdefault(language, {})[fold(word)] = terms
+    return tables
+
+
+def warm() -> None:
+    """Load the table now rather than on the first question."""
+    global _tables
+    with _lock:
+        if _tables is None:
+            _tables = _load()
+
+
+def languages() -> frozenset[str]:
+    """The languages the table translates from."""
+    if _tables is None:
+        warm()
+    assert _tables is not None
+    return frozenset(_tables)
+
+
+def english(word: str, language: str | None) -> tuple[str, ...]:
+    """The English terms ``word`` (case-folded) translates to from ``language``; from any
+    language when the question's is unknown, none from English."""
+    if language == "en":
+        return ()
+    if _tables is None:
+        warm()
+    assert _tables is not None
+    key = fold(word)
+    if language in _tables:
+        return _tables[language].get(key, ())
+    found = (t for table in _tables.values() for t in table.get(key, ()))
+    return tuple(dict.fromkeys(found))
