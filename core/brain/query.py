@@ -259,7 +259,12 @@ def build_query(
         term = fix(written, term)
         if term not in mentioned:
             mentioned |= {term}
-            concepts.append(Concept(term, weight=CONTEXT_WEIGHT, boost=CONTEXT_WEIGHT))
+            alternatives = (
+                _translations(written, language, known)
+                if known is not None and not known(term)
+                else frozenset()
+            )
+            concepts.append(Concept(term, alternatives, CONTEXT_WEIGHT, CONTEXT_WEIGHT))
     return Query(tuple(concepts))
 
 
