@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskmate.core.brain import vocabulary
+from deskmate.core.brain import translation, vocabulary
 from deskmate.core.brain.search import KnowledgeIndex, Passage
 from deskmate.core.store.db import DatabaseError, make_session_factory
 from deskmate.core.store.knowledge import PassageRow, iter_passages
@@ -103,7 +103,8 @@ class StoreKnowledge:
 
     def warm(self, workspace_ids: Iterable[str]) -> threading.Thread:
         """Build the workspaces' indexes (and their typo-correction tables) and load the
-        everyday-language word lists in a background thread, so no reply waits for them."""
+        everyday-language word lists and the translation table in a background thread, so no
+        reply waits for them."""
         thread = threading.Thread(
             target=self._warm, args=(list(workspace_ids),), name="deskmate-knowledge", daemon=True
         )
@@ -112,6 +113,7 @@ class StoreKnowledge:
 
     def _warm(self, workspace_ids: list[str]) -> None:
         vocabulary.warm()
+        translation.warm()
         for workspace_id in workspace_ids:
             try:
                 self.index(workspace_id).prepare_corrections()

@@ -20,22 +20,20 @@ from deskmate.core.brain.text import fold, tokenize
 TRANSLATIONS_FILE = Path(__file__).with_name("data") / "translations.tsv.gz"
 """language <tab> word <tab> English words, one word per line (``#`` lines are comments)."""
 
-Table = dict[str, dict[str, tuple[str, ...]]]
+Table = dict[str, dict[str, str]]
 
 _lock = threading.Lock()
 _tables: Table | None = None
 
 
 def _load() -> Table:
-    """Language → unaccented word → its English translations, stemmed as search stems them."""
+    """Language → unaccented word → its English translations, as written in the table."""
     tables: Table = {}
     with gzip.open(TRANSLATIONS_FILE, "rt", encoding="utf-8") as lines:
         for line in lines:
-            if line.startswith("#"):
-                continue
-            language, word, english = line.rstrip("\n").split("\t")
-            terms = tuple(dict.fromkeys(tokenize(english)))
-            tables.setdefault(language, {})[fold(word)] = terms
+            if not line.startswith("#"):
+                language, word, english = line.rstrip("\n").split("\t")
+                tables.setdefault(language, {})[fold(word)] = english
     return tables
 
 
@@ -47,24 +45,14 @@ def warm() -> None:
             _tables = _load()
 
 
-def languages() -> frozenset[str]:
-    """The languages the table translates from."""
-    if _tables is None:
-        warm()
-    assert _tables is not None
-    return frozenset(_tables)
-
-
 def english(word: str, language: str | None) -> tuple[str, ...]:
-    """The English terms ``word`` (case-folded) translates to from ``language``; from any
-    language when the question's is unknown, none from English."""
+    """The English terms (stemmed as search stems them) that ``word`` (case-folded) translates
+    to from ``language``; from any language when the question's is unknown, none from English."""
     if language == "en":
         return ()
     if _tables is None:
         warm()
     assert _tables is not None
     key = fold(word)
-    if language in _tables:
-        return _tables[language].get(key, ())
-    found = (t for table in _tables.values() for t in table.get(key, ()))
-    return tuple(dict.fromkeys(found))
+    tables = [_tables[language]] if language in _tables else list(_tables.values())
+    return tuple(dict.fromkeys(t for table in tables for t in tokenize(table.get(key, ""))))
