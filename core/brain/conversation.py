@@ -49,8 +49,8 @@ _ACK_PHRASES = """
     |gentilissimo|ricevuto|fijne dag nog|in orde|dat was alles|begrepen|doei|thanks|helemaal goed
     |goed zo|dank|oke|provo|provo subito|lo provo|je vais essayer|voy a probar|lo pruebo
     |ich probier's|ich probiere es|vou tentar|ik probeer het|will try that|i'll try that
-    |give it a try|vou experimentar|vou testar|je vais tester|lo intentare|ci provo|ich versuche es
-    |ik ga het proberen
+    |i'll give it a try|i will give it a try|give it a try|vou experimentar|vou testar
+    |je vais tester|lo intentare|ci provo|ich versuche es|ik ga het proberen
     |trovato|l'ho trovato|achei|encontrei|encontre|lo encontre|gevonden|gefunden|j'ai trouve|trouve
 """
 _ACK_FILLER = """
