@@ -229,19 +229,21 @@ def run_sandbox(
         app, host=host, port=port, threads=8, ident="sandbox", asyncore_use_poll=True
     )
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
+    stops = (signal.SIGTERM, signal.SIGINT) if in_main else ()
+    previous = {sig: signal.signal(sig, _interrupt) for sig in stops}
     if on_ready is not None:
         on_ready(f"http://{host}:{server.effective_port}")
     try:
         server.run()  # returns on KeyboardInterrupt
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         server.close()
         close_sandbox(app)
         log.info("sandbox stopped")
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops the sandbox the way Ctrl-C does."""
+    """SIGTERM and SIGINT stop the sandbox the way Ctrl-C does, even when a shell started it in
+    the background (``deskmate sandbox &``), which leaves SIGINT ignored."""
     raise KeyboardInterrupt

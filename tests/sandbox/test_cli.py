@@ -48,8 +48,9 @@ def test_sandbox_command_requires_a_client_secret():
     assert result.exit_code == 2 and "--client-secret" in result.output
 
 
-def test_run_sandbox_stops_cleanly_on_sigterm():
+def stops_cleanly_on(stop: signal.Signals, *, setup: str = "") -> None:
     code = (
+        f"{setup}\n"
         "from deskmate.core.sandbox import run_sandbox\n"
         "run_sandbox('t', 's', port=0, on_ready=lambda url: print(url, flush=True))\n"
         "print('returned', flush=True)\n"
@@ -57,8 +58,21 @@ def test_run_sandbox_stops_cleanly_on_sigterm():
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    base_url = proc.stdout.readline().strip()
-    assert requests.get(f"{base_url}/me", headers={"Authorization": "Bearer t"}, timeout=5).ok
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=10)
+    try:
+        base_url = proc.stdout.readline().strip()
+        assert requests.get(f"{base_url}/me", headers={"Authorization": "Bearer t"}, timeout=5).ok
+        proc.send_signal(stop)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
     assert proc.returncode == 0 and out.strip() == "returned", err
+
+
+def test_run_sandbox_stops_cleanly_on_sigterm():
+    stops_cleanly_on(signal.SIGTERM)
+
+
+def test_a_sandbox_started_in_the_background_still_stops_on_sigint():
+    # A shell starts a background job (`deskmate sandbox &`) with SIGINT ignored.
+    ignored = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)"
+    stops_cleanly_on(signal.SIGINT, setup=ignored)
