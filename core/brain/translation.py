@@ -12,18 +12,15 @@ model. It is loaded once, with the knowledge warm-up (docs/brain.md gives its co
 from __future__ import annotations
 
 import gzip
-import threading
 from pathlib import Path
 
+from deskmate.core.brain.once import LoadedOnce
 from deskmate.core.brain.text import fold, tokenize
 
 TRANSLATIONS_FILE = Path(__file__).with_name("data") / "translations.tsv.gz"
 """language <tab> word <tab> English words, one word per line (``#`` lines are comments)."""
 
 Table = dict[str, dict[str, str]]
-
-_lock = threading.Lock()
-_tables: Table | None = None
 
 
 def _load() -> Table:
@@ -37,12 +34,12 @@ def _load() -> Table:
     return tables
 
 
+_tables = LoadedOnce(_load)
+
+
 def warm() -> None:
     """Load the table now rather than on the first question."""
-    global _tables
-    with _lock:
-        if _tables is None:
-            _tables = _load()
+    _tables.warm()
 
 
 def english(word: str, language: str | None) -> tuple[str, ...]:
@@ -50,9 +47,7 @@ def english(word: str, language: str | None) -> tuple[str, ...]:
     to from ``language``; from any language when the question's is unknown, none from English."""
     if language == "en":
         return ()
-    if _tables is None:
-        warm()
-    assert _tables is not None
+    loaded = _tables.get()
     key = fold(word)
-    tables = [_tables[language]] if language in _tables else list(_tables.values())
+    tables = [loaded[language]] if language in loaded else list(loaded.values())
     return tuple(dict.fromkeys(t for table in tables for t in tokenize(table.get(key, ""))))

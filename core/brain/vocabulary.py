@@ -12,8 +12,8 @@ real word into another one ("charge" is not a misspelt "change").
 from __future__ import annotations
 
 import math
-import threading
 
+from deskmate.core.brain.once import LoadedOnce
 from deskmate.core.brain.text import fold
 
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl")
@@ -26,9 +26,6 @@ FLOOR = 0.15
 """The least a word of the question weighs, relative to a rare one."""
 REAL_WORD_ZIPF = 3.5
 """A word at least this common in one of :data:`LANGUAGES` is a real word, never a typo."""
-
-_lock = threading.Lock()
-_table: dict[str, float] | None = None
 
 
 def _load() -> dict[str, float]:
@@ -46,20 +43,17 @@ def _load() -> dict[str, float]:
     return table
 
 
+_table = LoadedOnce(_load)
+
+
 def warm() -> None:
     """Load the frequency lists now rather than on the first question."""
-    global _table
-    with _lock:
-        if _table is None:
-            _table = _load()
+    _table.warm()
 
 
 def zipf(word: str) -> float:
     """How common ``word`` (case-folded) is in the most common of :data:`LANGUAGES`; 0 unknown."""
-    if _table is None:
-        warm()
-    assert _table is not None
-    return _table.get(word, 0.0)
+    return _table.get().get(word, 0.0)
 
 
 def is_real_word(word: str) -> bool:
