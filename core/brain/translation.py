@@ -12,6 +12,7 @@ model. It is loaded once, with the knowledge warm-up (docs/brain.md gives its co
 from __future__ import annotations
 
 import gzip
+import logging
 from pathlib import Path
 
 from deskmate.core.brain.once import LoadedOnce
@@ -22,19 +23,42 @@ TRANSLATIONS_FILE = Path(__file__).with_name("data") / "translations.tsv.gz"
 
 Table = dict[str, dict[str, str]]
 
+log = logging.getLogger(__name__)
 
-def _load() -> Table:
-    """Language → unaccented word → its English translations, as written in the table."""
+
+def load_table(path: Path) -> Table:
+    """Language → unaccented word → its English translations, as written in the table.
+
+    A table that can't be read leaves the brain without translations, not without answers:
+    questions then search their own words only. A malformed line is skipped.
+    """
     tables: Table = {}
-    with gzip.open(TRANSLATIONS_FILE, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if not line.startswith("#"):
-                language, word, english = line.rstrip("\n").split("\t")
+    skipped = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                if line.startswith("#"):
+                    continue
+                fields = line.rstrip("\n").split("\t")
+                if len(fields) != 3 or not all(fields):
+                    skipped += 1
+                    continue
+                language, word, english = fields
                 tables.setdefault(language, {})[fold(word)] = english
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        log.warning(
+            "can't read the translation table %s (%s): questions in other languages search "
+            "their own words only; reinstall deskmate to restore it",
+            path,
+            type(exc).__name__,
+        )
+        return {}
+    if skipped:
+        log.warning("translation table %s: %d malformed line(s) skipped", path, skipped)
     return tables
 
 
-_tables = LoadedOnce(_load)
+_tables = LoadedOnce(lambda: load_table(TRANSLATIONS_FILE))
 
 
 def warm() -> None:

@@ -66,3 +66,24 @@ def test_the_shipped_table_is_well_formed_and_names_its_sources() -> None:
     assert len(rows) > 50_000
     assert all(len(row) == 3 and row[1] and row[2] for row in rows)
     assert {row[0] for row in rows} == {"es", "fr", "de", "pt", "it", "nl"}
+
+
+def test_an_unreadable_table_leaves_the_brain_without_translations_not_without_answers(
+    tmp_path, caplog
+) -> None:
+    broken = tmp_path / "translations.tsv.gz"
+    broken.write_bytes(b"not gzip at all")
+    assert translation.load_table(broken) == {}
+    assert "can't read the translation table" in caplog.text
+    assert translation.load_table(tmp_path / "missing.tsv.gz") == {}
+
+
+def test_a_malformed_line_is_skipped_and_the_rest_is_read(tmp_path, caplog) -> None:
+    table = tmp_path / "translations.tsv.gz"
+    with gzip.open(table, "wt", encoding="utf-8") as out:
+        out.write("# header\nit\tgaranzia\twarranty\nit\tbroken line\npt\tsenha\tpassword\n")
+    assert translation.load_table(table) == {
+        "it": {"garanzia": "warranty"},
+        "pt": {"senha": "password"},
+    }
+    assert "1 malformed line(s) skipped" in caplog.text
