@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,9 @@ def candidates(language: str, count: int) -> list[str]:
     return [w for w in top_n_list(language, count) if w.isalpha() and len(w) >= 3]
 
 
-def translations(english: list[str], english_vectors: np.ndarray, words: list[str], vectors):
+def translations(
+    english: list[str], english_vectors: np.ndarray, words: list[str], vectors: np.ndarray
+) -> Iterator[tuple[str, list[str]]]:
     """Each word with the English words close enough to be its translation.
 
     A pair is kept only when it is mutual: the English word is among the word's nearest and the

@@ -335,7 +335,7 @@ def _known_prefix(term: str, knows: Callable[[str], bool]) -> str | None:
 
 
 def _concepts(
-    draft: _Draft, known: Callable[[str], bool] | None, language: str | None = None
+    draft: _Draft, known: Callable[[str], bool] | None, language: str | None
 ) -> list[Concept]:
     concepts = []
     for term, written in draft.written.items():

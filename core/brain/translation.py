@@ -68,7 +68,8 @@ def warm() -> None:
 
 def english(word: str, language: str | None) -> tuple[str, ...]:
     """The English terms (stemmed as search stems them) that ``word`` (case-folded) translates
-    to from ``language``; from any language when the question's is unknown, none from English."""
+    to from ``language``; from every table when the table has no such language (or it is
+    unknown), none from English."""
     if language == "en":
         return ()
     loaded = _tables.get()

@@ -54,6 +54,7 @@ def test_english_is_never_translated_and_an_unknown_language_reads_every_table()
 
 def test_accents_are_optional_as_customers_type_them() -> None:
     assert translation.english("telemovel", "pt") == translation.english("telemóvel", "pt")
+    assert translation.english("telemovel", "pt") == ("phone",)
 
 
 def test_the_shipped_table_is_well_formed_and_names_its_sources() -> None:
