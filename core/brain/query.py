@@ -36,6 +36,9 @@ MIN_CORRECTABLE = 4
 MAX_CORRECTABLE = 40
 """Words longer than this are never corrected or cut back: no real word is, and the work grows
 with the square of a word's length (a hostile 20,000-letter "word" would cost 300 MB)."""
+MIN_SUFFIXED = 5
+"""A misspelt word longer than this is also corrected without its last letter: the stemmer cuts
+an ending off the right word that it leaves on a misspelt one ("chnage" → "chang", as "change")."""
 MIN_PREFIX = 6
 """A word is cut back to a known term it starts with only when that term is this long."""
 
@@ -308,7 +311,8 @@ def _fixer(
     known: Callable[[str], bool] | None,
 ) -> Callable[[str, str], str]:
     """``(written word, term) → term`` for a word neither the knowledge nor the synonyms use: a
-    misspelling corrected to the knowledge's closest term, else to a synonym word, else a longer
+    misspelling corrected to the knowledge's closest term, else to a synonym word (with or
+    without its last letter, :data:`MIN_SUFFIXED`), else a longer
     form of a known word cut back to it (a conjugation the stemmer leaves whole: "devolveríais"
     → "devolv"); a real everyday word is left as it is."""
 
@@ -318,8 +322,15 @@ def _fixer(
     def fix(written: str, term: str) -> str:
         if knows(term) or vocabulary.is_real_word(written):
             return term
-        corrected = (correct(term) if correct else None) or synonyms.correct(term)
-        return corrected or _known_prefix(term, knows) or term
+        return (
+            corrected(term)
+            or (corrected(term[:-1]) if len(term) > MIN_SUFFIXED else None)
+            or _known_prefix(term, knows)
+            or term
+        )
+
+    def corrected(term: str) -> str | None:
+        return (correct(term) if correct else None) or synonyms.correct(term)
 
     return fix
 

@@ -45,6 +45,16 @@ def test_a_real_word_is_not_corrected_into_another_one() -> None:
     assert "charg" in weights(HELP.query("why this charge"))  # …but a real word, kept
 
 
+def test_a_misspelling_keeps_the_ending_the_stemmer_cuts_off_the_right_word() -> None:
+    assert HELP.correct("chnage") is None  # two edits from "chang", the stem of "change"…
+    (concept,) = HELP.query("how to chnage my plna").concepts  # …one without its "e"
+    assert concept.term == "chang plan"
+
+
+def test_a_short_non_word_is_not_corrected_without_its_last_letter() -> None:
+    assert "vorei" in weights(HELP.query("vorei"))  # "vore" is one edit from "more", not read so
+
+
 def test_a_misspelt_synonym_word_is_read_as_the_synonym() -> None:
     query = HELP.query("vorrei un rimborzo")
     assert HELP.search(query, 1)[0].doc_id == "refunds"
