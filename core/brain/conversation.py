@@ -52,6 +52,8 @@ _ACK_PHRASES = """
     |i'll give it a try|i will give it a try|give it a try|vou experimentar|vou testar
     |je vais tester|lo intentare|ci provo|ich versuche es|ik ga het proberen
     |trovato|l'ho trovato|achei|encontrei|encontre|lo encontre|gevonden|gefunden|j'ai trouve|trouve
+    |era isso mesmo|era isso|isso mesmo|era eso|eso era|c'etait ca|c'est ca|era quello|das war's
+    |dat was het|that was it|that's the one
 """
 _ACK_FILLER = """
     so much|very much|a lot|again|guys|team|for your help|for the help|for helping|now|that|it
