@@ -4,8 +4,9 @@ An *acknowledgement* ("thanks, that worked", "merci ça marche", "danke hat gekl
 perfect") is a message made only of thanks, agreement and closing words, in en, es, fr, de, pt,
 it, nl and ja: it asks nothing, so the brain answers nothing. A *follow-up* ("and how long does
 that take?") leans on an earlier question: it starts with a connective, points back with a
-pronoun, or has at most two content words; it is searched with the customer's previous
-question and the AI's answer to it as context.
+pronoun, or has at most two content words. Every message after an exchange is searched with
+the customer's previous question and the AI's answer to it as context, unless its own words open
+a new topic the knowledge lacks ("also, do you have an API?") without pointing back.
 """
 
 from __future__ import annotations
@@ -125,18 +126,20 @@ def _previous_exchange(turn: Turn, latest: Message) -> str:
     return "\n".join([question, *replies]) if question else ""
 
 
-def is_follow_up(text: str) -> bool:
-    """Whether ``text`` leans on an earlier turn: a connective, a pointer or few content words."""
+def points_back(text: str) -> bool:
+    """Whether ``text`` says it leans on an earlier turn: a connective or a pointer."""
     folded = match_text(text)
-    return bool(
-        _CONNECTIVE.search(folded)
-        or _POINTER.search(folded)
-        or len(set(tokenize(text))) <= FOLLOW_UP_MAX_TERMS
-    )
+    return bool(_CONNECTIVE.search(folded) or _POINTER.search(folded))
+
+
+def is_follow_up(text: str) -> bool:
+    """Whether ``text`` leans on an earlier turn: it points back, or has few content words."""
+    return points_back(text) or len(set(tokenize(text))) <= FOLLOW_UP_MAX_TERMS
 
 
 def follow_up_context(turn: Turn | None) -> str:
-    """The previous question and the AI's answer when the latest message follows up, else ``""``."""
-    if turn is None or turn.latest is None or not is_follow_up(turn.latest.text):
+    """The previous question and the AI's answer to it, for a message that comes after one (else
+    ``""``): whether the message follows up or opens a new topic is the query's to tell."""
+    if turn is None or turn.latest is None:
         return ""
     return _previous_exchange(turn, turn.latest)

@@ -13,7 +13,7 @@ import re
 
 from deskmate.core.brain.conversation import is_acknowledgement, is_ai_reply, is_follow_up
 from deskmate.core.brain.settings import BrainSettings
-from deskmate.core.brain.text import match_text, term_set, tokenize
+from deskmate.core.brain.text import asks, match_text, term_set, tokenize
 from deskmate.core.domain import Draft, EscalationReason, Message, Sentiment, Turn
 
 _PEOPLE_EN = (
@@ -198,6 +198,9 @@ _NEGATION_BEFORE = re.compile(
 _NEGATION_AFTER = re.compile(
     r"^\W{0,3}(は|と)?(不要|いらない|必要(ない|ありません)|結構です|話したくない)"
 )
+NEW_QUESTION_OVERLAP = 1 / 3
+"""A question sharing less than this share of its terms (Jaccard) with every question already
+answered is a new one, even when the same article answers it."""
 _AFTER_WINDOW = 12
 _BEFORE_WINDOW = 80
 
@@ -278,12 +281,25 @@ def repeated_question(turn: Turn, threshold: float) -> Message | None:
     return None
 
 
+def _asks_something_else(turn: Turn, latest: Message) -> bool:
+    """Whether ``latest`` asks a question that shares little with the ones already answered
+    ("how long is the link valid?" after "I forgot my password"): a new question the same
+    article answers, not the old one asked again."""
+    if not asks(latest.text):
+        return False
+    terms = term_set(latest.text)
+    earlier = [term_set(m.text) for m in _answered_questions(turn, latest)]
+    return all(jaccard(terms, e) < NEW_QUESTION_OVERLAP for e in earlier)
+
+
 def repeated_answer(turn: Turn, draft: Draft | None, threshold: float) -> Message | None:
     """An earlier AI reply that ``draft`` would repeat, when the latest message asks again rather
-    than following up; else ``None``. A reply repeats when it holds at least ``threshold`` of the
-    draft's terms (the sent reply also lists its sources)."""
+    than following up or asking something else; else ``None``. A reply repeats when it holds at
+    least ``threshold`` of the draft's terms (the sent reply also lists its sources)."""
     latest = turn.latest
     if latest is None or draft is None or draft.silent or is_follow_up(latest.text):
+        return None
+    if _asks_something_else(turn, latest):
         return None
     terms = term_set(draft.text)
     for message in turn.messages:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from deskmate.core.brain import compose, escalation, runtime, sentiment, summary
 from deskmate.core.brain import language as lang
-from deskmate.core.brain.conversation import follow_up_context, is_acknowledgement
+from deskmate.core.brain.conversation import follow_up_context, is_acknowledgement, points_back
 from deskmate.core.brain.knowledge import STORE_ERRORS
 from deskmate.core.brain.query import Query, compile_synonyms
 from deskmate.core.brain.search import KnowledgeIndex
@@ -41,7 +41,7 @@ def _query(
     synonyms = compile_synonyms(runtime.current().settings.synonyms)
     if language is None and turn is not None and turn.language:
         language = turn.language.code
-    return index.query(text, synonyms, follow_up_context(turn), language)
+    return index.query(text, synonyms, follow_up_context(turn), language, points_back(text))
 
 
 @hookimpl(trylast=True)

@@ -36,6 +36,9 @@ MIN_CORRECTABLE = 4
 MAX_CORRECTABLE = 40
 """Words longer than this are never corrected or cut back: no real word is, and the work grows
 with the square of a word's length (a hostile 20,000-letter "word" would cost 300 MB)."""
+NEW_TOPIC_RARITY = 0.6
+"""A word the knowledge lacks this rare (its everyday weight, :func:`vocabulary.informativeness`)
+makes a message that doesn't point back a new topic."""
 MIN_SUFFIXED = 5
 """A misspelt word longer than this is also corrected without its last letter: the stemmer cuts
 an ending off the right word that it leaves on a misspelt one ("chnage" → "chang", as "change")."""
@@ -236,6 +239,7 @@ def build_query(
     context: str = "",
     known: Callable[[str], bool] | None = None,
     language: str | None = None,
+    points_back: bool = False,
 ) -> Query:
     """The weighted query for ``text``; ``correct`` maps an unknown term to a known one.
 
@@ -246,6 +250,8 @@ def build_query(
     uses a term), a concept the knowledge lacks entirely counts as much as its word is rare in
     everyday language (:func:`vocabulary.informativeness`): "my stuff" says less than "warranty".
     ``language`` (the question's) drops that language's own function words ("comment" in French).
+    A question that opens a new topic (:func:`_opens_new_topic`) is read without its context
+    unless it ``points_back`` to it ("and what about…").
     """
     synonyms = synonyms or compile_synonyms()
     fix = _fixer(correct, synonyms, known)
@@ -257,6 +263,8 @@ def build_query(
             draft.add(term, written, 1.0 if asking is None or term in asking else ASIDE_WEIGHT)
     _add_phrases(draft, sequence, synonyms)
     concepts = _concepts(draft, known, language)
+    if not points_back and _opens_new_topic(concepts, known):
+        context = ""
     mentioned = frozenset().union(*(c.terms for c in concepts))
     for written, term in words(context):
         term = fix(written, term)
@@ -269,6 +277,17 @@ def build_query(
             )
             concepts.append(Concept(term, alternatives, CONTEXT_WEIGHT, CONTEXT_WEIGHT))
     return Query(tuple(concepts))
+
+
+def _opens_new_topic(concepts: list[Concept], known: Callable[[str], bool] | None) -> bool:
+    """Whether none of the question's concepts is in the knowledge and one of them is a word
+    rare in everyday language ("api", "salesforce"): a need of its own, not a detail of the
+    previous exchange (whose words, the AI's reply among them, would otherwise cover it)."""
+    if known is None or not concepts:
+        return False
+    if any(known(t) for c in concepts for t in c.terms):
+        return False
+    return any(c.boost >= NEW_TOPIC_RARITY for c in concepts)
 
 
 def _add_phrases(draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synonyms) -> None:

@@ -258,12 +258,19 @@ class KnowledgeIndex:
         synonyms: Synonyms | None = None,
         context: str = "",
         language: str | None = None,
+        points_back: bool = False,
     ) -> Query:
         """``text`` as a query against this index: typos corrected, synonyms (the built-in
         ones unless given) added, ``context`` words from earlier turns at a lower weight, and
         words this index never uses weighed by how rare they are in everyday language."""
         return build_query(
-            text, self.correct, synonyms, context, self._df.__contains__, language=language
+            text,
+            self.correct,
+            synonyms,
+            context,
+            self._df.__contains__,
+            language=language,
+            points_back=points_back,
         )
 
     def search(

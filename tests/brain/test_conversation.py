@@ -110,11 +110,25 @@ def test_a_follow_up_is_searched_with_the_previous_question(
     assert draft.confidence >= BrainSettings().confidence_threshold
 
 
-def test_a_new_question_is_not_given_old_context() -> None:
+def test_a_new_question_is_found_by_its_own_words_despite_the_context(
+    brain: runtime.BrainRuntime,
+) -> None:
     question = customer("1", "How do I get a refund?")
     other = customer("3", "How do I reset my password on the mobile app?")
     turn = make_turn(messages=[question, ai("2", "Within 30 days."), other], latest=other)
-    assert follow_up_context(turn) == ""
+    assert follow_up_context(turn) == "How do I get a refund?\nWithin 30 days."
+    hits = search_knowledge(query=other.text, language=None, turn=turn, limit=5)
+    assert hits and hits[0].doc_id == "reset-password"
+
+
+def test_a_new_topic_after_an_answer_does_not_get_the_old_answer_again(
+    brain: runtime.BrainRuntime,
+) -> None:
+    question = customer("1", "How do I get a refund?")
+    reply = ai("2", "We refund any order within 30 days.\n\nSources: Refunds (https://x.io/r)")
+    other = customer("3", "ok thanks. do you have an api we could use?")
+    turn = make_turn(messages=[question, reply, other], latest=other)
+    assert search_knowledge(query=other.text, language=None, turn=turn, limit=5) is None
 
 
 @pytest.mark.parametrize("text", ["no that's all, thanks a lot", "grazie mille, fatto"])

@@ -300,6 +300,19 @@ def test_a_question_asked_again_with_the_same_answer_is_a_loop_on_its_second_ask
     assert reasons(turn, different, None, ALL_ON) == []
 
 
+def test_a_new_question_the_same_article_answers_is_not_a_loop() -> None:
+    answer = "Choose Forgot password. The reset link works for 30 minutes."
+    first = customer("1", "I forgot my password")
+    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
+    same = Draft(answer, 0.9, GOOD.citations)
+    new = customer("3", "how many minutes is the link valid?")
+    turn = make_turn(messages=[first, reply, new], latest=new)
+    assert reasons(turn, same, None, ALL_ON) == []
+    still = customer("3", "I still cannot get in, nothing works")
+    turn = make_turn(messages=[first, reply, still], latest=still)
+    assert codes(reasons(turn, same, None, ALL_ON)) == ["loop"]
+
+
 def test_a_follow_up_answered_from_the_same_passage_is_not_a_loop() -> None:
     answer = "Refunds reach your card in 5 to 10 business days."
     first = customer("1", "How do I get a refund?")

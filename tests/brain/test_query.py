@@ -45,6 +45,16 @@ def test_a_real_word_is_not_corrected_into_another_one() -> None:
     assert "charg" in weights(HELP.query("why this charge"))  # …but a real word, kept
 
 
+def test_a_new_topic_is_read_without_the_previous_exchange() -> None:
+    context = "How do I get a refund?\nAsk for a full refund within 30 days."
+    (concept,) = HELP.query("do you have an api?", context=context).concepts
+    assert concept.term == "api"
+    pointing = HELP.query("and is there an api for that?", context=context, points_back=True)
+    assert "refund" in weights(pointing)
+    detail = HELP.query("what about the shipping?", context=context)
+    assert "refund" in weights(detail)  # words the knowledge uses: not a topic of its own
+
+
 def test_a_misspelling_keeps_the_ending_the_stemmer_cuts_off_the_right_word() -> None:
     assert HELP.correct("chnage") is None  # two edits from "chang", the stem of "change"…
     (concept,) = HELP.query("how to chnage my plna").concepts  # …one without its "e"
