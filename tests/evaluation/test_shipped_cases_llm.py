@@ -32,9 +32,9 @@ UNDER = [
 # The tune part gained 187 cases written blind, many with a played AI turn (the model is called
 # once per customer message, so per case a little over 1), and longer messages the sandbox model
 # cites less precisely: 5.7% wrong citations on the enlarged set (the first 190 cases passed a 3%
-# gate), gated here; docs/llm.md has the figures. A fifth blind batch of 80 (more follow-ups with
-# a played AI turn) put the calls per case at 1.055 and handoff precision at 0.33.
-OVER = ["wrong_citation_rate=0.065", "wrong_language_rate=0.0", "model_calls_per_case=1.06"]
+# gate), gated here; docs/llm.md has the figures. A fifth blind batch of 80 and eight new questions
+# after an answer (more cases with a played AI turn) put the calls per case at 1.06.
+OVER = ["wrong_citation_rate=0.065", "wrong_language_rate=0.0", "model_calls_per_case=1.07"]
 SECRETS = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_MODEL": "sk-eval"}
 
 
