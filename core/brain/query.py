@@ -297,7 +297,9 @@ def _add_phrases(draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synon
     concept meaning refund, not "money" and "back"); the content words it is made of are no
     longer concepts of their own. A word belongs to one group at most: "arrive" in "je n'arrive
     plus à me connecter" is not a delivery; overlapping phrases of one group ("mijn geld" and
-    "geld terug") make one concept.
+    "geld terug") make one concept. It counts fully in confidence even in a sentence that doesn't
+    ask: the story around a question often names the need ("we want the cheaper option. do we
+    lose everything right away?"), which greetings and signatures never do.
     """
     owner: dict[int, str] = {}
     for phrase, positions in sorted(synonyms.matches([t for _, t in sequence]), key=_longest):
@@ -307,12 +309,11 @@ def _add_phrases(draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synon
         name = next(iter(claimed), " ".join(phrase.words))
         inside = [sequence[i][1] for i in positions if sequence[i][1] in draft.written]
         inside = [t for t in inside if t != name]
-        weight = max((draft.weight[t] for t in [*inside, *claimed]), default=1.0)
         for term in inside:
             draft.drop(term)
         words = {t for t in inside if t in phrase.meaning} | draft.words.get(name, frozenset())
         written = " ".join(sequence[i][0] for i in sorted({*positions, *_positions(owner, name)}))
-        draft.add(name, written, weight, phrase.meaning, words)
+        draft.add(name, written, 1.0, phrase.meaning, words)
         owner.update(dict.fromkeys(positions, name))
 
 

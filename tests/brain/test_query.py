@@ -45,6 +45,12 @@ def test_a_real_word_is_not_corrected_into_another_one() -> None:
     assert "charg" in weights(HELP.query("why this charge"))  # …but a real word, kept
 
 
+def test_a_need_named_in_the_story_counts_fully_beside_the_question() -> None:
+    query = HELP.query("Our boss wants the cheaper option. Do we lose anything right away?")
+    assert weights(query)["cheaper option"] == 1.0
+    assert weights(query)["boss"] < 1.0  # the rest of the story still counts less
+
+
 def test_a_new_topic_is_read_without_the_previous_exchange() -> None:
     context = "How do I get a refund?\nAsk for a full refund within 30 days."
     (concept,) = HELP.query("do you have an api?", context=context).concepts
