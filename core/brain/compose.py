@@ -3,11 +3,12 @@
 Confidence is *coverage* calibrated by the *retrieval margin*. Coverage is the share of the
 question's concepts (its words, each standing also for its typo correction and synonyms), weighted
 by how rare each is in the knowledge base (BM25 idf; unknown words weigh most), that the best
-passage holds. The margin is how far the best document's search score is ahead of the next
-document's, in [0, 1]. Confidence is ``coverage ** (1 - MARGIN_POWER * margin)``: a clear winner
-lifts a partial match (a customer's own wording around the article's key word), a close race
-leaves it as it is. Full coverage is 1 and none is 0 whatever the margin. The threshold that turns
-a low score into a handoff is ``confidence_threshold``; docs/brain.md shows how both were chosen.
+passage holds (or its translation that holds the most: a translation says the same). The margin
+is how far the best document's search score is ahead of the next document's, in [0, 1].
+Confidence is ``coverage ** (1 - MARGIN_POWER * margin)``: a clear winner lifts a partial match
+(a customer's own wording around the article's key word), a close race leaves it as it is. Full
+coverage is 1 and none is 0 whatever the margin. The threshold that turns a low score into a
+handoff is ``confidence_threshold``; docs/brain.md shows how both were chosen.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def _in_language(hits: Sequence[Hit], language: str | None) -> list[Hit]:
     """
     same = [h for h in hits if language and language_code(h.locale) == language]
     return same if any(h.doc_id == hits[0].doc_id for h in same) else list(hits)
+
+
+def _translations(top: Hit, hits: Sequence[Hit]) -> list[Hit]:
+    """The hits that are ``top``'s document in another language: they say the same in other
+    words, and the customer's words may be the ones of any of them ("assinatura" is the English
+    article's "plans", not the Spanish one's "planes")."""
+    return [h for h in hits if h.doc_id == top.doc_id and h.locale != top.locale]
 
 
 def _best_sentences(
@@ -111,7 +119,10 @@ def compose(
         return None
     top = pool[0]
     used = [top, *[h for h in pool[1:PASSAGES_USED] if h.doc_id == top.doc_id]]
-    covered = query.coverage(term_set(f"{top.title}\n{top.passage}"), weight)
+    covered = max(
+        query.coverage(term_set(f"{h.title}\n{h.passage}"), weight)
+        for h in [top, *_translations(top, hits)]
+    )
     best = calibrated(covered, margin(hits))
     text = _clip(_join(_best_sentences(terms, used, max_sentences, weight)))
     cited = [h for h in used if any(s in text for s in sentences(h.passage))] or used[:1]

@@ -76,6 +76,22 @@ def test_a_synonym_or_correction_covers_its_concept() -> None:
     assert question.coverage(frozenset({"refund", "back"}), lambda _: 1.0) == 1.0
 
 
+def test_confidence_takes_the_translation_that_covers_the_question_best() -> None:
+    question = Query((Concept("refund"), Concept("plan")))
+    spanish = Hit(
+        "refunds", "Política de reembolso", "Pide tu refund en 30 días.", 2.0, locale="es"
+    )
+    english = Hit(
+        "refunds", "Refund policy", "A refund for annual plan is pro rata.", 1.5, locale="en"
+    )
+    other = Hit("shipping", "Shipping", "Orders ship in 2 days.", 0.1, locale="en")
+    draft = compose(question, [spanish, english, other], "pt")
+    assert draft is not None and draft.citations[0].locale == "es"  # quoted: the best passage
+    assert draft.confidence == pytest.approx(calibrated(1.0, margin([spanish, english, other])))
+    alone = compose(question, [spanish, other], "pt")
+    assert alone is not None and alone.confidence < draft.confidence
+
+
 def test_passages_in_the_conversation_language_are_preferred(kb: KnowledgeIndex) -> None:
     hits = kb.search("password reinitialiser mot de passe reset")
     assert compose("reset password", hits, "fr").language == "fr"
