@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from deskmate.core.brain.text import match_text, tokenize
+from deskmate.core.brain.text import asks, match_text, sentences, tokenize
 from deskmate.core.domain import Message, Turn
 
 _ACK_PHRASES = """
@@ -79,6 +79,21 @@ _POSITIVE_EMOJI = re.compile(
     "\u2705\u2714\u263a\U0001f917\U0001f4aa\u2764\U0001f44f][\ufe0f\U0001f3fb-\U0001f3ff]?\\s*)+"
 )
 
+_THANKS = re.compile(
+    r"\b(thanks|thank you|thank u|thx|ty|cheers|merci|danke|gracias|obrigad[oa]|valeu|grazie"
+    r"|bedankt|dank je|dank u)\b"
+)
+_SUCCESS = re.compile(
+    r"\b(found|worked|works|working|sorted|fixed|got it|achei|encontrei|funcionou|deu certo"
+    r"|trouve|marche|fonctionne|gefunden|klappt|geklappt|funktioniert|encontre|funciona"
+    r"|funciono|trovato|funziona|gevonden|gelukt|werkt)\b"
+)
+_CONTRARY = re.compile(
+    r"\b(but|still|not|no|never|nothing|doesn't|didn't|can't|cannot|mais|toujours|pas|rien"
+    r"|aber|noch|nicht|nichts|kein|pero|todavia|aun|no|nada|mas|ainda|nao|nunca|ma|ancora|non"
+    r"|niente|maar|nog|niet|niks|geen)\b"
+)
+MAX_SUCCESS_WORDS = 15
 _CONNECTIVE = re.compile(
     r"^\W*(and|also|plus|what about|how about|so|then|y|e|et|und|en|ademas|aussi|auch|tambien"
     r"|inoltre|ook|ok and|okay and)\b"
@@ -91,15 +106,29 @@ FOLLOW_UP_MAX_TERMS = 2
 
 
 def is_acknowledgement(text: str) -> bool:
-    """Whether ``text`` only thanks, agrees or says goodbye (no question, no other words), or
-    is only a thumbs-up, an OK hand or a smile."""
+    """Whether ``text`` only thanks, agrees or says goodbye (no question, no other words), is
+    only a thumbs-up, an OK hand or a smile, or briefly thanks for what worked or was found."""
     if not text.strip() or len(text) > MAX_ACK_CHARS or "?" in text or "\uff1f" in text:
         return False
     if _POSITIVE_EMOJI.fullmatch(text.strip()):
         return True
     folded = match_text(text)
     rest = _ACK_JA_RE.sub(" ", _ACK_RE.sub(" ", folded))
-    return not _LEFTOVER.search(rest) and bool(_LEFTOVER.search(folded))
+    if not _LEFTOVER.search(rest) and _LEFTOVER.search(folded):
+        return True
+    return _reports_success(folded)
+
+
+def _reports_success(folded: str) -> bool:
+    """Whether a short message thanks and says what worked or was found ("ah achei o email com
+    o link, valeu!!"), with nothing contrary ("but", "still", "not") and no request."""
+    return bool(
+        _THANKS.search(folded)
+        and _SUCCESS.search(folded)
+        and not _CONTRARY.search(folded)
+        and not any(asks(s) for s in sentences(folded))
+        and len(folded.split()) <= MAX_SUCCESS_WORDS
+    )
 
 
 def is_ai_reply(message: Message, ai_admin_id: str) -> bool:

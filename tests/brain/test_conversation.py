@@ -89,6 +89,19 @@ def test_a_configured_closing_line_is_the_reply_to_an_acknowledgement(kb: Knowle
     assert quiet.silent and quiet.hits == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks, found the email but the link expired",
+        "thanks, found it. how do I change my plan",
+        "obrigado, a senha ainda não funciona",
+        "thanks for nothing, nothing worked",
+    ],
+)
+def test_thanks_with_a_problem_or_a_new_question_is_not_a_closing(text: str) -> None:
+    assert not is_acknowledgement(text)
+
+
 def test_a_follow_up_is_searched_with_the_previous_question(
     brain: runtime.BrainRuntime,
 ) -> None:

@@ -65,13 +65,13 @@ THRESHOLDS = {
     },
     "heldout-3": {
         "under": [
-            "pass_rate=0.8",
+            "pass_rate=0.87",
             "group.core.answer_rate=0.78",
             "correct_citation_rate=0.73",
             "handoff_precision=0.62",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
-            "ack_no_reply=0.6",
+            "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
         "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
