@@ -90,7 +90,7 @@ _SUCCESS = re.compile(
 )
 _CONTRARY = re.compile(
     r"\b(but|still|not|no|never|nothing|doesn't|didn't|can't|cannot|mais|toujours|pas|rien"
-    r"|aber|noch|nicht|nichts|kein|pero|todavia|aun|no|nada|mas|ainda|nao|nunca|ma|ancora|non"
+    r"|aber|noch|nicht|nichts|kein|pero|todavia|aun|nada|mas|ainda|nao|nunca|ma|ancora|non"
     r"|niente|maar|nog|niet|niks|geen)\b"
 )
 MAX_SUCCESS_WORDS = 15
