@@ -10,6 +10,7 @@ whose answer would repeat a reply) and ``max_turns`` (the AI already replied too
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from deskmate.core.brain.conversation import is_acknowledgement, is_ai_reply, is_follow_up
 from deskmate.core.brain.settings import BrainSettings
@@ -270,15 +271,16 @@ def repeated_question(turn: Turn, threshold: float) -> Message | None:
     the AI answered is a burst, not a loop.
     """
     latest = turn.latest
-    if latest is None:
+    if latest is None or len(term_set(latest.text)) < 2:
         return None
+    return next((m for m, overlap in _overlaps(turn, latest) if overlap >= threshold), None)
+
+
+def _overlaps(turn: Turn, latest: Message) -> Iterator[tuple[Message, float]]:
+    """Each already answered customer message with its term overlap (Jaccard) with ``latest``."""
     terms = term_set(latest.text)
-    if len(terms) < 2:
-        return None
     for earlier in _answered_questions(turn, latest):
-        if jaccard(terms, term_set(earlier.text)) >= threshold:
-            return earlier
-    return None
+        yield earlier, jaccard(terms, term_set(earlier.text))
 
 
 def _asks_something_else(turn: Turn, latest: Message) -> bool:
@@ -287,9 +289,7 @@ def _asks_something_else(turn: Turn, latest: Message) -> bool:
     article answers, not the old one asked again."""
     if not asks(latest.text):
         return False
-    terms = term_set(latest.text)
-    earlier = [term_set(m.text) for m in _answered_questions(turn, latest)]
-    return all(jaccard(terms, e) < NEW_QUESTION_OVERLAP for e in earlier)
+    return all(overlap < NEW_QUESTION_OVERLAP for _, overlap in _overlaps(turn, latest))
 
 
 def repeated_answer(turn: Turn, draft: Draft | None, threshold: float) -> Message | None:
