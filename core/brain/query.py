@@ -17,12 +17,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from deskmate.core.brain import translation, vocabulary
+from deskmate.core.brain.courtesy import without_courtesy
 from deskmate.core.brain.text import asks, is_stopword, sentences, tokenize, words
 
 SYNONYM_WEIGHT = 0.6
 """Search weight of a synonym's terms relative to the question's own words."""
 CONTEXT_WEIGHT = 0.5
 """Search weight of words borrowed from earlier turns (a follow-up question's context)."""
+KNOWN_SEARCH_FLOOR = 0.5
+"""The least search weight of a word the knowledge uses, however common in everyday language:
+"changed" or "go" still find the plan article, but no longer outweigh a synonym of "password"."""
 ASIDE_WEIGHT = 0.25
 """Confidence weight of words outside the sentences that ask, in a message that has both
 (greetings, the story around the question, a signature)."""
@@ -254,6 +258,7 @@ def build_query(
     unless it ``points_back`` to it ("and what about…").
     """
     synonyms = synonyms or compile_synonyms()
+    text = without_courtesy(text)
     fix = _fixer(correct, synonyms, known)
     sequence = [(written, fix(written, term)) for written, term in words(text, keep_stopwords=True)]
     asking = _asking_terms(text, fix)
@@ -368,19 +373,33 @@ def _known_prefix(term: str, knows: Callable[[str], bool]) -> str | None:
 def _concepts(
     draft: _Draft, known: Callable[[str], bool] | None, language: str | None
 ) -> list[Concept]:
+    """The draft's concepts, weighted: a number counts :data:`vocabulary.FLOOR`; a word the
+    knowledge lacks counts, in search and in confidence, as much as it is rare in everyday language
+    (and searches its translations); a word the knowledge uses searches that way too, down to
+    :data:`KNOWN_SEARCH_FLOOR` ("changed", "go" and "pick" are in the plan article, but say less
+    than "password"), and counts fully in confidence, where the knowledge's own words are what an
+    answer must hold."""
     concepts = []
     for term, written in draft.written.items():
         words = draft.words[term]
         alternatives = draft.alternatives[term] - words
-        factor = 1.0
+        factor = boost = 1.0
         if known is not None and not alternatives and any(c.isdigit() for c in term):
-            factor = vocabulary.FLOOR
+            factor = boost = vocabulary.FLOOR
         elif known is not None and not any(known(t) for t in alternatives | words):
             alternatives |= _translations(written, language, known)
-            factor = max(vocabulary.informativeness(w) for w in written.split())
+            factor = boost = _everyday_weight(written)
+        elif known is not None and not alternatives:
+            boost = max(KNOWN_SEARCH_FLOOR, _everyday_weight(written))
         weight = draft.weight[term] * factor
-        concepts.append(Concept(term, alternatives, weight, factor, words))
+        concepts.append(Concept(term, alternatives, weight, boost, words))
     return concepts
+
+
+def _everyday_weight(written: str) -> float:
+    """How much the words a customer wrote for a concept say, by how rare they are in everyday
+    language (:func:`vocabulary.informativeness`)."""
+    return max(vocabulary.informativeness(w) for w in written.split())
 
 
 def _translations(

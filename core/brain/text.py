@@ -171,14 +171,18 @@ _REQUESTING = re.compile(
     r"|je voudrais|je souhaite|je souhaiterais|j'aimerais|je veux|j'ai besoin"
     r"|quiero|quisiera|me gustaria|necesito|ich mochte|ich will|ich brauche|ich hatte gern"
     r"|gostaria|quero|queria|preciso|vorrei|voglio|mi serve|ho bisogno|ik wil|ik zou graag"
-    r"|ik wou)\b",
+    r"|ik wou|grateful|appreciate|kindly|let me know|tell me|please advise|i should like"
+    r"|mitteilen|dankbar|konnten sie|konnen sie|wurden sie|je vous serais|reconnaissante?"
+    r"|m'indiquer|merci de me|agradeceria|agradecia|indicar(?:me|an)|indicassem|podrian|poderiam"
+    r"|vorrei sapere|potreste|sarei grat[oa]|graag verneem|kunt u|zou u)\b",
     re.I,
 )
 
 
 def asks(sentence: str) -> bool:
     """Whether ``sentence`` asks something: a question mark, a question word first, or a
-    request ("I'd like a copy of…", "je souhaiterais…", "ich möchte…")."""
+    request ("I'd like a copy of…", "je souhaiterais…", "ich möchte…", an email's "I would be
+    grateful if you could tell me…", "ich wäre Ihnen verbunden, wenn Sie mir mitteilen…")."""
     return bool(_ASKING.search(sentence) or _REQUESTING.search(match_text(sentence)))
 
 

@@ -6,9 +6,10 @@ import pytest
 
 from deskmate.core.brain import vocabulary
 from deskmate.core.brain.compose import compose
-from deskmate.core.brain.query import Query, build_query, compile_synonyms
+from deskmate.core.brain.query import KNOWN_SEARCH_FLOOR, Query, build_query, compile_synonyms
 from deskmate.core.brain.search import KnowledgeIndex, Passage
 from deskmate.core.domain import Hit
+from deskmate.core.evaluation.knowledge import sandbox_documents
 
 HELP = KnowledgeIndex(
     [
@@ -130,3 +131,16 @@ def test_an_overlong_word_is_neither_corrected_nor_cut_back() -> None:
     assert compile_synonyms().correct(hostile) is None
     (concept,) = HELP.query(hostile).concepts
     assert concept.term.startswith("refundxxx")  # not cut back to "refund"
+
+
+def test_everyday_words_the_knowledge_uses_search_with_less_weight() -> None:
+    sandbox = KnowledgeIndex(
+        Passage(f"{d.external_id}-{d.locale}-{i}", d.external_id, d.title, p.text, locale=d.locale)
+        for d in sandbox_documents()
+        for i, p in enumerate(d.passages)
+    )
+    question = "j'ai changé de téléphone et mon mdp n'a pas suivi, je peux plus me connecter"
+    query = sandbox.query(question, language="fr")
+    assert {c.term: c.boost for c in query.concepts}["chang"] == KNOWN_SEARCH_FLOOR
+    # "Changing your plan" says "changé" too, but the need is the password
+    assert sandbox.search(query, 1)[0].doc_id == "8000001"
