@@ -12,7 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from deskmate.core.brain.conversation import is_acknowledgement, is_ai_reply, is_follow_up
+from deskmate.core.brain.conversation import (
+    is_acknowledgement,
+    is_ai_reply,
+    is_follow_up,
+    reports_failure,
+)
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.brain.text import asks, match_text, term_set, tokenize
 from deskmate.core.domain import Draft, EscalationReason, Message, Sentiment, Turn
@@ -51,6 +56,21 @@ _REQUEST = [
     r"^\W*transfer me\b|\bphone number (to call|for support)\b|\b(reach|call) (you|your support"
     r"|your team|support)( team)? by phone\b",
     r"\b(human|agent|person|operator) (please|pls|now)\W*$",
+    r"\bpass me (over|on|along|through)\b",
+    # one of the team, in any of the languages ("one of your billing folks", "een van jullie
+    # collega's", "um dos vossos colegas"), and someone there who could look ("há aí alguém que
+    # possa verificar")
+    r"\bone of your (\w+ )?(colleagues|folks|people|staff|team|agents)\b"
+    r"|\b(l'un|l'une|un|une) de vos (collegues|conseillers|conseilleres|agents)\b"
+    r"|\buno de (sus|tus|vuestros) (companeros|colegas|agentes)\b"
+    r"|\b(einer|eine|jemand) (ihrer|eurer|von ihren|von euren) (kollegen|kolleginnen"
+    r"|mitarbeiter\w*)\b"
+    r"|\b(um|uma) dos (vossos|seus|teus) (colegas|colaboradores|atendentes)\b"
+    r"|\b(uno|una) dei vostri (colleghi|operatori|consulenti)\b"
+    r"|\been van (jullie|uw|je) (collega'?s|mensen|medewerkers)\b",
+    r"\b(ha|tem|hay|il y a|gibt es|c'e|is er) (ai |ahi |alli )?(alguem|alguien|quelqu'un|jemand"
+    r"|qualcuno|iemand) (que|qui|der|che|die) (possa|pode|pueda|puede|puisse|peut|kann|possa"
+    r"|puo|kan)\b",
     # a lone ask in any of the languages ("agent", "un conseiller svp", "einen Mitarbeiter bitte")
     r"^\W*(a |an |un |une |una |um |uma |een |einen |ein |einem )?(agent|agente|conseiller"
     r"|conseillere|humain|humano|umano|mensch|menschen|mitarbeiter|operatore|operador|atendente"
@@ -294,12 +314,15 @@ def _asks_something_else(turn: Turn, latest: Message) -> bool:
 
 def repeated_answer(turn: Turn, draft: Draft | None, threshold: float) -> Message | None:
     """An earlier AI reply that ``draft`` would repeat, when the latest message asks again rather
-    than following up or asking something else; else ``None``. A reply repeats when it holds at
-    least ``threshold`` of the draft's terms (the sent reply also lists its sources)."""
+    than following up or asking something else; else ``None``. A message saying that what was
+    tried did not work asks again, however it is put. A reply repeats when it holds at least
+    ``threshold`` of the draft's terms (the sent reply also lists its sources)."""
     latest = turn.latest
-    if latest is None or draft is None or draft.silent or is_follow_up(latest.text):
+    if latest is None or draft is None or draft.silent:
         return None
-    if _asks_something_else(turn, latest):
+    if not reports_failure(latest.text) and (
+        is_follow_up(latest.text) or _asks_something_else(turn, latest)
+    ):
         return None
     terms = term_set(draft.text)
     for message in turn.messages:

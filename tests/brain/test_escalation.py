@@ -313,6 +313,32 @@ def test_a_new_question_the_same_article_answers_is_not_a_loop() -> None:
     assert codes(reasons(turn, same, None, ALL_ON)) == ["loop"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hab ich gemacht, trotzdem wurde wieder der alte Preis abgebucht. ich will den Tarif",
+        "já exportei duas vezes e o email nunca chega. preciso exportar meus dados hoje",
+        "tried it, the link doesn't work. how do I change my password?",
+    ],
+)
+def test_saying_the_answer_did_not_work_is_a_loop_however_it_is_put(text: str) -> None:
+    answer = "Go to Settings and pick a new plan. We email you the archive."
+    first = customer("1", "how do I change my plan?")
+    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
+    failed = customer("3", text)
+    turn = make_turn(messages=[first, reply, failed], latest=failed)
+    assert codes(reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)) == ["loop"]
+
+
+def test_a_failure_only_supposed_is_a_follow_up_question() -> None:
+    answer = "We email you a reset link. No email? Check your spam folder."
+    first = customer("1", "I forgot my password")
+    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
+    supposed = customer("3", "y si no me llega el correo?")
+    turn = make_turn(messages=[first, reply, supposed], latest=supposed)
+    assert reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON) == []
+
+
 def test_a_follow_up_answered_from_the_same_passage_is_not_a_loop() -> None:
     answer = "Refunds reach your card in 5 to 10 business days."
     first = customer("1", "How do I get a refund?")

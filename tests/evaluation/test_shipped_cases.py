@@ -18,9 +18,10 @@ from deskmate.core.evaluation.cases import load_cases
 from .conftest import EXAMPLES
 
 THRESHOLDS = {
-    # The tune part grew by 80 cases from phones and formal emails (its sixth blind batch) and half
-    # of a seventh (41): its gates were set again at the figures the enlarged part gives; its 413
-    # older cases still meet the earlier ones (docs/brain.md).
+    # The tune part grew by 80 cases from phones and formal emails (its sixth blind batch), halves
+    # of a seventh (41) and an eighth (25, needs-human) and six fed-up follow-ups: its gates were
+    # set again at the figures the enlarged part (565) gives; its 413 older cases still meet the
+    # earlier ones (docs/brain.md).
     "tune": {
         "under": [
             "pass_rate=0.82",
@@ -32,7 +33,7 @@ THRESHOLDS = {
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
-        # 0.020 (7 of 358): follow-ups and paraphrases answered from another article (docs/brain.md)
+        # 0.019 (7 of 363): follow-ups and paraphrases answered from another article (docs/brain.md)
         "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
     },
     "heldout": {
@@ -147,6 +148,20 @@ THRESHOLDS = {
         ],
         # 0.061 (2 of 33): over the 3% target, reported in docs/brain.md, not fitted
         "over": ["wrong_citation_rate=0.065", "decision_p50_ms=50"],
+    },
+    # No acknowledgement cases: customers fed up or asking for a person, and ten calm controls.
+    "heldout-9": {
+        "under": [
+            "pass_rate=0.84",
+            "group.core.answer_rate=0.8",
+            "correct_citation_rate=0.8",
+            "handoff_precision=0.94",
+            # 0.85 (17 of 20): under the 95% target, reported in docs/brain.md, not fitted
+            "group.needs-human.handoff_recall=0.85",
+            "group.needs-human.handoff_reason_recall=0.85",
+            "language_accuracy=0.94",
+        ],
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
     },
 }
 

