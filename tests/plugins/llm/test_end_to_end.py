@@ -19,16 +19,27 @@ from deskmate.core.store.audit import audit_trail
 from deskmate.core.store.sessions import get_session
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
+def _running(folder: Path, initial_delay: float) -> Iterator[LocalStack]:
     options = StackOptions(
-        plugins={"messenger": {"initial_delay": 0}},
+        plugins={"messenger": {"initial_delay": initial_delay}},
         channels={"messenger": ChannelSwitches(autopilot=True, assist=True)},
         sandbox_model=True,
     )
-    with LocalStack(tmp_path, options) as running:
+    with LocalStack(folder, options) as running:
         sync_knowledge(running)
         yield running
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    yield from _running(tmp_path, initial_delay=0)
+
+
+@pytest.fixture
+def waiting_stack(tmp_path: Path) -> Iterator[LocalStack]:
+    """A stack that waits a moment for more customer messages: a rep assigning the conversation
+    right after it opens does so before the AI decides."""
+    yield from _running(tmp_path, initial_delay=1.5)
 
 
 def _model_bodies(stack: LocalStack) -> list[str]:
@@ -83,12 +94,13 @@ def test_a_prompt_never_holds_another_customers_conversation(stack):
     assert "99812" not in second and "Grace" not in second and "grace@navy" not in second
 
 
-def test_assist_posts_no_suggestion_when_the_answer_is_rejected(stack, monkeypatch):
+def test_assist_posts_no_suggestion_when_the_answer_is_rejected(waiting_stack, monkeypatch):
     """Even with the default brain's confidence and knowledge rules off, the rejection alone
     keeps assist quiet."""
     brain = brain_runtime.current()
     quiet = dict(brain.settings.triggers, low_confidence=False, no_knowledge=False)
     monkeypatch.setattr(brain, "settings", replace(brain.settings, triggers=quiet))
+    stack = waiting_stack
     _script(stack, {"fault": "hallucinated_citation"}, {"fault": "hallucinated_citation"})
     conversation = stack.start_conversation("How do I change my plan?")
     stack.control(f"/conversations/{conversation}/assign", admin_id=stack.human_admin_id)
