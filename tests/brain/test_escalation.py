@@ -7,7 +7,7 @@ import pytest
 from deskmate.core.brain.escalation import human_request, matched_topic, message_reasons, reasons
 from deskmate.core.brain.sentiment import analyze
 from deskmate.core.brain.settings import TRIGGERS, BrainSettings
-from deskmate.core.domain import Author, Draft, Hit, Message, Sentiment
+from deskmate.core.domain import Author, Draft, Hit, Message, Sentiment, Turn
 from deskmate.testing import TEST_AI_ADMIN_ID, make_turn
 
 ASKS_FOR_A_PERSON = {
@@ -287,12 +287,17 @@ def test_a_chargeback_is_a_billing_dispute_not_a_threat_to_leave(text: str) -> N
     assert "billing_dispute" not in codes(message_reasons(text, GOOD, mood, off("billing_dispute")))
 
 
+def after_answer(question: str, answer: str, text: str) -> Turn:
+    """A turn whose latest message ``text`` follows the AI's ``answer`` to ``question``."""
+    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
+    latest = customer("3", text)
+    return make_turn(messages=[customer("1", question), reply, latest], latest=latest)
+
+
 def test_a_question_asked_again_with_the_same_answer_is_a_loop_on_its_second_ask() -> None:
     answer = "Open Settings and choose Security. Click Reset password."
-    first = customer("1", "How do I reset my password?")
-    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
-    again = customer("3", "I asked how I can reset my password for the app")
-    turn = make_turn(messages=[first, reply, again], latest=again)
+    again = "I asked how I can reset my password for the app"
+    turn = after_answer("How do I reset my password?", answer, again)
     same = Draft(answer, 0.9, GOOD.citations)
     found = reasons(turn, same, None, ALL_ON)
     assert codes(found) == ["loop"] and "(2)" in found[0].detail
@@ -302,15 +307,11 @@ def test_a_question_asked_again_with_the_same_answer_is_a_loop_on_its_second_ask
 
 def test_a_new_question_the_same_article_answers_is_not_a_loop() -> None:
     answer = "Choose Forgot password. The reset link works for 30 minutes."
-    first = customer("1", "I forgot my password")
-    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
     same = Draft(answer, 0.9, GOOD.citations)
-    new = customer("3", "how many minutes is the link valid?")
-    turn = make_turn(messages=[first, reply, new], latest=new)
-    assert reasons(turn, same, None, ALL_ON) == []
-    still = customer("3", "I still cannot get in, nothing works")
-    turn = make_turn(messages=[first, reply, still], latest=still)
-    assert codes(reasons(turn, same, None, ALL_ON)) == ["loop"]
+    new = after_answer("I forgot my password", answer, "how many minutes is the link valid?")
+    assert reasons(new, same, None, ALL_ON) == []
+    still = after_answer("I forgot my password", answer, "I still cannot get in, nothing works")
+    assert codes(reasons(still, same, None, ALL_ON)) == ["loop"]
 
 
 @pytest.mark.parametrize(
@@ -323,19 +324,13 @@ def test_a_new_question_the_same_article_answers_is_not_a_loop() -> None:
 )
 def test_saying_the_answer_did_not_work_is_a_loop_however_it_is_put(text: str) -> None:
     answer = "Go to Settings and pick a new plan. We email you the archive."
-    first = customer("1", "how do I change my plan?")
-    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
-    failed = customer("3", text)
-    turn = make_turn(messages=[first, reply, failed], latest=failed)
+    turn = after_answer("how do I change my plan?", answer, text)
     assert codes(reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)) == ["loop"]
 
 
 def test_a_failure_only_supposed_is_a_follow_up_question() -> None:
     answer = "We email you a reset link. No email? Check your spam folder."
-    first = customer("1", "I forgot my password")
-    reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
-    supposed = customer("3", "y si no me llega el correo?")
-    turn = make_turn(messages=[first, reply, supposed], latest=supposed)
+    turn = after_answer("I forgot my password", answer, "y si no me llega el correo?")
     assert reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON) == []
 
 
