@@ -146,6 +146,8 @@ def _reports_success(folded: str) -> bool:
 
 _CONDITIONAL = re.compile(r"\b(if|si|wenn|falls|se|als)\b(\s+\S+){0,4}\s*$")
 """A failure only supposed ("and if the email doesn't arrive?") is a question, not a report."""
+_CONDITIONAL_REACH = 60
+"""How far before a failure its "if" is looked for (four words)."""
 
 
 def reports_failure(text: str) -> bool:
@@ -153,7 +155,10 @@ def reports_failure(text: str) -> bool:
     "hab ich gemacht, trotzdem…", "o email nunca chega"), not only supposes it ("y si no me
     llega el correo?"): after an answer, the answer failed."""
     folded = match_text(text)
-    return any(not _CONDITIONAL.search(folded[: m.start()]) for m in _FAILURE.finditer(folded))
+    return any(
+        not _CONDITIONAL.search(folded[max(0, m.start() - _CONDITIONAL_REACH) : m.start()])
+        for m in _FAILURE.finditer(folded)
+    )
 
 
 def is_ai_reply(message: Message, ai_admin_id: str) -> bool:

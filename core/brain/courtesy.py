@@ -12,9 +12,14 @@ import re
 
 MAX_SIGNATURE_CHARS = 60
 """What follows a sign-off formula is a signature only when this short (a name, a company)."""
+GREETING_WINDOW = 200
+"""A salutation is looked for only in a message's first characters."""
+SIGN_OFF_WINDOW = 300
+"""A sign-off is looked for only in a message's last characters: it closes the message. Both
+windows keep a long message's cost flat (a search over all of it grows with its square)."""
 
 _SALUTATION = re.compile(
-    r"^\s*(?:dear\b[^,:\n]{0,40}|to whom it may concern|good (?:morning|afternoon|evening)"
+    r"^\s*+(?:dear\b[^,:\n]{0,40}|to whom it may concern|good (?:morning|afternoon|evening)"
     r"|sehr geehrte[^,:\n]{0,40}|guten (?:tag|morgen|abend)|liebe[rs]?\b[^,:\n]{0,30}"
     r"|madame,? monsieur|monsieur,? madame|madame|monsieur|ch[eè]re?s?\b[^,:\n]{0,30}"
     r"|estimad[oa]s?\b[^,:\n]{0,30}|buen[oa]s (?:d[ií]as|tardes|noches)"
@@ -25,7 +30,7 @@ _SALUTATION = re.compile(
     re.I,
 )
 _SIGN_OFF = re.compile(
-    r"(?:^|(?<=[.!?\n]))\s*(?:(?:with\s+)?(?:kind|best|warm|many)?\s*regards|yours (?:sincerely"
+    r"(?:^|(?<=[.!?\n]))\s*+(?:(?:with\s+)?(?:kind|best|warm|many)?\s*regards|yours (?:sincerely"
     r"|faithfully|truly)|sincerely|best wishes|all the best|kind wishes"
     r"|mit (?:freundlichen|besten|herzlichen) gr(?:ü|ue|u)(?:ß|ss)en"
     r"|(?:viele|liebe|beste|herzliche|freundliche) gr(?:ü|ue|u)(?:ß|ss)e|hochachtungsvoll"
@@ -47,8 +52,10 @@ _SIGN_OFF = re.compile(
 def without_courtesy(text: str) -> str:
     """``text`` without a leading salutation and a closing sign-off (and the signature after
     it); the text itself when cutting them would leave nothing."""
-    body = _SALUTATION.sub("", text, count=1)
-    for match in _SIGN_OFF.finditer(body):
+    greeting = _SALUTATION.match(text[:GREETING_WINDOW])
+    body = text[greeting.end() :] if greeting else text
+    start = max(0, len(body) - SIGN_OFF_WINDOW)
+    for match in _SIGN_OFF.finditer(body, start):
         tail = body[match.end() :].strip()
         if len(tail) <= MAX_SIGNATURE_CHARS and "?" not in tail:
             body = body[: match.start()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deskmate.core.brain.courtesy import without_courtesy
@@ -71,3 +73,10 @@ def test_a_signature_is_not_part_of_the_question() -> None:
     query = index.query("Dear support, I forgot my password. Yours sincerely, Eustace Quimby")
     terms = {c.term for c in query.concepts}
     assert "forgot password" in terms and not terms & {"eustac", "quimbi", "sincer", "dear"}
+
+
+@pytest.mark.parametrize("text", ["\n" * 50_000, " \n" * 25_000, "regards\n" * 6_000])
+def test_a_huge_hostile_message_is_read_at_once(text: str) -> None:
+    started = time.perf_counter()
+    without_courtesy(text)
+    assert time.perf_counter() - started < 1.0  # a search over all of it took minutes
