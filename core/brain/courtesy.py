@@ -40,8 +40,9 @@ _SIGN_OFF = re.compile(
     r"|(?:com os )?(?:melhores )?cumprimentos|atenciosamente|(?:um )?abra[çc]o"
     r"|(?:cordiali|distinti) saluti|porgo distinti saluti|(?:un )?cordiale saluto"
     r"|met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|hartelijke groet(?:en)?"
-    r"|groetjes|mvg|thanks|thank you|many thanks|cheers|merci|danke|gracias|obrigad[oa]|grazie"
-    r"|bedankt|(?:thanking you|thank you|thanks) in advance[^\n]{0,60}|merci d'avance[^\n]{0,60}"
+    r"|groetjes|mvg|(?:thanks|thank you|many thanks|cheers|merci|danke|gracias|obrigad[oa]|grazie"
+    r"|bedankt)(?=[\s,.!]*(?:\n|$))"
+    r"|(?:thanking you|thank you|thanks) in advance[^\n]{0,60}|merci d'avance[^\n]{0,60}"
     r"|(?:vi )?ringrazio anticipatamente[^\n]{0,60}|danke im voraus[^\n]{0,60}"
     r"|gracias de antemano[^\n]{0,60}|agrade[çc]o desde j[áa][^\n]{0,60}"
     r"|alvast bedankt[^\n]{0,60})\b[\s,.!]*",
@@ -51,7 +52,9 @@ _SIGN_OFF = re.compile(
 
 def without_courtesy(text: str) -> str:
     """``text`` without a leading salutation and a closing sign-off (and the signature after
-    it); the text itself when cutting them would leave nothing."""
+    it); the text itself when cutting them would leave nothing. A plain thanks signs off only at
+    the end of a line ("Thanks,\nMark"), not before more of the message ("thanks but it still
+    doesn't work")."""
     greeting = _SALUTATION.match(text[:GREETING_WINDOW])
     body = text[greeting.end() :] if greeting else text
     start = max(0, len(body) - SIGN_OFF_WINDOW)

@@ -46,8 +46,10 @@ def test_salutation_sign_off_and_signature_are_cut_off(email: str, message: str)
     assert without_courtesy(email).strip() == message
 
 
-def test_a_thanks_followed_by_a_question_is_kept() -> None:
+def test_a_thanks_followed_by_more_of_the_message_is_kept() -> None:
     assert without_courtesy("thanks, how long does it take?") == "thanks, how long does it take?"
+    message = "I tried the link. thanks but it still doesn't work"
+    assert without_courtesy(message) == message
 
 
 def test_a_message_of_courtesy_only_is_left_as_it_is() -> None:
