@@ -128,9 +128,13 @@ def upgrade(target: str | Engine, revision: str = "head") -> str | None:
     """Apply the shipped migrations up to ``revision``; return the revision the database is at.
 
     Safe when several processes start at once: they take turns, and the later ones find the
-    schema up to date (SQLite's write lock, a PostgreSQL advisory lock).
+    schema up to date (SQLite's write lock, a PostgreSQL advisory lock). The revision is read and
+    every step applied in one transaction: alembic would otherwise commit each step of a SQLite
+    upgrade on its own, and a process that read the revision between another's steps would
+    apply a step twice.
     """
     with _connection(target) as conn:
+        conn.begin()
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         command.upgrade(_alembic_config(conn), revision)

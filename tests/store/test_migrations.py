@@ -52,6 +52,17 @@ def test_processes_starting_together_migrate_once(empty_url):
     assert outputs == [db.head_revision()] * 3
 
 
+def test_an_upgrade_reads_the_revision_and_applies_every_step_in_one_transaction(tmp_path):
+    """Another process can't commit a step between this one's reading of the revision and its
+    own steps (it would apply that step twice: "no such table" in the next migration)."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    committed = []
+    event.listen(engine, "commit", lambda conn: committed.append(1))
+    assert db.upgrade(engine) == db.head_revision()
+    engine.dispose()
+    assert len(committed) == 1  # alembic alone commits each of a SQLite upgrade's steps
+
+
 def test_upgrade_again_changes_nothing_and_keeps_data(sqlite_url):
     engine = db.make_engine(sqlite_url)
     with engine.begin() as conn:
