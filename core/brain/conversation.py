@@ -94,19 +94,6 @@ _CONTRARY = re.compile(
     r"|niente|maar|nog|niet|niks|geen)\b"
 )
 MAX_SUCCESS_WORDS = 15
-_FAILURE = re.compile(
-    r"\b(didn'?t work|doesn'?t work|does not work|not working|tried that|tried it|tried this"
-    r"|already tried|never (came|comes|arrived|arrives|got it)|nothing (came|arrived|happens"
-    r"|happened)|same (problem|error)|(hasn'?t|has not|haven'?t) (changed|moved|updated)"
-    r"|hab(e)? ich (schon |bereits )?(gemacht|versucht|probiert)|(funktioniert|klappt) (immer"
-    r" noch |trotzdem )?nicht|trotzdem|kommt nie|kam nie|nichts angekommen"
-    r"|deja (fait|essaye)|(ca|cela) (ne )?(marche|fonctionne) (toujours )?pas|jamais (recu|arrive)"
-    r"|rien recu|ya (lo )?(hice|intente|probe)|no funciona|nunca (llega|llego)|no (me )?llega"
-    r"|sigue igual|no se mueve|ja (fiz|tentei|pedi|exportei)|nao funciona|nunca (chega|chegou)"
-    r"|nao chega|continua igual|(l')?ho gia (fatto|provato)|non funziona|non arriva|mai arrivat\w"
-    r"|heb ik (al |net |ook )?(gedaan|geprobeerd|bekeken|gecheckt)|werkt (nog steeds )?niet"
-    r"|komt niet|nooit (aangekomen|ontvangen)|niks binnen)\b"
-)
 _CONNECTIVE = re.compile(
     r"^\W*(and|also|plus|what about|how about|so|then|y|e|et|und|en|ademas|aussi|auch|tambien"
     r"|inoltre|ook|ok and|okay and)\b"
@@ -144,6 +131,19 @@ def _reports_success(folded: str) -> bool:
     )
 
 
+_FAILURE = re.compile(
+    r"\b(didn'?t work|doesn'?t work|does not work|not working|tried that|tried it|tried this"
+    r"|already tried|never (came|comes|arrived|arrives|got it)|nothing (came|arrived|happens"
+    r"|happened)|same (problem|error)|(hasn'?t|has not|haven'?t) (changed|moved|updated)"
+    r"|hab(e)? ich (schon |bereits )?(gemacht|versucht|probiert)|(funktioniert|klappt) (immer"
+    r" noch |trotzdem )?nicht|trotzdem|kommt nie|kam nie|nichts angekommen"
+    r"|deja (fait|essaye)|(ca|cela) (ne )?(marche|fonctionne) (toujours )?pas|jamais (recu|arrive)"
+    r"|rien recu|ya (lo )?(hice|intente|probe)|no funciona|nunca (llega|llego)|no (me )?llega"
+    r"|sigue igual|no se mueve|ja (fiz|tentei|pedi|exportei)|nao funciona|nunca (chega|chegou)"
+    r"|nao chega|continua igual|(l')?ho gia (fatto|provato)|non funziona|non arriva|mai arrivat\w"
+    r"|heb ik (al |net |ook )?(gedaan|geprobeerd|bekeken|gecheckt)|werkt (nog steeds )?niet"
+    r"|komt niet|nooit (aangekomen|ontvangen)|niks binnen)\b"
+)
 _CONDITIONAL = re.compile(r"\b(if|si|wenn|falls|se|als)\b(\s+\S+){0,4}\s*$")
 """A failure only supposed ("and if the email doesn't arrive?") is a question, not a report."""
 _CONDITIONAL_REACH = 60
