@@ -46,6 +46,7 @@ _REQUEST = [
     r"\b(someone|somebody|a person|a human|an agent|support|your team) (call|phone|ring|contact)s?"
     r" me\b|\b(call|ring|phone) me( back)?\b|\bcall ?back\b",
     r"\bis (anyone|anybody|someone|somebody) (there|here|real|reading|available)\b",
+    r"\b(anyone|anybody|someone|somebody|a person) (on|at) your (side|end)\b",
     r"\b(a|any|real) (human|person|humans|people) (look|check|read|see|review|help)\b"
     r"|\bare there any (humans|real people|people)\b|\bhelp from (a|an|real|actual) (person"
     r"|human|agent)\b",
