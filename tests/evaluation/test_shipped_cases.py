@@ -21,7 +21,7 @@ THRESHOLDS = {
     # The tune part grew by 80 cases from phones and formal emails (its sixth blind batch), halves
     # of a seventh (41) and an eighth (25, needs-human) and six fed-up follow-ups: its gates were
     # set again at the figures the enlarged part (565) gives; its 413 older cases still meet the
-    # earlier ones (docs/brain.md).
+    # earlier ones (docs/brain.md). The halves of two more blind batches (42) left them met (607).
     "tune": {
         "under": [
             "pass_rate=0.84",
@@ -160,6 +160,20 @@ THRESHOLDS = {
             "group.needs-human.handoff_recall=0.85",
             "group.needs-human.handoff_reason_recall=0.85",
             "language_accuracy=0.94",
+        ],
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
+    },
+    "heldout-10": {
+        "under": [
+            "pass_rate=0.78",
+            "group.core.answer_rate=0.65",
+            "correct_citation_rate=0.65",
+            "handoff_precision=0.68",
+            # 0.92 (11 of 12): under the 95% target, reported in docs/brain.md, not fitted
+            "group.needs-human.handoff_recall=0.9",
+            "group.needs-human.handoff_reason_recall=0.9",
+            "ack_no_reply=0.95",
+            "language_accuracy=0.95",
         ],
         "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
     },
