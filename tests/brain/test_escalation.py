@@ -328,6 +328,23 @@ def test_saying_the_answer_did_not_work_is_a_loop_however_it_is_put(text: str) -
     assert codes(reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)) == ["loop"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im not asking about the policy tho. there are 2 payments of 49 on my card",
+        "ya sé lo de los 30 días, no pregunté eso. son dos cobros de 29 € el mismo día",
+        "oui j'ai bien lu pour le délai. là ça fait 15 jours ouvrés",
+        "das hab ich schon gelesen. wann kommt das Geld für die zweite Abbuchung zurück?",
+    ],
+)
+def test_saying_the_answer_is_not_what_was_asked_or_was_already_read_is_a_loop(text: str) -> None:
+    answer = (
+        "You can ask for a full refund within 30 days. Refunds reach your card in 5 to 10 days."
+    )
+    turn = after_answer("got charged twice this month", answer, text)
+    assert codes(reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)) == ["loop"]
+
+
 def test_a_failure_only_supposed_is_a_follow_up_question() -> None:
     answer = "We email you a reset link. No email? Check your spam folder."
     turn = after_answer("I forgot my password", answer, "y si no me llega el correo?")

@@ -23,9 +23,9 @@ from .conftest import EXAMPLES
 UNDER = [
     "split.tune.pass_rate=0.32",
     "split.heldout.pass_rate=0.42",
-    "answer_rate=0.3",
-    "correct_citation_rate=0.25",
-    "handoff_precision=0.34",
+    "answer_rate=0.29",
+    "correct_citation_rate=0.23",
+    "handoff_precision=0.37",
     "group.needs-human.handoff_recall=0.90",
     "language_accuracy=0.95",
 ]
@@ -37,7 +37,9 @@ UNDER = [
 # blind batches (phones, formal emails, fed-up customers; 565 tune cases) put the answer rate at
 # 0.31 and correct citations at 0.26: the sandbox model cites fewer of the long emails. The halves
 # of two more blind batches (607 tune cases, more of them with a played AI turn) put the calls per
-# case at 1.074: one call per customer message, as before.
+# case at 1.074: one call per customer message, as before. Two whole batches more (727 tune
+# cases, 48 of the new ones needs-human) put the answer rate at 0.29, correct citations at 0.24
+# and handoff precision at 0.38.
 OVER = ["wrong_citation_rate=0.065", "wrong_language_rate=0.0", "model_calls_per_case=1.08"]
 SECRETS = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_MODEL": "sk-eval"}
 
