@@ -33,6 +33,10 @@ ASIDE_WEIGHT = 0.25
 
 SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
 """The built-in groups: support wording customers use for what articles call by another name."""
+KEY_WORD_FLOOR = 0.3
+"""The least everyday-language informativeness of a word that stands for a synonym group: "back",
+"zurück", "geld", "tempo" make phrases ("geld zurück") but alone would find any article that
+uses them ("Wie setze ich mein Passwort zurück?" for "ich will mein Geld zurück")."""
 MAX_GAP = 2
 """A phrase's words may be this many other words apart in the question."""
 MIN_CORRECTABLE = 4
@@ -150,12 +154,14 @@ def compile_synonyms(groups: tuple[str, ...] = ()) -> Synonyms:
 def _key_words(members: list[frozenset[str]]) -> frozenset[str]:
     """The words that carry a group's meaning: those it uses alone ("refund") or in several
     phrases ("plan" in "change plan" and "cheaper plan"), not a phrase's incidental words
-    ("another" in "move to another plan")."""
+    ("another" in "move to another plan"), nor an everyday word under :data:`KEY_WORD_FLOOR`."""
     counts: dict[str, int] = {}
     for member in members:
         for term in member:
             counts[term] = counts.get(term, 0) + (2 if len(member) == 1 else 1)
-    return frozenset(t for t, n in counts.items() if n >= 2)
+    return frozenset(
+        t for t, n in counts.items() if n >= 2 and vocabulary.informativeness(t) >= KEY_WORD_FLOOR
+    )
 
 
 @dataclass(frozen=True)

@@ -25,38 +25,37 @@ THRESHOLDS = {
     # (120) made it 727 cases; its correct-citation gate was set again at what that part gives.
     "tune": {
         "under": [
-            "pass_rate=0.84",
-            "group.core.answer_rate=0.79",
-            "correct_citation_rate=0.77",
-            "handoff_precision=0.7",
+            "pass_rate=0.85",
+            "group.core.answer_rate=0.81",
+            "correct_citation_rate=0.8",
+            "handoff_precision=0.72",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
-        # 0.022 (10 of 453): follow-ups, paraphrases answered from another article (docs/brain.md)
+        # 0.013 (6 of 453): follow-ups and paraphrases answered from another article (docs/brain.md)
         "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
     },
     "heldout": {
         "under": [
-            "pass_rate=0.9",
-            "group.core.answer_rate=0.92",
-            "correct_citation_rate=0.92",
+            "pass_rate=0.94",
+            "group.core.answer_rate=0.95",
+            "correct_citation_rate=0.96",
             "handoff_precision=0.9",
             "group.needs-human.handoff_recall=0.85",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
             "language_accuracy=0.9",
         ],
-        # 0.032 (1 of 31): over the 3% target, reported in docs/brain.md, not fitted
-        "over": ["wrong_citation_rate=0.035", "decision_p50_ms=50"],
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
     },
     "heldout-2": {
         "under": [
-            "pass_rate=0.85",
-            "group.core.answer_rate=0.71",
-            "correct_citation_rate=0.76",
-            "handoff_precision=0.68",
+            "pass_rate=0.87",
+            "group.core.answer_rate=0.8",
+            "correct_citation_rate=0.8",
+            "handoff_precision=0.72",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -95,10 +94,10 @@ THRESHOLDS = {
     },
     "heldout-5": {
         "under": [
-            "pass_rate=0.67",
-            "group.core.answer_rate=0.6",
-            "correct_citation_rate=0.61",
-            "handoff_precision=0.27",
+            "pass_rate=0.73",
+            "group.core.answer_rate=0.68",
+            "correct_citation_rate=0.69",
+            "handoff_precision=0.32",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             # 0.8 (4 of 5): a closing the detectors miss had been handed off for low confidence;
@@ -110,10 +109,10 @@ THRESHOLDS = {
     },
     "heldout-6": {
         "under": [
-            "pass_rate=0.72",
-            "group.core.answer_rate=0.7",
-            "correct_citation_rate=0.69",
-            "handoff_precision=0.34",
+            "pass_rate=0.78",
+            "group.core.answer_rate=0.76",
+            "correct_citation_rate=0.76",
+            "handoff_precision=0.4",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
@@ -123,31 +122,30 @@ THRESHOLDS = {
     },
     "heldout-7": {
         "under": [
-            "pass_rate=0.75",
+            "pass_rate=0.76",
             "group.core.answer_rate=0.73",
-            "correct_citation_rate=0.69",
+            "correct_citation_rate=0.71",
             "handoff_precision=0.38",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
-        # 0.041 (2 of 49): over the 3% target, reported in docs/brain.md, not fitted
-        "over": ["wrong_citation_rate=0.045", "decision_p50_ms=50"],
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
     },
     "heldout-8": {
         "under": [
-            "pass_rate=0.73",
+            "pass_rate=0.75",
             "group.core.answer_rate=0.72",
-            "correct_citation_rate=0.66",
+            "correct_citation_rate=0.69",
             "handoff_precision=0.47",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
-        # 0.061 (2 of 33): over the 3% target, reported in docs/brain.md, not fitted
-        "over": ["wrong_citation_rate=0.065", "decision_p50_ms=50"],
+        # 0.030 (1 of 33): at the 3% target, reported in docs/brain.md, not fitted
+        "over": ["wrong_citation_rate=0.035", "decision_p50_ms=50"],
     },
     # No acknowledgement cases: customers fed up or asking for a person, and ten calm controls.
     "heldout-9": {

@@ -23,7 +23,7 @@ from .conftest import EXAMPLES
 UNDER = [
     "split.tune.pass_rate=0.32",
     "split.heldout.pass_rate=0.42",
-    "answer_rate=0.29",
+    "answer_rate=0.28",
     "correct_citation_rate=0.23",
     "handoff_precision=0.37",
     "group.needs-human.handoff_recall=0.90",
@@ -39,8 +39,9 @@ UNDER = [
 # of two more blind batches (607 tune cases, more of them with a played AI turn) put the calls per
 # case at 1.074: one call per customer message, as before. Two whole batches more (727 tune
 # cases, 48 of the new ones needs-human) put the answer rate at 0.29, correct citations at 0.24
-# and handoff precision at 0.38.
-OVER = ["wrong_citation_rate=0.065", "wrong_language_rate=0.0", "model_calls_per_case=1.08"]
+# and handoff precision at 0.38. Everyday words no longer standing for a synonym group
+# (docs/brain.md) took away answers from the wrong article: answer rate 0.28, wrong citations 4.1%.
+OVER = ["wrong_citation_rate=0.045", "wrong_language_rate=0.0", "model_calls_per_case=1.08"]
 SECRETS = {"T_TOKEN": "test-token", "T_SECRET": "test-client-secret", "T_MODEL": "sk-eval"}
 
 
