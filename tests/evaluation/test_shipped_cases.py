@@ -23,12 +23,13 @@ THRESHOLDS = {
     # set again at the figures the enlarged part (565) gives; its 413 older cases still meet the
     # earlier ones (docs/brain.md). The halves of two more blind batches (42) and two whole ones
     # (120) made it 727 cases; its correct-citation gate was set again at what that part gives.
+    # Two more whole batches (847), nearly all answerable, set its handoff precision gate again.
     "tune": {
         "under": [
             "pass_rate=0.85",
             "group.core.answer_rate=0.81",
             "correct_citation_rate=0.8",
-            "handoff_precision=0.72",
+            "handoff_precision=0.69",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -52,10 +53,10 @@ THRESHOLDS = {
     },
     "heldout-2": {
         "under": [
-            "pass_rate=0.87",
-            "group.core.answer_rate=0.8",
-            "correct_citation_rate=0.8",
-            "handoff_precision=0.72",
+            "pass_rate=0.9",
+            "group.core.answer_rate=0.85",
+            "correct_citation_rate=0.84",
+            "handoff_precision=0.76",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -109,10 +110,10 @@ THRESHOLDS = {
     },
     "heldout-6": {
         "under": [
-            "pass_rate=0.78",
-            "group.core.answer_rate=0.76",
-            "correct_citation_rate=0.76",
-            "handoff_precision=0.4",
+            "pass_rate=0.8",
+            "group.core.answer_rate=0.78",
+            "correct_citation_rate=0.78",
+            "handoff_precision=0.41",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
