@@ -143,15 +143,20 @@ _FAILURE = re.compile(
     r"|nao chega|continua igual|(l')?ho gia (fatto|provato)|non funziona|non arriva|mai arrivat\w"
     r"|heb ik (al |net |ook )?(gedaan|geprobeerd|bekeken|gecheckt)|werkt (nog steeds )?niet"
     r"|komt niet|nooit (aangekomen|ontvangen)|niks binnen)\b"
-    # the answer is not what was asked, or was already read or said
-    r"|\b(not asking (about|for)|not what i asked|didn'?t ask (about )?(that|this)|already read"
-    r"|you (already )?(said|told me) (that|this)|no pregunte (eso|por eso)|no es lo que pregunte"
-    r"|ya (lo )?lei|ya me lo dijeron|ce n'est pas (ma question|ce que j'ai demande)"
-    r"|j'ai (bien |deja )lu|vous me l'avez deja dit|(hab|habe) ich (schon |bereits )?gelesen"
-    r"|war nicht meine frage|ja li|nao (foi o que|e isso que) (eu )?perguntei|ja me disseram"
-    r"|(l')?ho gia letto|non ho chiesto (questo|quello)|me l'avete gia detto"
-    r"|heb ik (al )?gelezen|dat vroeg ik niet|dat zei je al)\b"
+    # the answer is not what was asked, or was already said
+    r"|\b(not asking about|not what i asked|didn'?t ask (about )?(that|this)"
+    r"|you (already|just) (said|told me) (that|this)|no pregunte (eso|por eso)"
+    r"|no es lo que pregunte|ya me lo dijeron|ce n'est pas (ma question|ce que j'ai demande)"
+    r"|vous me l'avez deja dit|war nicht meine frage|nao (foi o que|e isso que) (eu )?perguntei"
+    r"|ja me disseram|non ho chiesto (questo|quello)|me l'avete gia detto|dat vroeg ik niet"
+    r"|dat zei je al)\b"
 )
+_ALREADY_READ = re.compile(
+    r"\b(already read|ya (lo )?lei|j'ai (bien |deja )lu|(hab|habe) ich (schon |bereits )?gelesen"
+    r"|ja li|(l')?ho gia letto|heb ik (al )?gelezen)\b"
+)
+"""Having read the answer says it failed only when nothing is asked besides ("hab ich gelesen,
+gilt das auch für Jahrespläne?" is a follow-up)."""
 _CONDITIONAL = re.compile(r"\b(if|si|wenn|falls|se|als)\b(\s+\S+){0,4}\s*$")
 """A failure only supposed ("and if the email doesn't arrive?") is a question, not a report."""
 _CONDITIONAL_REACH = 60
@@ -161,10 +166,12 @@ _CONDITIONAL_REACH = 60
 def reports_failure(text: str) -> bool:
     """Whether ``text`` says that what was tried did not work ("tried it three times already",
     "hab ich gemacht, trotzdem…", "o email nunca chega"), not only supposes it ("y si no me
-    llega el correo?"), or that the answer is not what was asked or was already read ("im not
-    asking about the policy tho", "oui j'ai bien lu pour le délai"): after an answer, the answer
-    failed."""
+    llega el correo?"), or that the answer is not what was asked or was already read without
+    asking anything else ("im not asking about the policy tho", "oui j'ai bien lu pour le délai.
+    là ça fait 15 jours ouvrés"): after an answer, the answer failed."""
     folded = match_text(text)
+    if _ALREADY_READ.search(folded) and not any(asks(s) for s in sentences(text)):
+        return True
     return any(
         not _CONDITIONAL.search(folded[max(0, m.start() - _CONDITIONAL_REACH) : m.start()])
         for m in _FAILURE.finditer(folded)

@@ -74,9 +74,8 @@ _REQUEST = [
     r"\b(one|someone|somebody|anyone|anybody) of you\b|\b(alguien|alguno) de (ustedes|vosotros)\b"
     r"|\bquelqu'un (parmi vous|d'entre vous)\b|\bjemand(en)? von (euch|ihnen)\b"
     r"|\b(alguem|algum) de (voces|vos)\b|\b(qualcuno|uno) di voi\b",
-    r"\b(in|en|em) (contatto|contacto|contact|kontakt|contato) (con|avec|mit|com|with|met)"
-    r" (qualcuno|alguien|quelqu'un|jemandem|alguem|someone|somebody|iemand)\b"
-    r"|\bin touch with (someone|somebody|a person)\b|\bzuruck(zu)?rufen\b",
+    r"\b(put|get) me in touch with\b|\bmi mett\w* in contatto\b|\bponerme en contacto con"
+    r" alguien\b|\bmich\b[^.?!]{0,30}\bzuruck(zu)?rufen\b",
     r"\b(ha|tem|hay|il y a|gibt es|c'e|is er) (ai |ahi |alli )?(alguem|alguien|quelqu'un|jemand"
     r"|qualcuno|iemand) (que|qui|der|che|die) (possa|pode|pueda|puede|puisse|peut|kann|possa"
     r"|puo|kan)\b",
@@ -196,7 +195,9 @@ _REQUEST = [
     r" jemanden\b|\bme (passa|coloca|transfere|transfira)\b|\bmi (passi|passa|metta|dia)"
     r" (il|la|un|una|qualcuno|in contatto)\b|\bdoorverbinden\b|\bgeef me iemand\b",
     # a person from a department, someone to write back
-    r"\b(someone|somebody|a member|a person|anyone) (of|from|in|on) (your |the )?(support|billing"
+    r"\b(could|can|would) (someone|somebody|anyone|a person) from (support|billing|sales|finance"
+    r"|accounts)\b",
+    r"\b(someone|somebody|a member|a person|anyone) (of|from|in|on) (your|the) (support|billing"
     r"|sales|team|staff|customer)\b|\bquelqu'un (de chez vous|du support|du service)\b"
     r"|\bune personne du service\b|\balguem do (suporte|atendimento|financeiro)\b"
     r"|\bqualcuno dell'(assistenza|ufficio)\b|\biemand van (de )?(support|klantendienst"

@@ -152,16 +152,17 @@ def compile_synonyms(groups: tuple[str, ...] = ()) -> Synonyms:
 
 
 def _key_words(members: list[frozenset[str]]) -> frozenset[str]:
-    """The words that carry a group's meaning: those it uses alone ("refund") or in several
-    phrases ("plan" in "change plan" and "cheaper plan"), not a phrase's incidental words
-    ("another" in "move to another plan"), nor an everyday word under :data:`KEY_WORD_FLOOR`."""
+    """The words that carry a group's meaning: those it uses alone ("refund", "day") and those
+    it uses in several phrases ("plan" in "change plan" and "cheaper plan") unless they are
+    everyday words (under :data:`KEY_WORD_FLOOR`: "back" in "money back" and "pay me back"), not
+    a phrase's incidental words ("another" in "move to another plan")."""
+    alone = frozenset(term for member in members if len(member) == 1 for term in member)
     counts: dict[str, int] = {}
     for member in members:
         for term in member:
-            counts[term] = counts.get(term, 0) + (2 if len(member) == 1 else 1)
-    return frozenset(
-        t for t, n in counts.items() if n >= 2 and vocabulary.informativeness(t) >= KEY_WORD_FLOOR
-    )
+            counts[term] = counts.get(term, 0) + 1
+    shared = frozenset(t for t, n in counts.items() if n >= 2 and t not in alone)
+    return alone | frozenset(t for t in shared if vocabulary.informativeness(t) >= KEY_WORD_FLOOR)
 
 
 @dataclass(frozen=True)

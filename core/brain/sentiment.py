@@ -61,7 +61,6 @@ _FRUSTRATION = {
         r"|\bcontinu(a|o) sem\b",
         r"\b(ancora non|non ancora) (funziona|risolt\w+|rispost\w+|rispond\w+|va)\b",
         r"\bnog steeds (niet|geen)\b",
-        r"\b(every single time|each and every time)\b",
         r"まだ(直|解決|届|返|連絡)",
     ],
     "nobody_answers": [

@@ -334,7 +334,7 @@ def test_saying_the_answer_did_not_work_is_a_loop_however_it_is_put(text: str) -
         "im not asking about the policy tho. there are 2 payments of 49 on my card",
         "ya sé lo de los 30 días, no pregunté eso. son dos cobros de 29 € el mismo día",
         "oui j'ai bien lu pour le délai. là ça fait 15 jours ouvrés",
-        "das hab ich schon gelesen. wann kommt das Geld für die zweite Abbuchung zurück?",
+        "heb ik al gelezen. het geld staat nog altijd niet op mijn kaart",
     ],
 )
 def test_saying_the_answer_is_not_what_was_asked_or_was_already_read_is_a_loop(text: str) -> None:
@@ -343,6 +343,20 @@ def test_saying_the_answer_is_not_what_was_asked_or_was_already_read_is_a_loop(t
     )
     turn = after_answer("got charged twice this month", answer, text)
     assert codes(reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)) == ["loop"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you said that refunds reach my card in 5 to 10 days - is that business days?",
+        "hab ich gelesen, gilt das auch für Jahrespläne?",
+        "ja li, e para planos anuais?",
+    ],
+)
+def test_a_question_about_the_answer_read_is_not_a_loop(text: str) -> None:
+    answer = "You can ask for a refund within 30 days. Refunds reach your card in 5 to 10 days."
+    turn = after_answer("got charged twice this month", answer, text)
+    assert reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON) == []
 
 
 def test_a_failure_only_supposed_is_a_follow_up_question() -> None:

@@ -128,6 +128,24 @@ def test_an_everyday_word_of_its_phrases_does_not_stand_for_a_group() -> None:
     assert "back" not in synonyms.by_first_word["zorb"][0].meaning
 
 
+def test_an_everyday_word_a_group_lists_alone_stands_for_it() -> None:
+    synonyms = compile_synonyms(("come back, back",))
+    assert synonyms.by_first_word["come"][0].meaning == {"back"}
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("wie lange dauert die Rückerstattung", "de"),
+        ("hoe lang duurt de terugbetaling", "nl"),
+        ("how long does a refund take?", "en"),
+    ],
+)
+def test_how_long_a_refund_takes_finds_the_refund_article(question: str, language: str) -> None:
+    query = SANDBOX.query(question, language=language)
+    assert SANDBOX.search(query, 1)[0].doc_id == "8000002"
+
+
 def test_an_everyday_word_of_a_phrase_does_not_find_another_article() -> None:
     # "zurück" is in "Geld zurück" and in the German password title ("…Passwort zurück?")
     query = SANDBOX.query("ich will mein geld zurück", language="de")
