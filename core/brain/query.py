@@ -34,9 +34,10 @@ ASIDE_WEIGHT = 0.25
 SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
 """The built-in groups: support wording customers use for what articles call by another name."""
 KEY_WORD_FLOOR = 0.3
-"""The least everyday-language informativeness of a word that stands for a synonym group: "back",
-"zurück", "geld", "tempo" make phrases ("geld zurück") but alone would find any article that
-uses them ("Wie setze ich mein Passwort zurück?" for "ich will mein Geld zurück")."""
+"""The least everyday-language informativeness of a word a synonym group uses only inside its
+phrases for it to stand for the group: "back", "zurück", "geld" make phrases ("geld zurück") but
+alone would find any article that uses them ("Wie setze ich mein Passwort zurück?" for "ich will
+mein Geld zurück"). A word the group lists alone ("day") stands for it however common."""
 MAX_GAP = 2
 """A phrase's words may be this many other words apart in the question."""
 MIN_CORRECTABLE = 4
