@@ -7,7 +7,7 @@ import pytest
 from deskmate.core.brain.escalation import human_request, matched_topic, message_reasons, reasons
 from deskmate.core.brain.sentiment import analyze
 from deskmate.core.brain.settings import TRIGGERS, BrainSettings
-from deskmate.core.domain import Author, Draft, Hit, Message, Sentiment, Turn
+from deskmate.core.domain import Author, Draft, EscalationReason, Hit, Message, Sentiment, Turn
 from deskmate.testing import TEST_AI_ADMIN_ID, make_turn
 
 ASKS_FOR_A_PERSON = {
@@ -294,6 +294,15 @@ def after_answer(question: str, answer: str, text: str) -> Turn:
     return make_turn(messages=[customer("1", question), reply, latest], latest=latest)
 
 
+def reasons_to_repeat(question: str, answer: str, text: str) -> list[EscalationReason]:
+    """The reasons found when the draft for ``text`` would repeat the AI's ``answer``."""
+    turn = after_answer(question, answer, text)
+    return reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)
+
+
+REFUND_ANSWER = "You can ask for a refund within 30 days. Refunds reach your card in 5 to 10 days."
+
+
 def test_a_question_asked_again_with_the_same_answer_is_a_loop_on_its_second_ask() -> None:
     answer = "Open Settings and choose Security. Click Reset password."
     again = "I asked how I can reset my password for the app"
@@ -324,8 +333,7 @@ def test_a_new_question_the_same_article_answers_is_not_a_loop() -> None:
 )
 def test_saying_the_answer_did_not_work_is_a_loop_however_it_is_put(text: str) -> None:
     answer = "Go to Settings and pick a new plan. We email you the archive."
-    turn = after_answer("how do I change my plan?", answer, text)
-    assert codes(reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)) == ["loop"]
+    assert codes(reasons_to_repeat("how do I change my plan?", answer, text)) == ["loop"]
 
 
 @pytest.mark.parametrize(
@@ -338,11 +346,7 @@ def test_saying_the_answer_did_not_work_is_a_loop_however_it_is_put(text: str) -
     ],
 )
 def test_saying_the_answer_is_not_what_was_asked_or_was_already_read_is_a_loop(text: str) -> None:
-    answer = (
-        "You can ask for a full refund within 30 days. Refunds reach your card in 5 to 10 days."
-    )
-    turn = after_answer("got charged twice this month", answer, text)
-    assert codes(reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON)) == ["loop"]
+    assert codes(reasons_to_repeat("got charged twice this month", REFUND_ANSWER, text)) == ["loop"]
 
 
 @pytest.mark.parametrize(
@@ -354,15 +358,12 @@ def test_saying_the_answer_is_not_what_was_asked_or_was_already_read_is_a_loop(t
     ],
 )
 def test_a_question_about_the_answer_read_is_not_a_loop(text: str) -> None:
-    answer = "You can ask for a refund within 30 days. Refunds reach your card in 5 to 10 days."
-    turn = after_answer("got charged twice this month", answer, text)
-    assert reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON) == []
+    assert reasons_to_repeat("got charged twice this month", REFUND_ANSWER, text) == []
 
 
 def test_a_failure_only_supposed_is_a_follow_up_question() -> None:
     answer = "We email you a reset link. No email? Check your spam folder."
-    turn = after_answer("I forgot my password", answer, "y si no me llega el correo?")
-    assert reasons(turn, Draft(answer, 0.9, GOOD.citations), None, ALL_ON) == []
+    assert reasons_to_repeat("I forgot my password", answer, "y si no me llega el correo?") == []
 
 
 def test_a_follow_up_answered_from_the_same_passage_is_not_a_loop() -> None:
