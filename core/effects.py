@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskmate.core.domain import ActionResult, Route, Turn
 from deskmate.core.intercom.errors import IntercomError
+from deskmate.core.lease_keeper import check_lease
 from deskmate.core.reread import already_applied
 from deskmate.core.store.actions import begin_action, complete_action, get_action, retry_action
 from deskmate.core.store.audit import append_audit
@@ -105,6 +106,7 @@ class Effects:
         request: dict[str, Any],
         call: Callable[[], ActionResult | None],
     ) -> ActionResult:
+        check_lease()
         full_key = f"{self.key_prefix}:{key}"
         with self.sessions.begin() as db:
             record, new = begin_action(

@@ -46,6 +46,7 @@ from deskmate.core.intercom.webhooks import (
     id_problem,
     parse_event,
 )
+from deskmate.core.lease_keeper import LeaseKeeper, LeaseLost
 from deskmate.core.logs import body_for_log
 from deskmate.core.outcomes import (
     ANSWERED,
@@ -78,7 +79,7 @@ from deskmate.core.store.events import (
     retry_event,
     settle_claimable,
 )
-from deskmate.core.store.leases import acquire_lease, release_lease
+from deskmate.core.store.leases import acquire_lease, release_lease, renew_lease
 from deskmate.core.store.models import (
     OWN_ACTION,
     EventRecord,
@@ -222,7 +223,17 @@ class Engine:
         handled = 0
         while self._take(workspace_id, conversation_id, owner):
             try:
-                handled += self._drain(workspace_id, conversation_id)
+                with LeaseKeeper(
+                    lambda: self._renew(workspace_id, conversation_id, owner),
+                    self.lease.total_seconds(),
+                ):
+                    handled += self._drain(workspace_id, conversation_id)
+            except LeaseLost:
+                log.warning(
+                    "lost the lease on conversation %s mid-run; the run that holds it goes on",
+                    conversation_id,
+                )
+                return handled
             finally:
                 with self.sessions.begin() as db:
                     release_lease(db, workspace_id, conversation_id, owner)
@@ -245,6 +256,10 @@ class Engine:
     def _take(self, workspace_id: str, conversation_id: str, owner: str) -> bool:
         with self.sessions.begin() as db:
             return acquire_lease(db, workspace_id, conversation_id, owner, self.lease)
+
+    def _renew(self, workspace_id: str, conversation_id: str, owner: str) -> bool:
+        with self.sessions.begin() as db:
+            return renew_lease(db, workspace_id, conversation_id, owner, self.lease)
 
     def _drain(self, workspace_id: str, conversation_id: str) -> int:
         handled = 0
@@ -305,6 +320,8 @@ class Engine:
             if event.conversation is not None and owner is not None:
                 event.conversation.admin_assignee_id, event.conversation.team_assignee_id = owner
             outcome = self.handle(event, event_id=claimed.id, answer=answer)
+        except LeaseLost:
+            raise  # the event is the other run's now: settling it here would undo its claim
         except UnprocessableEvent as exc:
             self._finish(claimed, EventStatus.UNPROCESSABLE, str(exc))
         except (Unauthorized, Forbidden) as exc:

@@ -1,18 +1,18 @@
 """Per-conversation leases: one run per conversation at a time, freed by expiry if a run dies.
 
-Each function is one atomic statement (an upsert guarded by the expiry, or a guarded delete), so
-it is safe under concurrent runners on SQLite and PostgreSQL alike. Commit right after calling
-them: a lease only counts once other runners can see it.
+Each function is guarded by the expiry or the owner in one transaction (an upsert, a guarded
+update, a guarded delete), so it is safe under concurrent runners on SQLite and PostgreSQL alike.
+Commit right after calling them: a lease only counts once other runners can see it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import MAX_ID, MAX_KEY, ConversationLease
+from deskmate.core.store.models import MAX_ID, MAX_KEY, ConversationLease, EventRecord, EventStatus
 from deskmate.core.store.sql import check_id, insert, now_or
 
 
@@ -45,6 +45,44 @@ def acquire_lease(
         where=or_(ConversationLease.lease_until <= now, ConversationLease.owner == owner),
     )
     return session.execute(stmt.returning(ConversationLease.owner)).first() is not None
+
+
+def renew_lease(
+    session: Session,
+    workspace_id: str,
+    conversation_id: str,
+    owner: str,
+    ttl: timedelta,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Hold the lease ``owner`` still holds, and the events its run claimed, until ``now + ttl``.
+
+    Returns False, changing nothing, when ``owner`` no longer holds the lease (it ran out and
+    another run took it): that run has the conversation's events now.
+    """
+    until = now_or(now) + ttl
+    held = session.execute(
+        update(ConversationLease)
+        .where(
+            ConversationLease.workspace_id == workspace_id,
+            ConversationLease.conversation_id == conversation_id,
+            ConversationLease.owner == owner,
+        )
+        .values(lease_until=until)
+    )
+    if held.rowcount != 1:
+        return False
+    session.execute(
+        update(EventRecord)
+        .where(
+            EventRecord.workspace_id == workspace_id,
+            EventRecord.conversation_id == conversation_id,
+            EventRecord.status == EventStatus.PROCESSING,
+        )
+        .values(lease_until=until)
+    )
+    return True
 
 
 def release_lease(session: Session, workspace_id: str, conversation_id: str, owner: str) -> bool:

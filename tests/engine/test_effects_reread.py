@@ -31,6 +31,7 @@ from deskmate.core.effects import Effects
 from deskmate.core.handoff import handoff_note
 from deskmate.core.intercom.client import IntercomClient, RetryPolicy
 from deskmate.core.intercom.ratelimit import RateLimiter
+from deskmate.core.lease_keeper import LeaseKeeper, LeaseLost
 from deskmate.core.sandbox import SandboxServer
 from deskmate.core.store.actions import begin_action, get_action
 from deskmate.core.store.models import ActionStatus
@@ -446,3 +447,24 @@ def test_an_assignment_changed_by_a_rep_since_is_still_found_by_its_part(
 
     assert result.detail.startswith("found on re-read")
     assert recorded(effects, "assign")[1] == {"found": "on re-read", "part_id": ours}
+
+
+@pytest.mark.parametrize("kind", sorted(WRITES))
+def test_a_run_that_lost_its_conversation_makes_no_write(
+    intercom_sandbox: SandboxServer,
+    sandbox_client: IntercomClient,
+    store_sessions: sessionmaker[Session],
+    kind: str,
+) -> None:
+    conversation_id = open_conversation(intercom_sandbox)
+    effects = effects_for(store_sessions, conversation_id)
+    writes(intercom_sandbox)
+
+    with LeaseKeeper(lambda: False, period=60) as keeper:
+        keeper.lost = True  # as the keeper finds when another run holds the lease
+        with pytest.raises(LeaseLost):
+            act(effects, make_turn(sandbox_client, conversation_id), kind)
+
+    assert writes(intercom_sandbox) == []
+    with effects.sessions() as db:
+        assert get_action(db, f"{effects.key_prefix}:{WRITES[kind][0]}") is None

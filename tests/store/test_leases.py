@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deskmate.core.store.leases import acquire_lease, release_lease
+from deskmate.core.store.events import claim_events, record_event
+from deskmate.core.store.leases import acquire_lease, release_lease, renew_lease
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 TTL = timedelta(seconds=30)
@@ -49,6 +50,46 @@ def test_a_lease_lost_to_expiry_is_not_released_by_its_former_owner(session):
     acquire_lease(session, "app1", "c1", "worker-b", TTL, now=T0 + TTL)
     assert not release_lease(session, "app1", "c1", "worker-a")
     assert not acquire_lease(session, "app1", "c1", "worker-c", TTL, now=T0 + TTL)
+
+
+def claimed_event(session, conversation_id: str = "c1") -> int:
+    """An event of the conversation, claimed by a run until ``T0 + TTL``."""
+    record_event(
+        session,
+        workspace_id="app1",
+        notification_id=f"n-{conversation_id}",
+        topic="conversation.user.replied",
+        payload="{}",
+        conversation_id=conversation_id,
+        now=T0,
+    )
+    (claimed,) = claim_events(session, "app1", conversation_id, lease=TTL, now=T0)
+    return claimed.id
+
+
+def test_a_renewal_holds_the_lease_and_the_runs_claimed_events_longer(session):
+    acquire_lease(session, "app1", "c1", "worker-a", TTL, now=T0)
+    claimed_event(session)
+    claimed_event(session, "c2")
+    later = T0 + TTL / 2
+
+    assert renew_lease(session, "app1", "c1", "worker-a", TTL, now=later)
+
+    assert not acquire_lease(session, "app1", "c1", "worker-b", TTL, now=T0 + TTL)
+    assert claim_events(session, "app1", "c1", lease=TTL, now=T0 + TTL) == []
+    assert len(claim_events(session, "app1", "c2", lease=TTL, now=T0 + TTL)) == 1, "not c1's"
+
+
+def test_a_lease_another_run_took_is_not_renewed_and_its_claims_stay_that_runs(session):
+    acquire_lease(session, "app1", "c1", "worker-a", TTL, now=T0)
+    claimed_event(session)
+    acquire_lease(session, "app1", "c1", "worker-b", TTL, now=T0 + TTL)
+    (taken,) = claim_events(session, "app1", "c1", lease=TTL, now=T0 + TTL)
+
+    assert not renew_lease(session, "app1", "c1", "worker-a", 10 * TTL, now=T0 + TTL)
+
+    assert claim_events(session, "app1", "c1", lease=TTL, now=T0 + 2 * TTL) == [taken]
+    assert not renew_lease(session, "app1", "c2", "worker-a", TTL, now=T0), "never leased"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,90 @@
+"""A live run keeps its conversation; a run that lost it writes nothing more.
+
+A run holds its conversation's lease for ``jobs.lease_seconds``, so that a killed run's events go
+to the next run after that time. A live run may need longer: Intercom's ``429`` waits, a slow
+model, many events in one drain. :class:`LeaseKeeper` renews the lease (and the run's claims on
+its events) every third of it from a background thread, for at most :data:`MAX_PERIODS` lease
+periods, so a run stuck in a hook gives its conversation up in the end. Before each Intercom
+write, :func:`check_lease` stops a run whose lease may have run out, so two runs never act on one
+conversation at once (a second run would find the first one's write still in flight, not yet on
+the conversation, and make it again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+
+MAX_PERIODS = 10
+"""How many lease periods a run may hold its conversation before another run can take it."""
+
+_current: ContextVar[LeaseKeeper | None] = ContextVar("deskmate_lease_keeper", default=None)
+
+
+class LeaseLost(Exception):
+    """The run's lease ran out or another run took the conversation: the run must stop."""
+
+
+class LeaseKeeper:
+    """Renews a run's lease with ``renew`` (False: another run holds it) while the block runs.
+
+    ``period`` is the lease's length in seconds. Within the block, :func:`check_lease` raises
+    :class:`LeaseLost` once the lease is held by another run or its last renewal is older than
+    a period.
+    """
+
+    def __init__(self, renew: Callable[[], bool], period: float) -> None:
+        self.renew = renew
+        self.period = period
+        self.lost = False
+        self._held_until = time.monotonic() + period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="deskmate-lease", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._token = _current.set(self)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        _current.reset(self._token)
+
+    def held(self) -> bool:
+        """Whether the run may still act: its lease is its own and not past its end."""
+        return not self.lost and time.monotonic() < self._held_until
+
+    def _keep(self) -> None:
+        give_up = time.monotonic() + MAX_PERIODS * self.period
+        while not self._stop.wait(self.period / 3) and time.monotonic() < give_up:
+            started = time.monotonic()
+            try:
+                renewed = self.renew()
+            except Exception:  # the database's errors: the lease still runs until its end
+                log.warning("could not renew a conversation's lease", exc_info=True)
+                continue
+            if not renewed:
+                self.lost = True
+                return
+            self._held_until = started + self.period
+
+
+def check_lease() -> None:
+    """Raise :class:`LeaseLost` when the run this thread is in no longer holds its conversation
+    (outside a run, e.g. ``deskmate eval`` or a test calling the engine, there is nothing to
+    check)."""
+    keeper = _current.get()
+    if keeper is not None and not keeper.held():
+        raise LeaseLost("another run holds this conversation now; this run stops")
