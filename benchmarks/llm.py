@@ -17,8 +17,7 @@ a later one, over a fixed mix of answerable questions and requests for a person.
   The audit's own ``overhead_ms`` (everything but the model and the audit write) is shown too.
 * **Intercom calls per reply**: the sandbox's request log, llm stack vs default-brain stack, same
   mix. The writes (replies, notes, tags, assignments, attributes) must be equal; reads are
-  reported, and where they differ, by endpoint (a contact looked up again once its cache entry
-  expired on a loaded machine is not the brain's doing).
+  reported, and listed by endpoint where the two runs differ.
 
 Timing is never asserted. Correctness is: both stacks end every conversation the same way
 (replies, handoffs), and the model is called exactly once per customer message; otherwise the
