@@ -153,7 +153,8 @@ _FAILURE = re.compile(
 )
 _ALREADY_READ = re.compile(
     r"\b(already read|ya (lo )?lei|j'ai (bien |deja )lu|(hab|habe) ich (schon |bereits )?gelesen"
-    r"|ja li|(l')?ho gia letto|heb ik (al )?gelezen)\b"
+    r"|ja li|(l')?ho gia letto|heb ik (al )?gelezen|i know that|dat weet ik|ya lo se"
+    r"|je (le )?sais (deja|bien)|das weiss ich|isso eu (ja )?sei|lo so gia)\b"
 )
 """Having read the answer says it failed only when nothing is asked besides ("hab ich gelesen,
 gilt das auch für Jahrespläne?" is a follow-up)."""

@@ -27,6 +27,21 @@ _PEOPLE_EN = (
     r"|supervisor|employee|advisor|adviser|customer (service|support|care)|support (team|staff)"
     r"|support)"
 )
+_SOMEONE_THERE = (
+    r"(quelqu'un (de )?chez vous|alguien (de )?(ahi|alli)|jemand bei (euch|ihnen)|iemand bij"
+    r" jullie|qualcuno da voi|alguem ai|someone (over there|on your team))"
+)
+_COULD = (
+    r"(pourrait|peut|puisse|podria|puede|pueda|konnte|kann|kan|kon|potrebbe|puo|poderia|pode"
+    r"|possa|could|can)"
+)
+_LOOK = (
+    r"(regarder|verifier|nachsehen|nachschauen|prufen|ansehen|look|check|verify|mirar|revisar"
+    r"|verificar|controllare|verificare|guardare|kijken|checken|nakijken|olhar)"
+)
+"""Someone at the company who could look, check, verify: a customer asking for a person to act
+("quelqu'un chez vous pourrait regarder", "kann jemand bei euch nachsehen"); "can someone
+there tell me…" only asks a question."""
 _FILLER_EN = r"(?:(?:a|an|the|some|your|one of your|real|actual|live|human|proper|support)\s+){0,3}"
 _REQUEST = [
     # English
@@ -76,6 +91,7 @@ _REQUEST = [
     r"|\b(alguem|algum) de (voces|vos)\b|\b(qualcuno|uno) di voi\b",
     r"\b(put|get) me in touch with\b|\bmi mett\w* in contatto\b|\bponerme en contacto con"
     r" alguien\b|\bmich\b[^.?!]{0,30}\bzuruck(zu)?rufen\b",
+    rf"\b({_SOMEONE_THERE} {_COULD}|{_COULD} {_SOMEONE_THERE})( \w+){{0,3}} {_LOOK}\b",
     r"\b(ha|tem|hay|il y a|gibt es|c'e|is er) (ai |ahi |alli )?(alguem|alguien|quelqu'un|jemand"
     r"|qualcuno|iemand) (que|qui|der|che|die) (possa|pode|pueda|puede|puisse|peut|kann|possa"
     r"|puo|kan)\b",
@@ -369,7 +385,7 @@ def message_reasons(
         return []
     found = [
         _human(text, settings),
-        _frustration(sentiment, settings),
+        _frustration(sentiment, draft, settings),
         _dispute(text, settings),
         _knowledge(draft, settings),
         _topic(text, settings),
@@ -384,10 +400,21 @@ def reasons(
     if turn.latest is None or not turn.latest.text.strip():
         return []
     found = message_reasons(turn.latest.text, draft, sentiment, settings)
+    if _status_question(turn, sentiment):
+        found = [reason for reason in found if reason.code != "frustration"]
     if is_acknowledgement(turn.latest.text):
         return found
     found += [r for r in (_loop(turn, draft, settings), _turns(turn, settings)) if r is not None]
     return found
+
+
+def _status_question(turn: Turn, sentiment: Sentiment | None) -> bool:
+    """Whether the message's only frustration is a "still not" in the first contact: "ordered
+    tuesday, still nothing, how long does it take?" asks how a delivery or refund stands (the
+    help center may answer it); the same words after a reply say the reply did not help."""
+    if sentiment is None or sentiment.cues != ("still_not",) or sentiment.score <= -0.6:
+        return False
+    return all(message.author.is_customer for message in turn.messages)
 
 
 def _human(text: str, settings: BrainSettings) -> EscalationReason | None:
@@ -406,24 +433,33 @@ def _dispute(text: str, settings: BrainSettings) -> EscalationReason | None:
     return EscalationReason("billing_dispute", f"disputes a charge: {phrase!r}") if phrase else None
 
 
-def _frustration(sentiment: Sentiment | None, settings: BrainSettings) -> EscalationReason | None:
+def _frustration(
+    sentiment: Sentiment | None, draft: Draft | None, settings: BrainSettings
+) -> EscalationReason | None:
+    """Frustration: a cue, or a strongly negative tone in a message the help center does not
+    answer with confidence ("budget got cut, we need the cheaper plan" is sad news and a
+    question; its tone is not about the support it gets)."""
     if not settings.enabled("frustration") or sentiment is None or sentiment.label != "negative":
         return None
-    if not sentiment.cues and sentiment.score > -0.6:
+    if not sentiment.cues and (sentiment.score > -0.6 or _confident(draft, settings)):
         return None
     cues = ", ".join(sentiment.cues) or "strongly negative tone"
     return EscalationReason("frustration", f"frustrated ({cues}; score {sentiment.score:+.2f})")
 
 
+def _confident(draft: Draft | None, settings: BrainSettings) -> bool:
+    return draft is not None and draft.confidence >= settings.confidence_threshold
+
+
 def _knowledge(draft: Draft | None, settings: BrainSettings) -> EscalationReason | None:
-    threshold = settings.confidence_threshold
     if draft is None:
         code, detail = "no_knowledge", "no knowledge passage covers the question"
-    elif draft.confidence >= threshold:
+    elif _confident(draft, settings):
         return None
     elif not draft.citations:
         code, detail = "no_knowledge", f"an uncited draft at confidence {draft.confidence:.2f}"
     else:
+        threshold = settings.confidence_threshold
         code, detail = "low_confidence", f"confidence {draft.confidence:.2f} below {threshold:.2f}"
     return EscalationReason(code, detail) if settings.enabled(code) else None
 

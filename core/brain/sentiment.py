@@ -103,7 +103,7 @@ _FRUSTRATION = {
         r"|betrug|reicht mir)\b",
         r"\b(pessimo|inaceitavel|absurdo|vergonha|horrivel|o pior|a pior|golpe)\b",
         r"\b(ridicolo|inaccettabile|vergogna|assurdo|il peggiore|la peggiore|truffa)\b",
-        r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting|het zat)\b",
+        r"\b(belachelijk|schandalig|onacceptabel|slechtste|waardeloos|oplichting)\b",
         r"\b(another|otro|noch ein|mais um|un altro|weer een|encore un) (chat)?(bot|robot|robo)\b",
         r"\b(so much for|love that for me|so done with|thanks for (absolutely )?nothing"
         r"|hasta la madre|hasta las narices|hasta el gorro|ras le bol|plein le dos|schnauze voll"
@@ -142,7 +142,7 @@ _FRUSTRATION = {
         r"\b(perdendo|perso) la pazienza\b|\bcopia[- e]*incolla\b|\bsono stuf[oa]\b"
         r"|\bnon se ne puo piu\b|\bstessa risposta\b|\bma e possibile che\b",
         r"\bgeduld (is )?(op|kwijt)\b|\bstandaard ?antwoord\w*\b|\b(ben er )?klaar mee\b"
-        r"|\bzelfde antwoord\b",
+        r"|\bzelfde antwoord\b|\b(ik ben|ben|we zijn|wij zijn) (het|dit|dat)( \w+){0,4} zat\b",
     ],
     "ultimatum": [
         r"\b(this|it) is (the|my) last time\b|\b(this|that) (is|was) the last time i\b"

@@ -287,6 +287,51 @@ def test_a_chargeback_is_a_billing_dispute_not_a_threat_to_leave(text: str) -> N
     assert "billing_dispute" not in codes(message_reasons(text, GOOD, mood, off("billing_dispute")))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ordered last tuesday and the box still hasnt shown up. is there a way to track it?",
+        "bonjour j'ai commandé mardi toujours rien reçu, ça met combien de temps normalement ?",
+        "ich habe vor einer Woche bestellt und immer noch keine Lieferung, wie lange dauert das?",
+    ],
+)
+def test_a_still_not_in_the_first_message_asks_how_things_stand(text: str) -> None:
+    mood = analyze(text, None)
+    assert mood.cues == ("still_not",)
+    assert "frustration" not in codes(reasons(make_turn(text), GOOD, mood, ALL_ON))
+    answered = after_answer("how long does shipping take?", "Delivery takes 3 to 5 days.", text)
+    assert "frustration" in codes(reasons(answered, GOOD, mood, ALL_ON)), "the reply did not help"
+
+
+def test_a_still_not_with_another_cue_in_the_first_message_is_frustration() -> None:
+    text = "this is the third time i write, my order still hasnt arrived"
+    mood = analyze(text, None)
+    assert "still_not" in mood.cues and len(mood.cues) > 1
+    assert "frustration" in codes(reasons(make_turn(text), GOOD, mood, ALL_ON))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "merci mais est-ce que quelqu'un chez vous pourrait regarder ma commande directement ?",
+        "kann jemand bei euch bitte nachsehen, wo mein Paket ist?",
+        "could someone over there check my order before it ships?",
+    ],
+)
+def test_someone_there_who_could_look_is_a_request_for_a_person(text: str) -> None:
+    assert human_request(text) is not None
+
+
+def test_a_strongly_negative_tone_in_a_question_answered_with_confidence_is_not_frustration() -> (
+    None
+):
+    text = "budget got cut 😬 we need the cheaper one. do we lose the fancy stuff right away?"
+    mood = analyze(text, "en")
+    assert mood.label == "negative" and mood.cues == ()
+    assert "frustration" not in codes(message_reasons(text, GOOD, mood, ALL_ON))
+    assert "frustration" in codes(message_reasons(text, WEAK, mood, ALL_ON))
+
+
 def after_answer(question: str, answer: str, text: str) -> Turn:
     """A turn whose latest message ``text`` follows the AI's ``answer`` to ``question``."""
     reply = Message("2", Author("admin", TEST_AI_ADMIN_ID), answer)
@@ -343,6 +388,7 @@ def test_saying_the_answer_did_not_work_is_a_loop_however_it_is_put(text: str) -
         "ya sé lo de los 30 días, no pregunté eso. son dos cobros de 29 € el mismo día",
         "oui j'ai bien lu pour le délai. là ça fait 15 jours ouvrés",
         "heb ik al gelezen. het geld staat nog altijd niet op mijn kaart",
+        "ja dat weet ik, dat stond er vorige week ook al. het is nu twee weken verder",
     ],
 )
 def test_saying_the_answer_is_not_what_was_asked_or_was_already_read_is_a_loop(text: str) -> None:
@@ -355,6 +401,7 @@ def test_saying_the_answer_is_not_what_was_asked_or_was_already_read_is_a_loop(t
         "you said that refunds reach my card in 5 to 10 days - is that business days?",
         "hab ich gelesen, gilt das auch für Jahrespläne?",
         "ja li, e para planos anuais?",
+        "dat weet ik, maar geldt dat ook voor jaarplannen?",
     ],
 )
 def test_a_question_about_the_answer_read_is_not_a_loop(text: str) -> None:

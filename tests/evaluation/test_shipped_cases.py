@@ -28,9 +28,9 @@ THRESHOLDS = {
     "tune": {
         "under": [
             "pass_rate=0.84",
-            "group.core.answer_rate=0.8",
-            "correct_citation_rate=0.79",
-            "handoff_precision=0.66",
+            "group.core.answer_rate=0.81",
+            "correct_citation_rate=0.8",
+            "handoff_precision=0.67",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -54,10 +54,10 @@ THRESHOLDS = {
     },
     "heldout-2": {
         "under": [
-            "pass_rate=0.9",
-            "group.core.answer_rate=0.85",
-            "correct_citation_rate=0.84",
-            "handoff_precision=0.76",
+            "pass_rate=0.95",
+            "group.core.answer_rate=0.9",
+            "correct_citation_rate=0.91",
+            "handoff_precision=0.86",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -67,10 +67,10 @@ THRESHOLDS = {
     },
     "heldout-3": {
         "under": [
-            "pass_rate=0.87",
-            "group.core.answer_rate=0.78",
-            "correct_citation_rate=0.73",
-            "handoff_precision=0.62",
+            "pass_rate=0.92",
+            "group.core.answer_rate=0.9",
+            "correct_citation_rate=0.87",
+            "handoff_precision=0.81",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -80,10 +80,10 @@ THRESHOLDS = {
     },
     "heldout-4": {
         "under": [
-            "pass_rate=0.64",
-            "group.core.answer_rate=0.65",
-            "correct_citation_rate=0.45",
-            "handoff_precision=0.88",
+            "pass_rate=0.7",
+            "group.core.answer_rate=0.83",
+            "correct_citation_rate=0.66",
+            "handoff_precision=0.94",
             "group.needs-human.handoff_recall=0.9",
             "group.needs-human.handoff_reason_recall=0.6",
             "ack_no_reply=0.95",
@@ -111,10 +111,10 @@ THRESHOLDS = {
     },
     "heldout-6": {
         "under": [
-            "pass_rate=0.8",
-            "group.core.answer_rate=0.78",
-            "correct_citation_rate=0.78",
-            "handoff_precision=0.41",
+            "pass_rate=0.81",
+            "group.core.answer_rate=0.79",
+            "correct_citation_rate=0.79",
+            "handoff_precision=0.43",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
@@ -124,10 +124,10 @@ THRESHOLDS = {
     },
     "heldout-7": {
         "under": [
-            "pass_rate=0.78",
-            "group.core.answer_rate=0.77",
-            "correct_citation_rate=0.73",
-            "handoff_precision=0.42",
+            "pass_rate=0.81",
+            "group.core.answer_rate=0.81",
+            "correct_citation_rate=0.77",
+            "handoff_precision=0.46",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
