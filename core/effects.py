@@ -134,6 +134,7 @@ class Effects:
     def _perform(
         self, kind: str, key: str, call: Callable[[], ActionResult | None]
     ) -> ActionResult:
+        check_lease()  # again: the re-read before it may have waited on Intercom
         try:
             result = call() or ActionResult(kind, False, "no plugin performed this action")
         except IntercomError as exc:

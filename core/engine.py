@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,7 +47,7 @@ from deskmate.core.intercom.webhooks import (
     id_problem,
     parse_event,
 )
-from deskmate.core.lease_keeper import LeaseKeeper, LeaseLost
+from deskmate.core.lease_keeper import LeaseKeeper, LeaseLost, check_lease
 from deskmate.core.logs import body_for_log
 from deskmate.core.outcomes import (
     ANSWERED,
@@ -221,11 +222,15 @@ class Engine:
             return self._refuse(workspace_id, conversation_id, f"conversation id {problem}")
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
         handled = 0
-        while self._take(workspace_id, conversation_id, owner):
+        while True:
+            taken_at = time.monotonic()  # the lease's period runs from before it was taken
+            if not self._take(workspace_id, conversation_id, owner):
+                break
             try:
                 with LeaseKeeper(
                     lambda: self._renew(workspace_id, conversation_id, owner),
                     self.lease.total_seconds(),
+                    taken_at=taken_at,
                 ):
                     handled += self._drain(workspace_id, conversation_id)
             except LeaseLost:
@@ -264,6 +269,7 @@ class Engine:
     def _drain(self, workspace_id: str, conversation_id: str) -> int:
         handled = 0
         while True:
+            check_lease()
             with self.sessions.begin() as db:
                 exhausted = bury_exhausted(
                     db, workspace_id, conversation_id, max_attempts=self.max_attempts
@@ -320,8 +326,6 @@ class Engine:
             if event.conversation is not None and owner is not None:
                 event.conversation.admin_assignee_id, event.conversation.team_assignee_id = owner
             outcome = self.handle(event, event_id=claimed.id, answer=answer)
-        except LeaseLost:
-            raise  # the event is the other run's now: settling it here would undo its claim
         except UnprocessableEvent as exc:
             self._finish(claimed, EventStatus.UNPROCESSABLE, str(exc))
         except (Unauthorized, Forbidden) as exc:
@@ -343,6 +347,7 @@ class Engine:
     def _finish(self, claimed: Claimed, status: str, reason: str) -> None:
         """Settle the event; if recording ``reason`` fails, record the status with a plain
         reason instead, so the event never stays ``processing`` to be claimed again."""
+        check_lease()
         try:
             with self.sessions.begin() as db:
                 finish_event(db, claimed.id, status, reason)
@@ -375,6 +380,7 @@ class Engine:
     def _retry(
         self, claimed: Claimed, reason: str, delay: timedelta, cause: Exception | None = None
     ) -> None:
+        check_lease()
         if claimed.attempts >= self.max_attempts:
             why = f"gave up after {claimed.attempts} attempts: {reason}"
             if cause is not None and self._hand_over(claimed, cause):

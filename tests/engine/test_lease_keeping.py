@@ -14,8 +14,11 @@ from sqlalchemy import select
 
 from deskmate.core import lease_keeper
 from deskmate.core.lease_keeper import LeaseKeeper, LeaseLost, check_lease
+from deskmate.core.plugins import HookFailure, recording_hook_failures
 from deskmate.core.stack import APP_ID, LocalStack
 from deskmate.core.store.models import ActionRecord, ActionStatus
+from deskmate.hookspecs import hookimpl
+from deskmate.testing import make_host, make_turn
 
 QUESTION = "How do I reset my password?"
 
@@ -71,17 +74,29 @@ def test_a_run_whose_lease_another_run_took_stops_before_its_next_write() -> Non
             check_lease()
 
 
-def test_a_run_is_held_past_its_first_period_but_gives_its_conversation_up_in_the_end(
+def test_a_run_making_progress_keeps_its_conversation_and_a_stuck_one_gives_it_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(lease_keeper, "MAX_PERIODS", 2)
-    renewals: list[float] = []
 
-    with LeaseKeeper(lambda: renewals.append(time.monotonic()) is None, period=0.6):
-        time.sleep(0.9)
-        check_lease()
-        time.sleep(1.3)
+    with LeaseKeeper(lambda: True, period=0.6):
+        for _ in range(6):  # writes for 1.8 s: past the two periods a stuck run is held
+            time.sleep(0.3)
+            check_lease()
+        time.sleep(2.6)  # stuck: two periods without a write, then the last renewal runs out
         with pytest.raises(LeaseLost):
             check_lease()
 
-    assert 3 <= len(renewals) <= 6
+
+def test_a_lost_lease_passes_through_a_plugins_isolation() -> None:
+    class Observer:
+        @hookimpl
+        def inbound_message(self) -> None:
+            raise LeaseLost("taken")
+
+    host = make_host(("observer", Observer()))
+    failures: list[HookFailure] = []
+
+    with recording_hook_failures(failures.append), pytest.raises(LeaseLost):
+        host.hook.inbound_message(turn=make_turn("hi"), message=None)
+    assert failures == [], "not the plugin's failure: the run stops"
