@@ -348,14 +348,18 @@ class Engine:
         """Settle the event; if recording ``reason`` fails, record the status with a plain
         reason instead, so the event never stays ``processing`` to be claimed again."""
         check_lease()
+        attempt = claimed.attempts
         try:
             with self.sessions.begin() as db:
-                finish_event(db, claimed.id, status, reason)
+                settled = finish_event(db, claimed.id, status, reason, attempt=attempt)
         except Exception as exc:
             log.exception("could not record how event %s ended", claimed.id)
             with self.sessions.begin() as db:
                 plain = f"{status}; the reason could not be recorded ({type(exc).__name__})"
-                finish_event(db, claimed.id, status, plain)
+                settled = finish_event(db, claimed.id, status, plain, attempt=attempt)
+        if not settled:
+            self._superseded(claimed)
+            return
         level = logging.WARNING if status == EventStatus.DEAD else logging.INFO
         log.log(
             level,
@@ -368,6 +372,15 @@ class Engine:
             extra={**_event_fields(claimed), "status": status},
         )
         self._settled(claimed, status)
+
+    def _superseded(self, claimed: Claimed) -> None:
+        """Another run claimed the event while this one handled it: its outcome is that run's."""
+        log.warning(
+            "event %s of conversation %s was taken up by another run; leaving it to that run",
+            claimed.id,
+            claimed.conversation_id,
+            extra=_event_fields(claimed),
+        )
 
     def _settled(self, claimed: Claimed, status: str) -> None:
         if self.on_settled is None:
@@ -388,7 +401,11 @@ class Engine:
             self._finish(claimed, EventStatus.DEAD, why)
             return
         with self.sessions.begin() as db:
-            retry_event(db, claimed.id, reason, at=utcnow() + delay)
+            at = utcnow() + delay
+            retried = retry_event(db, claimed.id, reason, at=at, attempt=claimed.attempts)
+        if not retried:
+            self._superseded(claimed)
+            return
         log.warning(
             "event %s of conversation %s failed (attempt %d), retried in %.0f s: %s",
             claimed.id,

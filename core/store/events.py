@@ -209,15 +209,21 @@ def finish_event(
     status: str,
     reason: str | None = None,
     *,
+    attempt: int | None = None,
     now: datetime | None = None,
-) -> None:
+) -> bool:
     """Settle an event as ``done``, ``skipped``, ``unprocessable`` or ``dead`` (with why; a
-    reason quoting text no database can store is stored escaped)."""
+    reason quoting text no database can store is stored escaped).
+
+    With ``attempt`` (the attempt count its run claimed it with), only while that claim stands:
+    returns False, changing nothing, when another run has claimed the event since.
+    """
     if status not in EventStatus.FINAL:
         raise ValueError(f"{status!r} is not a final status; use one of {EventStatus.FINAL}")
-    _set(
+    return _set(
         session,
         event_id,
+        attempt,
         status=status,
         reason=clean_text(reason),
         lease_until=None,
@@ -225,11 +231,15 @@ def finish_event(
     )
 
 
-def retry_event(session: Session, event_id: int, reason: str, *, at: datetime) -> None:
-    """Record a retryable failure; the event becomes due again at ``at``."""
-    _set(
+def retry_event(
+    session: Session, event_id: int, reason: str, *, at: datetime, attempt: int | None = None
+) -> bool:
+    """Record a retryable failure; the event becomes due again at ``at``. ``attempt`` as for
+    :func:`finish_event`."""
+    return _set(
         session,
         event_id,
+        attempt,
         status=EventStatus.FAILED,
         reason=clean_text(reason),
         available_at=at,
@@ -343,12 +353,16 @@ def event_outcomes(session: Session, event_ids: Sequence[int]) -> dict[int, list
     return found
 
 
-def _set(session: Session, event_id: int, **values: object) -> None:
-    result = session.execute(
-        update(EventRecord)
-        .where(EventRecord.id == event_id)
-        .values(**values)
-        .execution_options(synchronize_session="fetch")
-    )
-    if result.rowcount != 1:
+def _set(session: Session, event_id: int, attempt: int | None, **values: object) -> bool:
+    """Update the event; with ``attempt``, only while the claim of that attempt stands."""
+    stmt = update(EventRecord).where(EventRecord.id == event_id)
+    if attempt is not None:
+        stmt = stmt.where(
+            EventRecord.status == EventStatus.PROCESSING, EventRecord.attempts == attempt
+        )
+    result = session.execute(stmt.values(**values).execution_options(synchronize_session="fetch"))
+    if result.rowcount == 1:
+        return True
+    if attempt is None:
         raise LookupError(f"no stored event with id {event_id}")
+    return False

@@ -120,6 +120,25 @@ def test_retryable_failure_comes_back_at_the_given_time(session):
     assert [e.attempts for e in again] == [2]
 
 
+def test_a_run_settles_its_claim_but_not_one_another_run_took_over(session):
+    rec = record(session, "n1")
+    claims = [
+        [e.attempts for e in events.claim_events(session, "app1", "c1", lease=LEASE, now=now)]
+        for now in (T0, T0 + LEASE)  # the first run's lease ran out: a second run claims it
+    ]
+    assert claims == [[1], [2]]
+
+    later = T0 + LEASE + timedelta(seconds=1)
+    assert not events.finish_event(session, rec.id, EventStatus.DONE, "late", attempt=1, now=later)
+    assert not events.retry_event(session, rec.id, "late", at=later, attempt=1)
+    event = session.get(EventRecord, rec.id)
+    assert (event.status, event.reason) == (EventStatus.PROCESSING, None), "the second run's"
+
+    assert events.finish_event(session, rec.id, EventStatus.DONE, "answered", attempt=2)
+    assert not events.finish_event(session, rec.id, EventStatus.DEAD, "again", attempt=2)
+    assert session.get(EventRecord, rec.id).reason == "answered"
+
+
 def test_finish_refuses_a_status_that_is_not_final(session):
     rec = record(session, "n1")
     with pytest.raises(ValueError, match="not a final status"):
