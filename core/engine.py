@@ -1,8 +1,9 @@
 """The engine: event → session → decide → act. The only place that sequences a conversation.
 
-A run takes the conversation's lease, claims its due events in order and handles each one; the
-hooks decide (channel, whether to act, language, sentiment, knowledge, reply, escalation) and
-``turn.actions`` acts, once. Every decision and action goes to the session's audit trail.
+A run takes the conversation's lease (kept while it works, :mod:`deskmate.core.lease_keeper`),
+claims its due events in order and handles each one; the hooks decide (channel, whether to act,
+language, sentiment, knowledge, reply, escalation) and ``turn.actions`` acts, once. Every
+decision and action goes to the session's audit trail.
 """
 
 from __future__ import annotations
