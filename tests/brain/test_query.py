@@ -146,6 +146,22 @@ def test_how_long_a_refund_takes_finds_the_refund_article(question: str, languag
     assert SANDBOX.search(query, 1)[0].doc_id == "8000002"
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "article"),
+    [
+        ("Kann man unsere Kundendaten irgendwie runterladen?", "de", "8000005"),
+        ("sto chiudendo con voi, come mi porto via tutte le mie cose", "it", "8000005"),
+        ("i'd like a copy of all my stuff you have", "en", "8000005"),
+        ("hola necesito pasar a algo más grande, ahora somos 8", "es", "8000003"),
+    ],
+)
+def test_everyday_names_of_a_need_find_its_article(
+    question: str, language: str, article: str
+) -> None:
+    query = SANDBOX.query(question, language=language)
+    assert [hit.doc_id for hit in SANDBOX.search(query, 1)] == [article]
+
+
 def test_an_everyday_word_of_a_phrase_does_not_find_another_article() -> None:
     # "zurück" is in "Geld zurück" and in the German password title ("…Passwort zurück?")
     query = SANDBOX.query("ich will mein geld zurück", language="de")

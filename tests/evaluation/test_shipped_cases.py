@@ -27,10 +27,10 @@ THRESHOLDS = {
     # two more (967), with the synonyms they taught, set its gates at what that part gives.
     "tune": {
         "under": [
-            "pass_rate=0.84",
-            "group.core.answer_rate=0.81",
-            "correct_citation_rate=0.8",
-            "handoff_precision=0.67",
+            "pass_rate=0.85",
+            "group.core.answer_rate=0.82",
+            "correct_citation_rate=0.81",
+            "handoff_precision=0.68",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -44,7 +44,7 @@ THRESHOLDS = {
             "pass_rate=0.94",
             "group.core.answer_rate=0.95",
             "correct_citation_rate=0.96",
-            "handoff_precision=0.9",
+            "handoff_precision=0.93",
             "group.needs-human.handoff_recall=0.85",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
@@ -124,10 +124,10 @@ THRESHOLDS = {
     },
     "heldout-7": {
         "under": [
-            "pass_rate=0.81",
-            "group.core.answer_rate=0.81",
-            "correct_citation_rate=0.77",
-            "handoff_precision=0.46",
+            "pass_rate=0.83",
+            "group.core.answer_rate=0.83",
+            "correct_citation_rate=0.79",
+            "handoff_precision=0.49",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -138,10 +138,10 @@ THRESHOLDS = {
     },
     "heldout-8": {
         "under": [
-            "pass_rate=0.75",
-            "group.core.answer_rate=0.72",
-            "correct_citation_rate=0.69",
-            "handoff_precision=0.47",
+            "pass_rate=0.77",
+            "group.core.answer_rate=0.75",
+            "correct_citation_rate=0.72",
+            "handoff_precision=0.49",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -154,9 +154,9 @@ THRESHOLDS = {
     "heldout-9": {
         "under": [
             "pass_rate=0.88",
-            "group.core.answer_rate=0.95",
-            "correct_citation_rate=0.95",
-            "handoff_precision=0.95",
+            "group.core.answer_rate=0.99",
+            "correct_citation_rate=0.99",
+            "handoff_precision=0.99",
             # 0.85 (17 of 20): under the 95% target, reported in docs/brain.md, not fitted
             "group.needs-human.handoff_recall=0.85",
             "group.needs-human.handoff_reason_recall=0.85",
