@@ -153,6 +153,8 @@ def test_how_long_a_refund_takes_finds_the_refund_article(question: str, languag
         ("sto chiudendo con voi, come mi porto via tutte le mie cose", "it", "8000005"),
         ("i'd like a copy of all my stuff you have", "en", "8000005"),
         ("hola necesito pasar a algo más grande, ahora somos 8", "es", "8000003"),
+        ("weet niet meer welke code ik had gekozen om in te loggen", "nl", "8000001"),
+        ("il link per entrare di nuovo nell'account è scaduto", "it", "8000001"),
     ],
 )
 def test_everyday_names_of_a_need_find_its_article(

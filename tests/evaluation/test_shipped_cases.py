@@ -80,10 +80,10 @@ THRESHOLDS = {
     },
     "heldout-4": {
         "under": [
-            "pass_rate=0.7",
-            "group.core.answer_rate=0.83",
-            "correct_citation_rate=0.66",
-            "handoff_precision=0.94",
+            "pass_rate=0.74",
+            "group.core.answer_rate=0.99",
+            "correct_citation_rate=0.83",
+            "handoff_precision=0.99",
             "group.needs-human.handoff_recall=0.9",
             "group.needs-human.handoff_reason_recall=0.6",
             "ack_no_reply=0.95",
