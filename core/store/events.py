@@ -203,6 +203,21 @@ def claim_events(
     return sorted(claimed, key=lambda e: e.id)
 
 
+def extend_claims(
+    session: Session, workspace_id: str, conversation_id: str, until: datetime
+) -> None:
+    """Keep the conversation's ``processing`` events claimed until ``until``: the run that holds
+    the conversation's lease is still working on them (call it only while holding it)."""
+    session.execute(
+        update(EventRecord)
+        .where(
+            _scope(workspace_id, conversation_id, None),
+            EventRecord.status == EventStatus.PROCESSING,
+        )
+        .values(lease_until=until)
+    )
+
+
 def finish_event(
     session: Session,
     event_id: int,

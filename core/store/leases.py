@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
-from deskmate.core.store.models import MAX_ID, MAX_KEY, ConversationLease, EventRecord, EventStatus
+from deskmate.core.store.events import extend_claims
+from deskmate.core.store.models import MAX_ID, MAX_KEY, ConversationLease
 from deskmate.core.store.sql import check_id, insert, now_or
 
 
@@ -73,15 +74,7 @@ def renew_lease(
     )
     if held.rowcount != 1:
         return False
-    session.execute(
-        update(EventRecord)
-        .where(
-            EventRecord.workspace_id == workspace_id,
-            EventRecord.conversation_id == conversation_id,
-            EventRecord.status == EventStatus.PROCESSING,
-        )
-        .values(lease_until=until)
-    )
+    extend_claims(session, workspace_id, conversation_id, until)
     return True
 
 
