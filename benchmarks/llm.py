@@ -17,7 +17,7 @@ a later one, over a fixed mix of answerable questions and requests for a person.
   The audit's own ``overhead_ms`` (everything but the model and the audit write) is shown too.
 * **Intercom calls per reply**: the sandbox's request log, llm stack vs default-brain stack, same
   mix. The writes (replies, notes, tags, assignments, attributes) must be equal; reads are
-  reported, and listed by endpoint where the two runs differ.
+  reported, and listed by what they were for where the two runs differ.
 
 Timing is never asserted. Correctness is: both stacks end every conversation the same way
 (replies, handoffs), and the model is called exactly once per customer message; otherwise the
@@ -30,7 +30,6 @@ Run: ``.venv/bin/python benchmarks/llm.py`` (about a minute on 2 cores);
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from conversations import count
+from conversations import count, kind_of, take_calls
 
 from deskmate.core.demo import seen, sync_knowledge
 from deskmate.core.intercom import enrichment
@@ -108,7 +107,7 @@ def play(folder: Path, brain: str, count: int) -> Run:
         sync_knowledge(stack)
         stack.wait_settled()
         requests.post(f"{stack.sandbox_url}/_sandbox/model/reset", timeout=5)
-        stack.sandbox_server.sandbox.requests.take()
+        take_calls(stack)
         for body in first_messages(count):
             conversation = stack.start_conversation(body)
             stack.wait_settled()
@@ -119,10 +118,7 @@ def play(folder: Path, brain: str, count: int) -> Run:
                 run.customer_messages += 1
             what = seen(stack, conversation)
             run.outcomes.append((len(what.replies), len(what.notes)))
-        run.intercom_calls = Counter(
-            (c["method"], re.sub(r"\d+", "{id}", c["path"]))
-            for c in stack.sandbox_server.sandbox.requests.take()
-        )
+        run.intercom_calls = Counter((c["method"], kind_of(c)) for c in take_calls(stack))
         received = requests.get(f"{stack.sandbox_url}/_sandbox/model/requests", timeout=5).json()
         run.model_calls = sum(r["path"] == "/v1/chat/completions" for r in received["requests"])
         with stack.engine.sessions() as db:
@@ -133,7 +129,7 @@ def play(folder: Path, brain: str, count: int) -> Run:
 
 
 def writes_of(run: Run) -> Counter[tuple[str, str]]:
-    """The calls that changed a conversation, by endpoint."""
+    """The calls that changed a conversation, by what they were for."""
     return Counter({call: n for call, n in run.intercom_calls.items() if call[0] != "GET"})
 
 
