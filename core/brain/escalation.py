@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterator
 
 from deskmate.core.brain.conversation import (
+    answer_failed,
     is_acknowledgement,
     is_ai_reply,
     is_follow_up,
-    reports_failure,
 )
 from deskmate.core.brain.settings import BrainSettings
 from deskmate.core.brain.text import asks, match_text, term_set, tokenize
@@ -42,6 +42,7 @@ _LOOK = (
 """Someone at the company who could look, check, verify: a customer asking for a person to act
 ("quelqu'un chez vous pourrait regarder", "kann jemand bei euch nachsehen"); "can someone
 there tell me…" only asks a question."""
+_SOMEONE = r"(someone|somebody|anyone|quelqu'un|alguien|jemand|alguem|qualcuno|iemand)"
 _FILLER_EN = r"(?:(?:a|an|the|some|your|one of your|real|actual|live|human|proper|support)\s+){0,3}"
 _REQUEST = [
     # English
@@ -92,6 +93,10 @@ _REQUEST = [
     r"\b(put|get) me in touch with\b|\bmi mett\w* in contatto\b|\bponerme en contacto con"
     r" alguien\b|\bmich\b[^.?!]{0,30}\bzuruck(zu)?rufen\b",
     rf"\b({_SOMEONE_THERE} {_COULD}|{_COULD} {_SOMEONE_THERE})( \w+){{0,3}} {_LOOK}\b",
+    rf"\b({_SOMEONE} {_COULD}|{_COULD} {_SOMEONE})( (please|bitte|svp|per favore|por favor))?"
+    rf" {_LOOK}\b(?! out)",
+    rf"\b{_SOMEONE} (che|que|qui|der|die) (mi |me |mir )?{_COULD} (aiutar\w*|ayudar\w*|aider"
+    r"|helfen|ajudar|helpen|help)\b",
     r"\b(ha|tem|hay|il y a|gibt es|c'e|is er) (ai |ahi |alli )?(alguem|alguien|quelqu'un|jemand"
     r"|qualcuno|iemand) (que|qui|der|che|die) (possa|pode|pueda|puede|puisse|peut|kann|possa"
     r"|puo|kan)\b",
@@ -133,8 +138,14 @@ _REQUEST = [
     r"\b(atendente|agente|pessoa) human[oa]\b|\b(transfer\w*|passa\w*|encaminh\w*)(-me| me)?"
     r" (para|pra) (um|uma|o|a)?\s*(atendente|humano|pessoa|agente|operador)\b",
     # Italian
-    r"\b(parlare|chattare)\s+con\s+(un|una|l'|qualcuno|un vero|una vera)?\s*(operatore|operatrice"
-    r"|persona|umano|agente|consulente|qualcuno|responsabile)\b",
+    r"\b(un|una|uno) (vostr[oa]|suo|sua|tuo|tua) (collega|operatore|operatrice|consulente"
+    r"|tecnico|referente)\b|\bsentire (una persona|qualcuno|un operatore|un'operatrice"
+    r"|un tecnico|un consulente|voi)\b|\bse ne occup\w* (una persona|qualcuno|un operatore)\b"
+    r"|\bmett\w* in contatto\b|\bcontatto diretto\b|\b(vorrei|voglio|avere) un referente\b",
+    r"\b(parlar\w*|sentir\w*|chiamar\w*)\b[^.?!]{0,30}\b(al telefono|per telefono|a voce"
+    r"|telefonicamente)\b|\bparlarne con\b",
+    r"\b(parlare|parlarne|parlarvi|chattare)\s+con\s+(un|una|l'|qualcuno|un vero|una vera)?\s*"
+    r"(voi|operatore|operatrice|persona|umano|agente|consulente|qualcuno|responsabile)\b",
     r"\b(persona|operatore) (reale|vera|vero|in carne)\b|\bassistenza umana\b",
     r"\b(operatore|operatrice|persona|agente) uman[oa]\b|\b(mi )?pass(i|a|are|ami)\s+(un|una)?\s*"
     r"(operatore|operatrice|persona|umano|consulente)\b",
@@ -162,6 +173,7 @@ _REQUEST = [
     r"|servizio clienti)\b|\b(fatemi|mi fate|mi fa|potete farmi|puo farmi) (contattare"
     r"|chiamare|richiamare)\b",
     r"\biemand van (jullie|het team|de klantenservice|de support)\b|\bliever (met )?een mens\b"
+    r"|\b(bellen|telefoneren) met (iemand|een van jullie|jullie|een medewerker)\b"
     r"|\b(met|naar) een mens\b",
     r"\b(de carne y hueso|en chair et en os|de carne e osso|in carne e ossa|aus fleisch und blut"
     r"|van vlees en bloed)\b",
@@ -200,6 +212,19 @@ _REQUEST = [
     r"\b(someone|quelqu'un|jemanden?|alguien|alguem|qualcuno|iemand) (on the phone|au telephone"
     r"|am telefon|al telefono|ao telefone|aan de lijn|telefonisch)\b|\baan de lijn\b"
     r"|\bunter der ich jemanden\b|\bwaar ik iemand\b",
+    # a number to call, may I call you
+    r"\b(a|an|un|una|el|eine|um|uma|een) (phone |telephone )?(number|numero|nummer|telefonnummer"
+    r"|telefoonnummer|numero de telefono|numero di telefono|numero de telephone|numero de telefone)"
+    r"( \w+){0,2} (to call|i can call|we can call|da chiamare|per chiamarvi|para llamar|pour"
+    r" (vous )?appeler|zum anrufen|para ligar|om (jullie |u )?te bellen)\b",
+    r"\b(c'e|avete|hay|tienen|avez-vous|gibt es|habt ihr|haben sie|voces tem|tem|hebben jullie"
+    r"|heeft u|is there|do you have) (un |una |a |eine |um |een )?(phone number|telephone number"
+    r"|numero di telefono|numero de telefono|numero de telephone|telefonnummer|numero de telefone"
+    r"|telefoonnummer)\W*$",
+    r"\b(posso|possiamo) (chiamarvi|telefonarvi)\b|\bcan i (call|phone|ring) you\b"
+    r"|\bpuedo llamar(los|les|te)\b|\bje (peux|pourrais) vous (appeler|telephoner)\b"
+    r"|\bkann ich (sie|euch) anrufen\b|\bposso (ligar|telefonar) (para|pra) (voces|vcs)\b"
+    r"|\bkan ik (jullie|u) (even )?bellen\b",
     # take over the chat
     r"\btake over (this|the|my) (chat|conversation|case|ticket)\b|\bprendre en charge (la "
     r"conversation|le chat|mon dossier)\b|\b(chat|gesprach|fall) ubernehmen\b|\bassumir (o|este)"
@@ -209,7 +234,8 @@ _REQUEST = [
     r"\b(paseme|pasame|comuniqueme|comunicame|me comunica|me comunicas|me pasa|me pasas)\b"
     r"|\b(passez|transferez|mettez)[- ]moi\b|\bstellen sie mich durch\b|\bgeben sie mir"
     r" jemanden\b|\bme (passa|coloca|transfere|transfira)\b|\bmi (passi|passa|metta|dia)"
-    r" (il|la|un|una|qualcuno|in contatto)\b|\bdoorverbinden\b|\bgeef me iemand\b",
+    r" (il|la|un|una|qualcuno|in contatto)\b|\bmi passate (qualcuno|un|una)\b"
+    r"|\bdoorverbinden\b|\bgeef me iemand\b",
     # a person from a department, someone to write back
     r"\b(could|can|would) (someone|somebody|anyone|a person) from (support|billing|sales|finance"
     r"|accounts)\b",
@@ -346,7 +372,7 @@ def repeated_answer(turn: Turn, draft: Draft | None, threshold: float) -> Messag
     latest = turn.latest
     if latest is None or draft is None or draft.silent:
         return None
-    if not reports_failure(latest.text) and (
+    if not answer_failed(latest.text) and (
         is_follow_up(latest.text) or _asks_something_else(turn, latest)
     ):
         return None
@@ -482,6 +508,8 @@ def _loop(turn: Turn, draft: Draft | None, settings: BrainSettings) -> Escalatio
     if reply is not None:
         detail = f"the customer asked again and the answer would repeat reply ({reply.part_id})"
         return EscalationReason("loop", detail)
+    if ai_turns(turn) and answer_failed(turn.latest.text):
+        return EscalationReason("loop", "the customer says the answer did not help")
     return None
 
 

@@ -33,6 +33,12 @@ ASIDE_WEIGHT = 0.25
 
 SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
 """The built-in groups: support wording customers use for what articles call by another name."""
+DETAILS_FILE = Path(__file__).with_name("data") / "details.txt"
+"""The built-in groups for details any need can come with (how long, an email that didn't come)."""
+NEED_WEIGHT = 2.0
+"""Confidence weight of a synonym phrase naming a need ("money back", "can't get in") against
+one content word: the need named in the customer's own words says more than the story around
+it. A phrase of a detail group (:data:`DETAILS_FILE`) weighs as one word."""
 KEY_WORD_FLOOR = 0.3
 """The least everyday-language informativeness of a word a synonym group uses only inside its
 phrases for it to stand for the group: "back", "zurück", "geld" make phrases ("geld zurück") but
@@ -61,9 +67,21 @@ _LABEL = re.compile(r"^\s*[a-z]{2}:", re.MULTILINE)
 @lru_cache(maxsize=1)
 def builtin_groups() -> tuple[str, ...]:
     """The groups of :data:`SYNONYMS_FILE`, each as one comma-separated line."""
+    return read_groups(SYNONYMS_FILE)
+
+
+@lru_cache(maxsize=1)
+def builtin_details() -> tuple[str, ...]:
+    """The groups of :data:`DETAILS_FILE`, each as one comma-separated line."""
+    return read_groups(DETAILS_FILE)
+
+
+def read_groups(path: Path) -> tuple[str, ...]:
+    """The groups of a synonyms file (blank-line separated blocks, ``#`` comments, language
+    labels), each as one comma-separated line."""
     text = "\n".join(
         line
-        for line in SYNONYMS_FILE.read_text(encoding="utf-8").splitlines()
+        for line in path.read_text(encoding="utf-8").splitlines()
         if not line.lstrip().startswith("#")
     )
     blocks = (_LABEL.sub("", block) for block in re.split(r"\n\s*\n", text))
@@ -72,11 +90,13 @@ def builtin_groups() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Phrase:
-    """One phrase of a synonym group: its words (function words kept) and what it stands for
-    (the group's key words, whichever phrase the customer used)."""
+    """One phrase of a synonym group: its words (function words kept), what it stands for
+    (the group's key words, whichever phrase the customer used) and whether it names a need
+    rather than a detail of one."""
 
     words: tuple[str, ...]
     meaning: frozenset[str]
+    names_need: bool = True
 
     def find(self, sequence: Sequence[str]) -> tuple[int, ...] | None:
         """The positions of the phrase's words in ``sequence``, in order, each at most
@@ -131,16 +151,17 @@ class Synonyms:
 
 @lru_cache(maxsize=16)
 def compile_synonyms(groups: tuple[str, ...] = ()) -> Synonyms:
-    """The built-in groups plus ``groups``; a phrase of one group stands for every other one."""
+    """The built-in groups plus ``groups`` (needs) and the built-in detail groups; a phrase of
+    one group stands for every other one."""
     index: dict[str, list[Phrase]] = {}
-    parsed = [[p for p in _GROUP_SPLIT.split(g) if p.strip()] for g in (*builtin_groups(), *groups)]
-    for members in parsed:
-        content = [frozenset(tokenize(m)) for m in members]
-        meaning = _key_words(content)
+    needs = [(group, True) for group in (*builtin_groups(), *groups)]
+    for group, names_need in [*needs, *((group, False) for group in builtin_details())]:
+        members = [p for p in _GROUP_SPLIT.split(group) if p.strip()]
+        meaning = _key_words([frozenset(tokenize(m)) for m in members])
         for member in members:
             words = tuple(tokenize(member, keep_stopwords=True))
             if words and meaning:
-                index.setdefault(words[0], []).append(Phrase(words, meaning))
+                index.setdefault(words[0], []).append(Phrase(words, meaning, names_need))
     by_deletion: dict[str, set[str]] = {}
     for word in {w for phrases in index.values() for p in phrases for w in p.words}:
         if len(word) >= MIN_CORRECTABLE and word.isalpha():
@@ -274,7 +295,7 @@ def build_query(
     for written, term in sequence:
         if not is_stopword(written, term, language) and term not in draft.written:
             draft.add(term, written, 1.0 if asking is None or term in asking else ASIDE_WEIGHT)
-    _add_phrases(draft, sequence, synonyms)
+    _add_phrases(draft, sequence, synonyms, any(asks(s) for s in sentences(text)))
     concepts = _concepts(draft, known, language)
     if not points_back and _opens_new_topic(concepts, known):
         context = ""
@@ -303,7 +324,9 @@ def _opens_new_topic(concepts: list[Concept], known: Callable[[str], bool] | Non
     return any(c.boost >= NEW_TOPIC_RARITY for c in concepts)
 
 
-def _add_phrases(draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synonyms) -> None:
+def _add_phrases(
+    draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synonyms, asking: bool
+) -> None:
     """Make each synonym phrase found in the question one concept, longest phrases first.
 
     The concept is the phrase itself, standing for its group's key words ("money back" is one
@@ -326,7 +349,8 @@ def _add_phrases(draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synon
             draft.drop(term)
         words = {t for t in inside if t in phrase.meaning} | draft.words.get(name, frozenset())
         written = " ".join(sequence[i][0] for i in sorted({*positions, *_positions(owner, name)}))
-        draft.add(name, written, 1.0, phrase.meaning, words)
+        weight = NEED_WEIGHT if phrase.names_need and asking else 1.0
+        draft.add(name, written, weight, phrase.meaning, words)
         owner.update(dict.fromkeys(positions, name))
 
 

@@ -408,6 +408,38 @@ def test_a_question_about_the_answer_read_is_not_a_loop(text: str) -> None:
     assert reasons_to_repeat("got charged twice this month", REFUND_ANSWER, text) == []
 
 
+PASSWORD_ANSWER = "Choose Forgot password. We email you a reset link that works for 30 minutes."
+SPAM_ADVICE = Draft("No email? Check your spam folder, then ask us to resend it.", 0.9)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fatto ma la mail non arriva, sto aspettando da 10 minuti",
+        "j'ai cliqué mais j'ai rien reçu dans mon courriel",
+        "ya lo pedí pero no me llega ningún correo",
+    ],
+)
+def test_an_email_not_come_yet_after_an_answer_gets_the_next_step(text: str) -> None:
+    turn = after_answer("I forgot my password", PASSWORD_ANSWER, text)
+    assert reasons(turn, SPAM_ADVICE, None, ALL_ON) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fatto due volte, la mail non arriva, neanche nello spam",
+        "ya lo pedí tres veces y no me llega nada, ya miré en spam",
+        "tried that, the link doesn't work even though i clicked it right away",
+    ],
+)
+def test_an_answer_that_failed_is_a_loop_even_when_the_next_draft_is_new(text: str) -> None:
+    turn = after_answer("I forgot my password", PASSWORD_ANSWER, text)
+    found = reasons(turn, SPAM_ADVICE, None, ALL_ON)
+    assert "loop" in codes(found)
+    assert "did not help" in next(r.detail for r in found if r.code == "loop")
+
+
 def test_a_failure_only_supposed_is_a_follow_up_question() -> None:
     answer = "We email you a reset link. No email? Check your spam folder."
     assert reasons_to_repeat("I forgot my password", answer, "y si no me llega el correo?") == []

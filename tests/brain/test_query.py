@@ -6,7 +6,13 @@ import pytest
 
 from deskmate.core.brain import vocabulary
 from deskmate.core.brain.compose import compose
-from deskmate.core.brain.query import KNOWN_SEARCH_FLOOR, Query, build_query, compile_synonyms
+from deskmate.core.brain.query import (
+    KNOWN_SEARCH_FLOOR,
+    NEED_WEIGHT,
+    Query,
+    build_query,
+    compile_synonyms,
+)
 from deskmate.core.brain.search import KnowledgeIndex, Passage
 from deskmate.core.domain import Hit
 from deskmate.core.evaluation.knowledge import sandbox_documents
@@ -43,8 +49,8 @@ def test_numbers_say_nothing_of_the_topic() -> None:
 
 
 def test_words_the_knowledge_uses_keep_their_full_weight() -> None:
-    query = HELP.query("refund stuff")
-    assert weights(query)["refund"] == 1.0
+    query = HELP.query("policy stuff")
+    assert weights(query)["polici"] == 1.0
 
 
 def test_a_real_word_is_not_corrected_into_another_one() -> None:
@@ -54,8 +60,14 @@ def test_a_real_word_is_not_corrected_into_another_one() -> None:
 
 def test_a_need_named_in_the_story_counts_fully_beside_the_question() -> None:
     query = HELP.query("Our boss wants the cheaper option. Do we lose anything right away?")
-    assert weights(query)["cheaper option"] == 1.0
+    assert weights(query)["cheaper option"] == NEED_WEIGHT
     assert weights(query)["boss"] < 1.0  # the rest of the story still counts less
+
+
+def test_a_need_named_by_a_phrase_outweighs_a_detail_named_by_one() -> None:
+    query = build_query("combien de jours pour une livraison à namur ?")
+    assert weights(query)["livraison"] == NEED_WEIGHT > 1.0
+    assert weights(query)["combien de jour"] == 1.0  # how long: a detail of any need
 
 
 def test_a_new_topic_is_read_without_the_previous_exchange() -> None:

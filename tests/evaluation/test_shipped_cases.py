@@ -25,14 +25,15 @@ THRESHOLDS = {
     # (120) made it 727 cases; its correct-citation gate was set again at what that part gives.
     # Two more whole batches (847), nearly all answerable, set its handoff precision gate again;
     # two more (967), with the synonyms they taught, set its gates at what that part gives.
+    # Raised where a need named by a phrase in a question, and the fed-up cues, lifted it.
     "tune": {
         "under": [
-            "pass_rate=0.85",
-            "group.core.answer_rate=0.82",
-            "correct_citation_rate=0.81",
-            "handoff_precision=0.68",
-            "group.needs-human.handoff_recall=0.95",
-            "group.needs-human.handoff_reason_recall=0.95",
+            "pass_rate=0.91",
+            "group.core.answer_rate=0.9",
+            "correct_citation_rate=0.88",
+            "handoff_precision=0.8",
+            "group.needs-human.handoff_recall=0.99",
+            "group.needs-human.handoff_reason_recall=0.98",
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
@@ -80,12 +81,12 @@ THRESHOLDS = {
     },
     "heldout-4": {
         "under": [
-            "pass_rate=0.74",
+            "pass_rate=0.8",
             "group.core.answer_rate=0.99",
             "correct_citation_rate=0.83",
             "handoff_precision=0.99",
             "group.needs-human.handoff_recall=0.9",
-            "group.needs-human.handoff_reason_recall=0.6",
+            "group.needs-human.handoff_reason_recall=0.74",
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
@@ -99,7 +100,7 @@ THRESHOLDS = {
             "pass_rate=0.75",
             "group.core.answer_rate=0.7",
             "correct_citation_rate=0.7",
-            "handoff_precision=0.33",
+            "handoff_precision=0.34",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             # 0.8 (4 of 5): a closing the detectors miss had been handed off for low confidence;
@@ -111,10 +112,10 @@ THRESHOLDS = {
     },
     "heldout-6": {
         "under": [
-            "pass_rate=0.81",
-            "group.core.answer_rate=0.79",
-            "correct_citation_rate=0.79",
-            "handoff_precision=0.43",
+            "pass_rate=0.84",
+            "group.core.answer_rate=0.84",
+            "correct_citation_rate=0.84",
+            "handoff_precision=0.49",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
@@ -124,10 +125,10 @@ THRESHOLDS = {
     },
     "heldout-7": {
         "under": [
-            "pass_rate=0.83",
-            "group.core.answer_rate=0.83",
-            "correct_citation_rate=0.79",
-            "handoff_precision=0.49",
+            "pass_rate=0.88",
+            "group.core.answer_rate=0.89",
+            "correct_citation_rate=0.85",
+            "handoff_precision=0.61",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
@@ -166,10 +167,10 @@ THRESHOLDS = {
     },
     "heldout-10": {
         "under": [
-            "pass_rate=0.81",
-            "group.core.answer_rate=0.7",
-            "correct_citation_rate=0.65",
-            "handoff_precision=0.72",
+            "pass_rate=0.89",
+            "group.core.answer_rate=0.84",
+            "correct_citation_rate=0.79",
+            "handoff_precision=0.84",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
