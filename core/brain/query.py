@@ -18,7 +18,7 @@ from pathlib import Path
 
 from deskmate.core.brain import translation, vocabulary
 from deskmate.core.brain.courtesy import without_courtesy
-from deskmate.core.brain.text import asks, is_stopword, sentences, tokenize, words
+from deskmate.core.brain.text import asks, is_stopword, sentences, tokenize, wants, words
 
 SYNONYM_WEIGHT = 0.6
 """Search weight of a synonym's terms relative to the question's own words."""
@@ -295,7 +295,7 @@ def build_query(
     for written, term in sequence:
         if not is_stopword(written, term, language) and term not in draft.written:
             draft.add(term, written, 1.0 if asking is None or term in asking else ASIDE_WEIGHT)
-    _add_phrases(draft, sequence, synonyms, any(asks(s) for s in sentences(text)))
+    _add_phrases(draft, sequence, synonyms, wants(text))
     concepts = _concepts(draft, known, language)
     if not points_back and _opens_new_topic(concepts, known):
         context = ""

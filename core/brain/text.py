@@ -186,6 +186,23 @@ def asks(sentence: str) -> bool:
     return bool(_ASKING.search(sentence) or _REQUESTING.search(match_text(sentence)))
 
 
+_WANTING = re.compile(
+    r"\b(we want|we'd like|we would like|we need|need to|wanna|we're trying to|on voudrait"
+    r"|nous voudrions|on veut|nous voulons|nous souhaitons|on aimerait|nous aimerions"
+    r"|il nous faut|queremos|quisieramos|necesitamos|nos gustaria|wir mochten|wir wollen"
+    r"|wir brauchen|wir hatten gern|precisamos|gostariamos|vogliamo|vorremmo|abbiamo bisogno"
+    r"|ci serve|we willen|wij willen|we zouden graag|nodig)\b"
+)
+
+
+def wants(text: str) -> bool:
+    """Whether ``text`` asks something or states a need ("we want to go yearly", "need to bump
+    us up to the bigger package", "on voudrait passer à la formule au-dessus"): a message that
+    does neither reports how things are."""
+    parts = sentences(text)
+    return any(asks(s) for s in parts) or bool(_WANTING.search(match_text(text)))
+
+
 def term_set(text: str) -> frozenset[str]:
     """The distinct content terms of ``text``."""
     return frozenset(tokenize(text))

@@ -64,6 +64,24 @@ def test_a_need_named_in_the_story_counts_fully_beside_the_question() -> None:
     assert weights(query)["boss"] < 1.0  # the rest of the story still counts less
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "forgot password, how do I get a new one?",
+        "we need a bigger package asap",
+        "on voudrait passer à la formule au-dessus",
+    ],
+)
+def test_a_need_named_in_a_question_or_a_request_weighs_twice(text: str) -> None:
+    assert NEED_WEIGHT in weights(build_query(text)).values()
+
+
+def test_a_need_named_in_a_message_that_asks_nothing_weighs_as_a_word() -> None:
+    # a report of trouble: fed-up customers write these, and low confidence hands them off
+    query = build_query("tried the forgot password thing 3 times now. nothing in inbox")
+    assert weights(query)["forgot password"] == 1.0
+
+
 def test_a_need_named_by_a_phrase_outweighs_a_detail_named_by_one() -> None:
     query = build_query("combien de jours pour une livraison à namur ?")
     assert weights(query)["livraison"] == NEED_WEIGHT > 1.0
@@ -167,6 +185,8 @@ def test_how_long_a_refund_takes_finds_the_refund_article(question: str, languag
         ("hola necesito pasar a algo más grande, ahora somos 8", "es", "8000003"),
         ("weet niet meer welke code ik had gekozen om in te loggen", "nl", "8000001"),
         ("il link per entrare di nuovo nell'account è scaduto", "it", "8000001"),
+        ("Could I still have the whole amount back?", "en", "8000002"),
+        ("s'il m'est possible de récupérer la somme versée", "fr", "8000002"),
     ],
 )
 def test_everyday_names_of_a_need_find_its_article(

@@ -26,7 +26,7 @@ from deskmate.core.store.models import SessionRecord
 
 from .conftest import PASSWORD_ARTICLE, Commands, Deskmate, config_for
 
-LOW, CANDIDATE = 0.05, 0.85
+LOW, CANDIDATE = 0.05, 0.9
 """A threshold that lets every drafted answer through, and one between their confidences."""
 QUESTIONS = (
     "How do I reset my password?",
