@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from deskmate.core.brain.remedy import awaits_email
 from deskmate.core.brain.text import asks, match_text, sentences, tokenize
 from deskmate.core.domain import Message, Turn
 
@@ -164,42 +165,9 @@ _CONDITIONAL_REACH = 60
 """How far before a failure its "if" is looked for (four words)."""
 
 
-_MISSING_EMAIL = re.compile(
-    r"\b(never (came|comes|arrived|arrives|got it)|nothing (came|arrived)|(didn'?t|did not|don'?t"
-    r"|haven'?t) (get|got|receive|received)|no (email|mail)|kommt nie|kam nie|nicht angekommen"
-    r"|nichts angekommen|kommt nicht an|keine (e-?)?mail|jamais (recu|arrive)|rien recu|pas recu"
-    r"|(re[cç]ois|recu) (rien|pas|aucun)|nunca (llega|llego)|no (me )?(llega|llego|ha llegado)"
-    r"|nunca (chega|chegou)|nao (chega|chegou|recebi)|non (mi )?(arriva|e arrivat\w)"
-    r"|mai arrivat\w|non ho ricevuto|komt niet|nooit (aangekomen|ontvangen)|niks binnen"
-    r"|geen (e-?)?mail)\b"
-)
-_SPAM_CHECKED = re.compile(
-    r"\b(spam\w*|junk|indesiderat\w|ongewenst\w*|no deseado|indesirables?|lixo eletronico)\b"
-)
-_TRIED_AGAIN = re.compile(
-    r"\b(twice|again|\d+ ?x|\d+ (times|fois|veces|vezes|volte|mal|keer)|(two|three|four|several"
-    r"|deux|trois|quatre|plusieurs|dos|tres|cuatro|varias|zwei|drei|vier|mehrere|duas|tres|quatro"
-    r"|varias|due|tre|quattro|diverse|twee|drie|vier|meerdere) (times|fois|veces|vezes|volte|mal"
-    r"|keer)|de nuevo|otra vez|encore|nochmal|wieder|de novo|outra vez|di nuovo|ancora una volta"
-    r"|opnieuw|nog een keer|zweimal|dreimal)\b"
-)
-
-
-def awaits_email(text: str) -> bool:
-    """Whether ``text`` only says that an email or link has not come ("fatto ma la mail non
-    arriva"): the help center's answer to that (the spam folder, a new link) is still to give.
-    Once the spam folder was checked or the step tried again, the answer has failed."""
-    folded = match_text(text)
-    return bool(
-        _MISSING_EMAIL.search(folded)
-        and not _SPAM_CHECKED.search(folded)
-        and not _TRIED_AGAIN.search(folded)
-    )
-
-
 def answer_failed(text: str) -> bool:
     """Whether ``text``, after an answer, says the answer failed (:func:`reports_failure`) and
-    not only that its email is still awaited (:func:`awaits_email`)."""
+    not only that its email is still awaited (:func:`remedy.awaits_email`)."""
     return reports_failure(text) and not awaits_email(text)
 
 

@@ -19,7 +19,7 @@ from deskmate.core.brain.conversation import (
     is_follow_up,
 )
 from deskmate.core.brain.settings import BrainSettings
-from deskmate.core.brain.text import asks, match_text, term_set, tokenize
+from deskmate.core.brain.text import asks, match_text, term_set, tokenize, wants
 from deskmate.core.domain import Draft, EscalationReason, Message, Sentiment, Turn
 
 _PEOPLE_EN = (
@@ -42,7 +42,13 @@ _LOOK = (
 """Someone at the company who could look, check, verify: a customer asking for a person to act
 ("quelqu'un chez vous pourrait regarder", "kann jemand bei euch nachsehen"); "can someone
 there tell me…" only asks a question."""
-_SOMEONE = r"(someone|somebody|anyone|quelqu'un|alguien|jemand|alguem|qualcuno|iemand)"
+_SOMEONE = r"(someone|somebody|anyone|quelqu'un|alguien|jemand\w*|alguem|qualcuno|iemand)"
+_MINE = (
+    r"(my|our|mon|ma|mes|notre|nos|mein\w*|unser\w*|mi|mis|nuestr\w*|meu|minha|meus|minhas"
+    r"|nosso|nossa|mio|mia|miei|nostr\w*|mijn|ons|onze)"
+)
+"""What the customer wants looked at is theirs ("can someone check my order"): "can anyone
+check the status online?" asks how."""
 _FILLER_EN = r"(?:(?:a|an|the|some|your|one of your|real|actual|live|human|proper|support)\s+){0,3}"
 _REQUEST = [
     # English
@@ -94,9 +100,9 @@ _REQUEST = [
     r" alguien\b|\bmich\b[^.?!]{0,30}\bzuruck(zu)?rufen\b",
     rf"\b({_SOMEONE_THERE} {_COULD}|{_COULD} {_SOMEONE_THERE})( \w+){{0,3}} {_LOOK}\b",
     rf"\b({_SOMEONE} {_COULD}|{_COULD} {_SOMEONE})( (please|bitte|svp|per favore|por favor))?"
-    rf" {_LOOK}\b(?! out)",
-    rf"\b{_SOMEONE} (che|que|qui|der|die) (mi |me |mir )?{_COULD} (aiutar\w*|ayudar\w*|aider"
-    r"|helfen|ajudar|helpen|help)\b",
+    rf"( {_LOOK}\b[^.?!]{{0,20}}\b{_MINE}|( \w+)? {_MINE} \w+ {_LOOK})\b",
+    rf"\b{_SOMEONE},? (who|che|que|qui|der|die)\b[^.?!]{{0,25}}\b(aiut\w*|ayud\w*|aider|helfen"
+    r"|ajud\w*|helpen|help)\b",
     r"\b(ha|tem|hay|il y a|gibt es|c'e|is er) (ai |ahi |alli )?(alguem|alguien|quelqu'un|jemand"
     r"|qualcuno|iemand) (que|qui|der|che|die) (possa|pode|pueda|puede|puisse|peut|kann|possa"
     r"|puo|kan)\b",
@@ -141,9 +147,9 @@ _REQUEST = [
     r"\b(un|una|uno) (vostr[oa]|suo|sua|tuo|tua) (collega|operatore|operatrice|consulente"
     r"|tecnico|referente)\b|\bsentire (una persona|qualcuno|un operatore|un'operatrice"
     r"|un tecnico|un consulente|voi)\b|\bse ne occup\w* (una persona|qualcuno|un operatore)\b"
-    r"|\bmett\w* in contatto\b|\bcontatto diretto\b|\b(vorrei|voglio|avere) un referente\b",
+    r"|\bmett\w* in contatto\b|\b(vorrei|voglio|avere) un referente\b",
     r"\b(parlar\w*|sentir\w*|chiamar\w*)\b[^.?!]{0,30}\b(al telefono|per telefono|a voce"
-    r"|telefonicamente)\b|\bparlarne con\b",
+    r"|telefonicamente)\b",
     r"\b(parlare|parlarne|parlarvi|chattare)\s+con\s+(un|una|l'|qualcuno|un vero|una vera)?\s*"
     r"(voi|operatore|operatrice|persona|umano|agente|consulente|qualcuno|responsabile)\b",
     r"\b(persona|operatore) (reale|vera|vero|in carne)\b|\bassistenza umana\b",
@@ -271,6 +277,8 @@ _NEGATION_BEFORE = re.compile(
 _NEGATION_AFTER = re.compile(
     r"^\W{0,3}(は|と)?(不要|いらない|必要(ない|ありません)|結構です|話したくない)"
 )
+MILD_CUES = frozenset({"displeasure"})
+"""Frustration cues that hand off a report but not a question answered with confidence."""
 NEW_QUESTION_OVERLAP = 1 / 3
 """A question sharing less than this share of its terms (Jaccard) with every question already
 answered is a new one, even when the same article answers it."""
@@ -367,8 +375,9 @@ def _asks_something_else(turn: Turn, latest: Message) -> bool:
 def repeated_answer(turn: Turn, draft: Draft | None, threshold: float) -> Message | None:
     """An earlier AI reply that ``draft`` would repeat, when the latest message asks again rather
     than following up or asking something else; else ``None``. A message saying that what was
-    tried did not work asks again, however it is put. A reply repeats when it holds at least
-    ``threshold`` of the draft's terms (the sent reply also lists its sources)."""
+    tried did not work (:func:`conversation.answer_failed`) asks again, however it is put. A
+    reply repeats when it holds at least ``threshold`` of the draft's terms (the sent reply also
+    lists its sources)."""
     latest = turn.latest
     if latest is None or draft is None or draft.silent:
         return None
@@ -411,7 +420,7 @@ def message_reasons(
         return []
     found = [
         _human(text, settings),
-        _frustration(sentiment, draft, settings),
+        _frustration(text, sentiment, draft, settings),
         _dispute(text, settings),
         _knowledge(draft, settings),
         _topic(text, settings),
@@ -460,14 +469,18 @@ def _dispute(text: str, settings: BrainSettings) -> EscalationReason | None:
 
 
 def _frustration(
-    sentiment: Sentiment | None, draft: Draft | None, settings: BrainSettings
+    text: str, sentiment: Sentiment | None, draft: Draft | None, settings: BrainSettings
 ) -> EscalationReason | None:
     """Frustration: a cue, or a strongly negative tone in a message the help center does not
     answer with confidence ("budget got cut, we need the cheaper plan" is sad news and a
-    question; its tone is not about the support it gets)."""
+    question; its tone is not about the support it gets). Mild cues alone (annoyance,
+    disappointment) in a question answered with confidence are a question."""
     if not settings.enabled("frustration") or sentiment is None or sentiment.label != "negative":
         return None
     if not sentiment.cues and (sentiment.score > -0.6 or _confident(draft, settings)):
+        return None
+    mild = set(sentiment.cues) <= MILD_CUES
+    if mild and sentiment.score > -0.6 and wants(text) and _confident(draft, settings):
         return None
     cues = ", ".join(sentiment.cues) or "strongly negative tone"
     return EscalationReason("frustration", f"frustrated ({cues}; score {sentiment.score:+.2f})")

@@ -325,7 +325,7 @@ def _opens_new_topic(concepts: list[Concept], known: Callable[[str], bool] | Non
 
 
 def _add_phrases(
-    draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synonyms, asking: bool
+    draft: _Draft, sequence: list[tuple[str, str]], synonyms: Synonyms, wanted: bool
 ) -> None:
     """Make each synonym phrase found in the question one concept, longest phrases first.
 
@@ -335,7 +335,9 @@ def _add_phrases(
     plus à me connecter" is not a delivery; overlapping phrases of one group ("mijn geld" and
     "geld terug") make one concept. It counts fully in confidence even in a sentence that doesn't
     ask: the story around a question often names the need ("we want the cheaper option. do we
-    lose everything right away?"), which greetings and signatures never do.
+    lose everything right away?"), which greetings and signatures never do. A need's phrase
+    counts :data:`NEED_WEIGHT` in a message that is ``wanted`` (asks or states a need), a
+    detail's phrase once.
     """
     owner: dict[int, str] = {}
     for phrase, positions in sorted(synonyms.matches([t for _, t in sequence]), key=_longest):
@@ -349,7 +351,7 @@ def _add_phrases(
             draft.drop(term)
         words = {t for t in inside if t in phrase.meaning} | draft.words.get(name, frozenset())
         written = " ".join(sequence[i][0] for i in sorted({*positions, *_positions(owner, name)}))
-        weight = NEED_WEIGHT if phrase.names_need and asking else 1.0
+        weight = NEED_WEIGHT if phrase.names_need and wanted else 1.0
         draft.add(name, written, weight, phrase.meaning, words)
         owner.update(dict.fromkeys(positions, name))
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from deskmate.core.brain import remedy
 from deskmate.core.brain.language import classify
 from deskmate.core.brain.text import MAX_MATCH_CHARS, match_text
 from deskmate.core.domain import Sentiment
@@ -22,25 +23,6 @@ NEGATIVE_AT = -0.5
 POSITIVE_AT = 0.65
 """VADER compound thresholds: neutral support requests spread from -0.48 to +0.61 (see eval);
 thanks and "solved" phrasings count as positive below the threshold."""
-
-_SPAM_EMPTY = (
-    r"\b((nothing|not|nor|no) (\w+ )?(in|im) (the |my )?(spam|junk)|(checked|looked in|checked in)"
-    r" (the |my )?(spam|junk)|(spam|junk)( folder)? (too|either|as well|also)|rien dans (les|mes)"
-    r" spams?|(meme )?pas dans (les|mes) spams?|(regarde|verifie) (dans )?(les|mes) spams?"
-    r"|(neanche|nemmeno|anche) nello spam|guardato (anche )?nello spam|(tampoco|ni) en (el )?spam"
-    r"|(mire|revise) (en )?(el )?spam|auch nicht im spam|im spam (auch )?nicht|im spam (hab|habe)"
-    r"|nem no spam|(ja )?(vi|olhei) no spam|(ook )?niet in (de |mijn )?spam|spam (gecheckt"
-    r"|bekeken|heb ik))\b"
-)
-_TRIED_AGAIN = (
-    r"\b((\d+|two|three|four|five|several|multiple|many|deux|trois|quatre|plusieurs|dos|tres"
-    r"|cuatro|varias|zwei|drei|vier|mehrere|duas|quatro|due|tre|quattro|twee|drie) ?(times|x|fois"
-    r"|veces|vezes|volte|mal|keer)|twice|again|as (instructed|described|you said|told)|comme (il"
-    r" faut|indique|demande|vous l'avez dit)|come (indicato|descritto|detto)|wie (beschrieben"
-    r"|angegeben)|como (indicado|dijeron|descrito|falaram)|zoals (aangegeven|beschreven|gezegd))\b"
-)
-"""The help center's remedy for an email that doesn't come (the spam folder, trying again)
-already tried: "did it 3 times now, nothing in spam either" is a customer out of options."""
 
 _FRUSTRATION = {
     "repeat_contact": [
@@ -59,10 +41,6 @@ _FRUSTRATION = {
         r"\b(terceira|segunda|quarta) vez\b|\bja (perguntei|expliquei|falei|escrevi)\b",
         r"\b(terza|seconda|quarta) volta\b|\bho gia (chiesto|scritto|spiegato)\b",
         r"\b(derde|tweede|vierde) keer\b|\balweer\b",
-        # in a statement: "do I enter the code every single time?" asks
-        r"(\bevery single time\b|\bogni singola volta\b|\bjedes einzelne mal\b"
-        r"|\b(a )?chaque fois que j'essaie\b|\bcada vez que (lo )?intento\b"
-        r"|\btoda vez que (eu )?tento\b|\belke keer (weer|als ik het probeer)\b)(?![^.!]*\?)",
         r"何度も|何回も|[二三四2-9]回目",
         r"\b(after|despues de|apres|nach|depois de|dopo|na) (\d+|two|three|four|several|dos|tres"
         r"|deux|trois|zwei|drei|duas|due|tre|twee|drie) (e-?mails?|mails?|messages?|calls|correos"
@@ -170,24 +148,28 @@ _FRUSTRATION = {
         r"|\b(me|nos) (estan|estas|esta) tomando el pelo\b|\bvous vous moquez de (moi|nous)\b"
         r"|\btirando (uma )?com a (minha|nossa) cara\b|\bhouden jullie (me|ons) voor de gek\b"
         r"|\b(you'?re|you are) (kidding|joking|messing with) me\b",
-        r"\bso what now\b|\bnow what\b|\bet maintenant,? (je fais|on fait) quoi\b"
-        r"|\by ahora que hago\b|\bund was (jetzt|nun)\b|\be agora,? o que eu faco\b"
-        r"|\be adesso che (faccio|devo fare)\b|\ben wat nu\b",
-        # out of patience, in so many words
-        r"\b(i give up|wit'?s end|i'?m done with (this|you)|how hard can it be|cheers for nothing"
+        # "so what now", "now what?" (a plain "what now?" asks what to do next)
+        r"\bso what now\b|\bnow what\W*$",
+        # out of patience, in so many words ("i give up" ends its sentence: "how do I give up my
+        # seat?" asks)
+        r"\b(i give up|i'?m (so )?done with (this|you))\W*($|[.!])|\b(wit'?s end|cheers for nothing"
         r"|(going|go|went) (round|around) in circles|nothing (you|u) (suggest|say|said)\w* works"
         r"|wasted (the|my|a|our) (whole |entire )?(day|morning|afternoon|evening|week|time))\b",
         r"\b(en avoir assez|j'en peux plus|je n'en peux plus|vous vous fichez de (moi|nous)"
-        r"|c'est quoi ce service|(tres|vraiment) dec(u|ue)s?|penible|un temps fou|la galere)\b",
-        r"\b(enttauscht|kann doch nicht so schwer sein|faxen dicke|nervt"
-        r"|den ganzen tag verloren)\b",
-        r"\b(decepcionad[oa]s?|descaso|no puede ser tan dificil|perdi (todo el dia|toda la manana)"
-        r"|nao pode ser tao dificil|perdi (o dia|a manha) (todo|toda|inteir[oa]))\b",
-        r"\b(delus[oa]|non puo essere cosi difficile|ho perso (tutta la giornata|la mattinata)"
-        r"|teleurgesteld|kan toch niet zo moeilijk zijn|hele dag (verloren|kwijt))\b",
+        r"|c'est quoi ce service|faxen dicke|den ganzen tag verloren|descaso"
+        r"|perdi (todo el dia|toda la manana)|perdi (o dia|a manha) (todo|toda|inteir[oa])"
+        r"|ho perso (tutta la giornata|la mattinata)|hele dag (verloren|kwijt))\b",
     ],
-    "tried_everything": [
-        rf"^(?=.*{_SPAM_EMPTY})(?=.*{_TRIED_AGAIN})",
+    "displeasure": [
+        # annoyance and disappointment: fed up in a report, but a question the help center
+        # answers with confidence is answered (escalation.MILD_CUES)
+        r"(\bevery single time\b|\bogni singola volta\b|\bjedes einzelne mal\b"
+        r"|\b(a )?chaque fois que j'essaie\b|\bcada vez que (lo )?intento\b"
+        r"|\btoda vez que (eu )?tento\b|\belke keer (weer|als ik het probeer)\b)(?![^.!]*\?)",
+        r"\b((tres|vraiment|bien) dec(u|ue)s?|penible|un temps fou|la galere|enttauscht|nervt"
+        r"|kann doch nicht so schwer sein|decepcionad[oa]s?|no puede ser tan dificil"
+        r"|nao pode ser tao dificil|delus[oa]|non puo essere cosi difficile|teleurgesteld"
+        r"|kan toch niet zo moeilijk zijn|how hard can it be)\b",
     ],
     "ultimatum": [
         r"\b(this|it) is (the|my) last time\b|\b(this|that) (is|was) the last time i\b"
@@ -263,6 +245,8 @@ def frustration_cues(text: str, folded: str | None = None) -> tuple[str, ...]:
     sample = text[:MAX_MATCH_CHARS]
     folded = match_text(sample) if folded is None else folded
     cues = [name for name, pattern in _CUES.items() if pattern.search(folded)]
+    if remedy.spent(folded):
+        cues.append("tried_everything")
     if _shouting(sample):
         cues.append("shouting")
     if _EXCLAMATIONS.search(sample):

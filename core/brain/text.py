@@ -187,11 +187,12 @@ def asks(sentence: str) -> bool:
 
 
 _WANTING = re.compile(
-    r"\b(we want|we'd like|we would like|we need|need to|wanna|we're trying to|on voudrait"
+    r"\b(we want|we'd like|we would like|we need|(?<!you )(?<!no )need to|wanna|we're trying to"
+    r"|on voudrait"
     r"|nous voudrions|on veut|nous voulons|nous souhaitons|on aimerait|nous aimerions"
     r"|il nous faut|queremos|quisieramos|necesitamos|nos gustaria|wir mochten|wir wollen"
     r"|wir brauchen|wir hatten gern|precisamos|gostariamos|vogliamo|vorremmo|abbiamo bisogno"
-    r"|ci serve|we willen|wij willen|we zouden graag|nodig)\b"
+    r"|ci serve|we willen|wij willen|we zouden graag|(hebben|heb|hebt) (\w+ ){0,4}nodig)\b"
 )
 
 

@@ -153,13 +153,13 @@ def test_a_clear_retrieval_margin_lifts_a_partial_match_and_a_close_race_does_no
     refund = Hit("refunds", "Refund policy", "Refunds take 5 to 10 days.", score=8.0)
     shipping = Hit("shipping", "Shipping", "Orders ship in 2 days.", score=1.0)
     tied = Hit("shipping", "Shipping", "Orders ship in 2 days.", score=8.0)
-    question = "policy for my zebra lamp"
+    question = "refund for my zebra lamp"
     alone = compose(question, [refund, shipping], "en")
     race = compose(question, [refund, tied], "en")
     assert alone is not None and race is not None
     assert margin([refund, shipping]) == pytest.approx(7 / 8)
     assert margin([refund, tied]) == 0.0
-    assert race.confidence == pytest.approx(1 / 3, abs=0.01)  # coverage alone: policy of 3
+    assert race.confidence == pytest.approx(1 / 3, abs=0.01)  # coverage alone: refund of 3
     assert alone.confidence == pytest.approx(calibrated(1 / 3, 7 / 8), abs=0.01)
     assert alone.confidence >= 0.45 > race.confidence
 

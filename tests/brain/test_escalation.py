@@ -440,6 +440,38 @@ def test_an_answer_that_failed_is_a_loop_even_when_the_next_draft_is_new(text: s
     assert "did not help" in next(r.detail for r in found if r.code == "loop")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tried that, still didn't get the refund",
+        "la mail non arriva, ho già guardato nello spam",
+    ],
+)
+def test_a_refund_not_come_or_a_checked_spam_folder_after_an_answer_is_a_loop(text: str) -> None:
+    turn = after_answer("I forgot my password", PASSWORD_ANSWER, text)
+    assert "loop" in codes(reasons(turn, SPAM_ADVICE, None, ALL_ON))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "un po' deluso dalle funzioni, posso passare al piano pro?",
+        "Every single time I open the app it asks me to log in. Is there a remember-me option?",
+    ],
+)
+def test_annoyance_in_a_question_answered_with_confidence_is_a_question(text: str) -> None:
+    mood = analyze(text, None)
+    assert mood.cues == ("displeasure",)
+    assert "frustration" not in codes(message_reasons(text, GOOD, mood, ALL_ON))
+    assert "frustration" in codes(message_reasons(text, WEAK, mood, ALL_ON))
+
+
+def test_annoyance_in_a_report_is_frustration_however_confident_the_draft() -> None:
+    text = "the reset link says expired every single time. locked out since monday"
+    mood = analyze(text, None)
+    assert "frustration" in codes(message_reasons(text, GOOD, mood, ALL_ON))
+
+
 def test_a_failure_only_supposed_is_a_follow_up_question() -> None:
     answer = "We email you a reset link. No email? Check your spam folder."
     assert reasons_to_repeat("I forgot my password", answer, "y si no me llega el correo?") == []

@@ -155,3 +155,31 @@ def test_long_waits_and_counted_messages_are_frustration_in_every_language(
 )
 def test_an_ordinal_or_a_wait_that_is_not_a_complaint_is_not_frustration(text: str) -> None:
     assert analyze(text, "en").cues == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("Hi,\n\ndid the reset 3 times now.\nnothing in spam either.", "tried_everything"),
+        ("mi state prendendo in giro?", "patience_gone"),
+        ("so what now. ive been telling her its on the way", "patience_gone"),
+        ("honestly i give up.", "patience_gone"),
+        ("the reset link says expired every single time", "displeasure"),
+        ("ich bin echt enttäuscht", "displeasure"),
+    ],
+)
+def test_a_spent_remedy_mockery_giving_up_and_annoyance_are_cues(text: str, cue: str) -> None:
+    assert cue in frustration_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I give up my seat on the team plan?",
+        "I'm done with this step, what's next?",
+        "en wat nu met mijn factuur van vorige maand?",
+        "Do I have to enter the code every single time I log in?",
+    ],
+)
+def test_the_same_words_in_a_calm_question_are_no_cue(text: str) -> None:
+    assert frustration_cues(text) == ()
