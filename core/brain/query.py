@@ -35,6 +35,9 @@ SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
 """The built-in groups: support wording customers use for what articles call by another name."""
 DETAILS_FILE = Path(__file__).with_name("data") / "details.txt"
 """The built-in groups for details any need can come with (how long, an email that didn't come)."""
+DETAIL_BOOST = 0.5
+"""Search weight of a detail group's phrase ("combien de jours") against a content word: it
+helps find the passage that holds the detail, but the need decides the article."""
 NEED_WEIGHT = 2.0
 """Confidence weight of a synonym phrase naming a need ("money back", "can't get in") against
 one content word: the need named in the customer's own words says more than the story around
@@ -247,6 +250,7 @@ class _Draft:
     alternatives: dict[str, frozenset[str]] = field(default_factory=dict)
     weight: dict[str, float] = field(default_factory=dict)
     words: dict[str, frozenset[str]] = field(default_factory=dict)
+    details: set[str] = field(default_factory=set)
 
     def add(
         self,
@@ -263,6 +267,7 @@ class _Draft:
     def drop(self, term: str) -> None:
         for field_values in (self.written, self.alternatives, self.weight, self.words):
             field_values.pop(term, None)
+        self.details.discard(term)
 
 
 def build_query(
@@ -353,6 +358,8 @@ def _add_phrases(
         written = " ".join(sequence[i][0] for i in sorted({*positions, *_positions(owner, name)}))
         weight = NEED_WEIGHT if phrase.names_need and wanted else 1.0
         draft.add(name, written, weight, phrase.meaning, words)
+        if not phrase.names_need:
+            draft.details.add(name)
         owner.update(dict.fromkeys(positions, name))
 
 
@@ -426,6 +433,8 @@ def _concepts(
         elif known is not None and not alternatives:
             boost = max(KNOWN_SEARCH_FLOOR, _everyday_weight(written))
         weight = draft.weight[term] * factor
+        if term in draft.details:
+            boost *= DETAIL_BOOST
         concepts.append(Concept(term, alternatives, weight, boost, words))
     return concepts
 

@@ -82,6 +82,12 @@ def test_a_need_named_in_a_message_that_asks_nothing_weighs_as_a_word() -> None:
     assert weights(query)["forgot password"] == 1.0
 
 
+def test_a_detail_several_articles_hold_does_not_decide_the_article() -> None:
+    # the French refund article says "jours"; the shipping article exists in English only
+    query = SANDBOX.query("bjr combien de jours pour une livraison à namur ?", language="fr")
+    assert SANDBOX.search(query, 1)[0].doc_id == "8000004"
+
+
 def test_a_workspaces_own_groups_name_needs_and_the_detail_groups_do_not() -> None:
     synonyms = compile_synonyms(("parcel, package box",))
     assert all(p.names_need for p in synonyms.by_first_word["parcel"])

@@ -112,10 +112,10 @@ THRESHOLDS = {
     },
     "heldout-6": {
         "under": [
-            "pass_rate=0.86",
-            "group.core.answer_rate=0.86",
-            "correct_citation_rate=0.86",
-            "handoff_precision=0.52",
+            "pass_rate=0.87",
+            "group.core.answer_rate=0.87",
+            "correct_citation_rate=0.87",
+            "handoff_precision=0.55",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.75",
             "ack_no_reply=0.95",
@@ -125,17 +125,17 @@ THRESHOLDS = {
     },
     "heldout-7": {
         "under": [
-            "pass_rate=0.88",
+            "pass_rate=0.89",
             "group.core.answer_rate=0.89",
-            "correct_citation_rate=0.85",
+            "correct_citation_rate=0.87",
             "handoff_precision=0.61",
             "group.needs-human.handoff_recall=0.95",
             "group.needs-human.handoff_reason_recall=0.95",
             "ack_no_reply=0.95",
             "language_accuracy=0.95",
         ],
-        # 0.041 (2 of 49): over the 3% target, reported in docs/brain.md, not fitted
-        "over": ["wrong_citation_rate=0.045", "decision_p50_ms=50"],
+        # 0.020 (1 of 49) since detail phrases weigh less in search (was 2 of 49)
+        "over": ["wrong_citation_rate=0.03", "decision_p50_ms=50"],
     },
     "heldout-8": {
         "under": [
