@@ -80,7 +80,17 @@ def _best_sentences(
     chosen = sorted(ranked, reverse=True)[:limit]
     if not chosen:
         return candidates[:limit]
-    return [sentence for _, _, sentence in sorted(chosen, key=lambda c: -c[1])]
+    return _with_answers(candidates, sorted(-order for _, order, _ in chosen))
+
+
+def _with_answers(candidates: list[str], picked: list[int]) -> list[str]:
+    """The picked sentences in reading order, each one that asks followed by the sentence that
+    answers it ("No email?" alone answers nothing; "No email? Check your spam folder." does)."""
+    answered = set(picked)
+    for index in picked:
+        if candidates[index].rstrip().endswith(("?", "\uff1f")) and index + 1 < len(candidates):
+            answered.add(index + 1)
+    return [candidates[index] for index in sorted(answered)]
 
 
 def _join(parts: Sequence[str]) -> str:

@@ -101,7 +101,7 @@ _REQUEST = [
     rf"\b({_SOMEONE_THERE} {_COULD}|{_COULD} {_SOMEONE_THERE})( \w+){{0,3}} {_LOOK}\b",
     rf"\b({_SOMEONE} {_COULD}|{_COULD} {_SOMEONE})( (please|bitte|svp|per favore|por favor))?"
     rf"( {_LOOK}\b[^.?!]{{0,20}}\b{_MINE}|( \w+)? {_MINE} \w+ {_LOOK})\b",
-    rf"\b{_SOMEONE},? (who|che|que|qui|der|die)\b[^.?!]{{0,25}}\b(aiut\w*|ayud\w*|aider|helfen"
+    rf"\b{_SOMEONE},? (who|che|que|qui|der|die)\b[^.?!]{{0,40}}\b(aiut\w*|ayud\w*|aider|helfen"
     r"|ajud\w*|helpen|help)\b",
     r"\b(ha|tem|hay|il y a|gibt es|c'e|is er) (ai |ahi |alli )?(alguem|alguien|quelqu'un|jemand"
     r"|qualcuno|iemand) (que|qui|der|che|die) (possa|pode|pueda|puede|puisse|peut|kann|possa"

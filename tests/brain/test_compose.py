@@ -188,3 +188,14 @@ def test_words_outside_the_asking_sentence_weigh_less_in_confidence() -> None:
     assert weights["renam"] == weights["workspac"] == 1.0
     assert weights["acm"] == ASIDE_WEIGHT
     assert {c.weight for c in build_query("How do I rename my workspace?").concepts} == {1.0}
+
+
+def test_a_quoted_question_comes_with_the_sentence_that_answers_it() -> None:
+    passage = (
+        "Open the sign-in page. Choose Forgot password. We send you a reset link. "
+        "No email? Check your spam folder, then ask us to resend it."
+    )
+    hit = Hit("pw", "Reset your password", passage, score=5.0)
+    draft = compose("the email", [hit], "en", max_sentences=1)
+    assert draft is not None
+    assert draft.text == "No email? Check your spam folder, then ask us to resend it."

@@ -1,4 +1,4 @@
-"""The escalation detectors on 689 customer phrasings in seven languages
+"""The escalation detectors on 690 customer phrasings in seven languages
 (data/customer_phrasings.yaml): asks for a person, frustration without swear words, closing
 messages, and calm questions that mention people, waiting or thanks and must trigger nothing."""
 
