@@ -70,16 +70,16 @@ _LABEL = re.compile(r"^\s*[a-z]{2}:", re.MULTILINE)
 @lru_cache(maxsize=1)
 def builtin_groups() -> tuple[str, ...]:
     """The groups of :data:`SYNONYMS_FILE`, each as one comma-separated line."""
-    return read_groups(SYNONYMS_FILE)
+    return _read_groups(SYNONYMS_FILE)
 
 
 @lru_cache(maxsize=1)
 def builtin_details() -> tuple[str, ...]:
     """The groups of :data:`DETAILS_FILE`, each as one comma-separated line."""
-    return read_groups(DETAILS_FILE)
+    return _read_groups(DETAILS_FILE)
 
 
-def read_groups(path: Path) -> tuple[str, ...]:
+def _read_groups(path: Path) -> tuple[str, ...]:
     """The groups of a synonyms file (blank-line separated blocks, ``#`` comments, language
     labels), each as one comma-separated line."""
     text = "\n".join(

@@ -27,7 +27,7 @@ _NOT_COME = re.compile(
     r"|mai arrivat\w|non ho ricevuto|komt niet|nooit (aangekomen|ontvangen)|niks binnen"
     r"|geen (e-?)?mail)\b"
 )
-SPAM_EMPTY = (
+_SPAM_EMPTY = re.compile(
     r"\b((nothing|not|nor|no) (\w+ )?(in|im) (the |my )?(spam|junk)|(checked|looked in|checked in)"
     r" (the |my )?(spam|junk)|(spam|junk)( folder)? (too|either|as well|also)|rien dans (les|mes)"
     r" spams?|(meme )?pas dans (les|mes) spams?|(regarde|verifie) (dans )?(les|mes) spams?"
@@ -37,7 +37,7 @@ SPAM_EMPTY = (
     r"|bekeken|heb ik))\b"
 )
 """The spam folder checked and found empty ("nothing in spam either", "rien dans les spams")."""
-TRIED_AGAIN = (
+_TRIED = re.compile(
     r"\b((\d+|two|three|four|five|several|multiple|many|deux|trois|quatre|plusieurs|dos|tres"
     r"|cuatro|varias|zwei|drei|vier|mehrere|duas|quatro|due|tre|quattro|twee|drie) ?(times|x|fois"
     r"|veces|vezes|volte|mal|keer)|twice|(tried|did|requested|clicked|sent) (it |that |this )?again"
@@ -49,9 +49,6 @@ TRIED_AGAIN = (
 )
 """The step tried more than once, or exactly as told ("3 times now", "comme il faut")."""
 _FOUND = re.compile(r"\b(found|trouve\w*|gefunden|encontr\w+|achei|trovat\w|gevonden)\b")
-
-_SPAM_EMPTY = re.compile(SPAM_EMPTY)
-_TRIED = re.compile(TRIED_AGAIN)
 
 
 def spent(folded: str) -> bool:

@@ -412,6 +412,13 @@ PASSWORD_ANSWER = "Choose Forgot password. We email you a reset link that works 
 SPAM_ADVICE = Draft("No email? Check your spam folder, then ask us to resend it.", 0.9)
 
 
+def reasons_for_next_step(text: str) -> list[EscalationReason]:
+    """The reasons found for ``text`` after the password answer, the next draft being the spam
+    folder advice (not a repeat of the answer)."""
+    turn = after_answer("I forgot my password", PASSWORD_ANSWER, text)
+    return reasons(turn, SPAM_ADVICE, None, ALL_ON)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -421,8 +428,7 @@ SPAM_ADVICE = Draft("No email? Check your spam folder, then ask us to resend it.
     ],
 )
 def test_an_email_not_come_yet_after_an_answer_gets_the_next_step(text: str) -> None:
-    turn = after_answer("I forgot my password", PASSWORD_ANSWER, text)
-    assert reasons(turn, SPAM_ADVICE, None, ALL_ON) == []
+    assert reasons_for_next_step(text) == []
 
 
 @pytest.mark.parametrize(
@@ -434,8 +440,7 @@ def test_an_email_not_come_yet_after_an_answer_gets_the_next_step(text: str) -> 
     ],
 )
 def test_an_answer_that_failed_is_a_loop_even_when_the_next_draft_is_new(text: str) -> None:
-    turn = after_answer("I forgot my password", PASSWORD_ANSWER, text)
-    found = reasons(turn, SPAM_ADVICE, None, ALL_ON)
+    found = reasons_for_next_step(text)
     assert "loop" in codes(found)
     assert "did not help" in next(r.detail for r in found if r.code == "loop")
 
@@ -448,8 +453,7 @@ def test_an_answer_that_failed_is_a_loop_even_when_the_next_draft_is_new(text: s
     ],
 )
 def test_a_refund_not_come_or_a_checked_spam_folder_after_an_answer_is_a_loop(text: str) -> None:
-    turn = after_answer("I forgot my password", PASSWORD_ANSWER, text)
-    assert "loop" in codes(reasons(turn, SPAM_ADVICE, None, ALL_ON))
+    assert "loop" in codes(reasons_for_next_step(text))
 
 
 @pytest.mark.parametrize(
